@@ -1,0 +1,65 @@
+"""The typed result every probe returns, and the error classes of DESIGN.md.
+
+A probe never answers with a bare bool: it fills a ProbeResult with what it measured and,
+on failure, one ErrorClass that says why. The runner owns timeouts and turns exceptions
+into error classes; probes add their own measurements.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+
+class ErrorClass(StrEnum):
+    TIMEOUT = "timeout"
+    NETWORK = "network"
+    AUTH = "auth"  # 401/403: a configuration problem, not a provider outage
+    RATE_LIMITED = "rate_limited"  # 429: throttling, reported apart from outages
+    HTTP_4XX = "http_4xx"
+    HTTP_5XX = "http_5xx"
+    STREAM_ERROR = "stream_error"  # an error object inside a 200 stream
+    TRUNCATED = "truncated"  # the stream ended before its finish marker
+    MALFORMED = "malformed"  # bytes that are not the dialect's protocol
+    EMPTY_RESPONSE = "empty_response"  # a well-formed stream with no content token
+
+
+# Error classes that say nothing about the provider's availability (DESIGN.md, Availability).
+NOT_AN_OUTAGE = frozenset({ErrorClass.AUTH, ErrorClass.RATE_LIMITED})
+
+
+@dataclass
+class ProbeResult:
+    kind: str
+    ok: bool
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    error_class: ErrorClass | None = None
+    error_message: str | None = None  # never carries a secret
+    http_status: int | None = None
+    connect_seconds: float | None = None
+    ttft_seconds: float | None = None
+    total_seconds: float | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    output_tokens_estimated: bool = False
+    output_tokens_per_second: float | None = None
+    retry_after_seconds: float | None = None
+    # Per-kind measurements (e.g. inter-token latency, tool_call_valid), JSON-serialisable.
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The flat JSON object `factorwatch probe --json` prints."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "extra"}
+        out["started_at"] = self.started_at.isoformat()
+        out["error_class"] = self.error_class.value if self.error_class else None
+        out.update(self.extra)
+        return out
+
+    @classmethod
+    def failure(
+        cls, kind: str, error_class: ErrorClass, message: str, **measured: Any
+    ) -> ProbeResult:
+        return cls(kind=kind, ok=False, error_class=error_class, error_message=message, **measured)

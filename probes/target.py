@@ -1,0 +1,18 @@
+"""What a probe is pointed at: one model behind one API, with its key resolved."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Target:
+    api: str  # dialect name, e.g. "openai"
+    base_url: str  # e.g. https://api.openai.com/v1
+    model: str
+    # The resolved secret. repr=False keeps it out of logs and tracebacks.
+    api_key: str | None = field(default=None, repr=False)
+    timeout_seconds: float = 30.0
+    max_tokens: int = 16  # probes are cheap by default: every token is paid for
+    prompt: str = "Count from 1 to 10, separated by spaces."
+    max_body_bytes: int = 1_000_000  # a stream larger than this is cut and classed malformed
