@@ -1,0 +1,119 @@
+"""Provider API dialects: one module each, one small interface, one registry by name.
+
+A dialect knows two things about its API: how to ask for a streamed answer (build_request)
+and what one parsed SSE event means (parse_event). Everything about sockets, timing and
+error classes lives in the probes, so a new provider API is one new module here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from probes.sse import SSEEvent
+from probes.target import Target
+
+
+class ProtocolError(Exception):
+    """The bytes are not this dialect's protocol (e.g. invalid JSON in `data:`)."""
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    method: str
+    url: str
+    headers: dict[str, str]  # may hold the secret: never log it
+    json: dict[str, Any]
+
+    def __repr__(self) -> str:  # keep Authorization out of tracebacks and logs
+        return f"HttpRequest({self.method} {self.url})"
+
+
+# --- Stream events: what a dialect turns SSE events into, each stamped with arrival time.
+
+
+@dataclass(frozen=True)
+class ResponseHeaders:
+    """Status line and headers arrived (emitted by the stream reader, not by dialects)."""
+
+    status: int
+    headers: dict[str, str] = field(repr=False)
+    at: float
+
+
+@dataclass(frozen=True)
+class ContentDelta:
+    """A piece of generated output: what TTFT and output speed are measured on."""
+
+    text: str
+    at: float
+    kind: Literal["text", "refusal", "tool_call", "reasoning"] = "text"
+    tool_index: int | None = None
+
+
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int | None
+    output_tokens: int | None
+    at: float
+
+
+@dataclass(frozen=True)
+class StopReason:
+    """Why the model stopped (stop, length, tool_calls, ...); not the end of the stream."""
+
+    reason: str
+    at: float
+
+
+@dataclass(frozen=True)
+class Finish:
+    """The protocol's end-of-stream marker (OpenAI `data: [DONE]`)."""
+
+    at: float
+
+
+@dataclass(frozen=True)
+class StreamError:
+    """An error object sent inside a 200 stream."""
+
+    message: str
+    code: str | None
+    at: float
+
+
+StreamEvent = ResponseHeaders | ContentDelta | Usage | StopReason | Finish | StreamError
+
+
+class Dialect(Protocol):
+    name: str
+
+    def build_request(self, target: Target) -> HttpRequest:
+        """The streaming request for one cheap completion of target.prompt."""
+        ...
+
+    def parse_event(self, event: SSEEvent) -> list[StreamEvent]:
+        """What one SSE event means; raises ProtocolError on bytes it cannot read."""
+        ...
+
+
+# Imported last: dialect modules use the types above.
+from probes.dialects.openai import OpenAIDialect  # noqa: E402
+
+DIALECTS: dict[str, Dialect] = {
+    "openai": OpenAIDialect(),
+}
+
+__all__ = [
+    "DIALECTS",
+    "ContentDelta",
+    "Dialect",
+    "Finish",
+    "HttpRequest",
+    "ProtocolError",
+    "ResponseHeaders",
+    "StopReason",
+    "StreamError",
+    "StreamEvent",
+    "Usage",
+]

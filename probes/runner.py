@@ -1,0 +1,138 @@
+"""Runs one probe: looks it up, owns its timeout, and turns any failure into a result.
+
+As in blackbox_exporter, the runner (not the probe) owns the timeout and the overall
+duration; probes add their own measurements. run_probe never raises (except to pass on
+its caller's cancellation), and no secret leaves it, in the result or in a log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import re
+import traceback
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from time import perf_counter
+
+import httpx
+
+from probes.dialects import ProtocolError
+from probes.result import ErrorClass, ProbeResult
+from probes.target import Target
+
+logger = logging.getLogger(__name__)
+
+ProbeFn = Callable[[Target, httpx.AsyncClient], Awaitable[ProbeResult]]
+
+_REDACTED = "[REDACTED]"
+_SECRET_PATTERNS = [
+    re.compile(r"(?i)(bearer\s+)[^\s\"',;]+"),
+    re.compile(r"(?i)((?:x-)?api[-_]?key[\"']?\s*[:=]\s*[\"']?)[^\s\"',;&]+"),
+    re.compile(r"(?i)([?&]key=)[^&\s\"']+"),  # Gemini puts the key in the query string
+    re.compile(r"()\b(?:sk|gsk|xai|AIza)[-_A-Za-z0-9]{16,}"),  # well-known key shapes
+]
+# httpx's message for a 200 response whose body stopped before its chunked terminator.
+_MID_BODY_CLOSE = ("incomplete chunked read", "without sending complete message body")
+
+
+def scrub_secrets(text: str, secret: str | None) -> str:
+    """Remove the key (also a cut-off tail of it) and anything shaped like a credential."""
+    if secret:
+        text = text.replace(secret, _REDACTED)
+        # A body read only up to a size limit can end inside the key.
+        for n in range(len(secret) - 1, 3, -1):
+            if text.endswith(secret[:n]):
+                text = text[:-n] + _REDACTED
+                break
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(lambda m: m.group(1) + _REDACTED, text)
+    return text
+
+
+async def run_probe(
+    kind: str,
+    target: Target,
+    client: httpx.AsyncClient,
+    registry: Mapping[str, ProbeFn] | None = None,
+) -> ProbeResult:
+    """Run probe `kind` against target within target.timeout_seconds; never raises."""
+    started_at = datetime.now(UTC)
+    started = perf_counter()
+    try:
+        result = await _run(kind, target, client, registry)
+    except TimeoutError:
+        result = ProbeResult.failure(
+            kind, ErrorClass.TIMEOUT, f"no complete answer within {target.timeout_seconds:g} s"
+        )
+    except Exception as exc:  # classified below; the probe loop must survive anything
+        result = _classify(kind, target, exc)
+    result = _finish(result, target, started_at, perf_counter() - started)
+    if not result.ok:
+        logger.info(
+            "%s probe of %s failed: %s: %s",
+            kind,
+            target.model,
+            result.error_class,
+            result.error_message,
+            extra={"probe_kind": kind, "error_class": str(result.error_class)},
+        )
+    return result
+
+
+async def _run(
+    kind: str, target: Target, client: httpx.AsyncClient, registry: Mapping[str, ProbeFn] | None
+) -> ProbeResult:
+    if registry is None:
+        from probes import PROBES  # late: the package imports this module
+
+        registry = PROBES
+    probe = registry.get(kind)
+    if probe is None:
+        return ProbeResult.failure(kind, ErrorClass.MALFORMED, f"unknown probe kind {kind!r}")
+    async with asyncio.timeout(target.timeout_seconds):
+        return await probe(target, client)
+
+
+def _classify(kind: str, target: Target, exc: Exception) -> ProbeResult:
+    message = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, httpx.TimeoutException):
+        error_class = ErrorClass.TIMEOUT
+    elif isinstance(exc, httpx.RemoteProtocolError) and any(
+        marker in str(exc) for marker in _MID_BODY_CLOSE
+    ):
+        error_class = ErrorClass.TRUNCATED  # the status line came, the body did not finish
+    elif isinstance(exc, httpx.TransportError):
+        error_class = ErrorClass.NETWORK
+    elif isinstance(exc, ProtocolError | ValueError):  # also bad JSON, bad UTF-8
+        error_class = ErrorClass.MALFORMED
+    else:
+        error_class = ErrorClass.MALFORMED
+        trace = "".join(traceback.format_exception(exc))
+        logger.error(
+            "%s probe of %s raised unexpectedly: %s",
+            kind,
+            target.model,
+            scrub_secrets(trace, target.api_key),
+        )
+    return ProbeResult.failure(kind, error_class, message)
+
+
+def _finish(
+    result: ProbeResult, target: Target, started_at: datetime, elapsed: float
+) -> ProbeResult:
+    message = result.error_message
+    if message is not None:
+        message = scrub_secrets(message, target.api_key)
+    extra = {
+        key: scrub_secrets(value, target.api_key) if isinstance(value, str) else value
+        for key, value in result.extra.items()
+    }
+    return dataclasses.replace(
+        result,
+        started_at=started_at,
+        total_seconds=result.total_seconds if result.total_seconds is not None else elapsed,
+        error_message=message,
+        extra=extra,
+    )
