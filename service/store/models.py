@@ -1,0 +1,146 @@
+"""SQLModel tables: the one place the schema is defined (Alembic migrations follow it).
+
+Times are stored as timezone-aware UTC. Secrets are never stored: a candidate row keeps
+the name of the environment variable that holds its key, not the key.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from service.store.types import UTCDateTime
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(index: bool = False) -> Any:
+    return Field(default_factory=utcnow,
+                 sa_column=Column(UTCDateTime(), index=index, nullable=False))
+
+
+class Candidate(SQLModel, table=True):
+    """A model behind an API that factorwatch probes and ranks (mirrors the config)."""
+
+    id: str = Field(primary_key=True, max_length=200)  # e.g. "openai/gpt-4o-mini"
+    provider: str = Field(max_length=100, index=True)
+    api: str = Field(max_length=40)
+    base_url: str = Field(max_length=500)
+    model: str = Field(max_length=200)
+    enabled: bool = True
+    updated_at: datetime = _ts()
+
+
+class ProbeResultRow(SQLModel, table=True):
+    __tablename__ = "probe_result"
+    __table_args__ = (Index("ix_probe_result_candidate_kind_time", "candidate_id", "kind",
+                            "started_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    candidate_id: str = Field(max_length=200)
+    kind: str = Field(max_length=40)
+    region: str = Field(default="local", max_length=60)
+    started_at: datetime = _ts()
+    ok: bool
+    error_class: str | None = Field(default=None, max_length=40)
+    error_message: str | None = Field(default=None, max_length=500)
+    http_status: int | None = None
+    connect_seconds: float | None = None
+    ttft_seconds: float | None = None
+    total_seconds: float | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    output_tokens_estimated: bool = False
+    output_tokens_per_second: float | None = None
+    retry_after_seconds: float | None = None
+    cost_usd: float | None = None
+    extra: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Incident(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("provider", "external_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider: str = Field(max_length=100, index=True)
+    external_id: str = Field(max_length=200)
+    title: str = Field(max_length=500)
+    status: str = Field(max_length=40)  # investigating | identified | monitoring | resolved
+    impact: str | None = Field(default=None, max_length=40)
+    components: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    started_at: datetime = _ts()
+    resolved_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    updates: list[dict[str, Any]] = Field(default_factory=list,
+                                          sa_column=Column(JSON, nullable=False))
+    is_maintenance: bool = False
+
+
+class PricePoint(SQLModel, table=True):
+    """A candidate's price as it was from `effective_at` on (USD per million tokens)."""
+
+    __tablename__ = "price_point"
+    __table_args__ = (Index("ix_price_point_candidate_time", "candidate_id", "effective_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    candidate_id: str = Field(max_length=200)
+    source: str = Field(max_length=40)  # static | litellm | openrouter | yaml
+    effective_at: datetime = _ts()
+    input_per_mtok: float
+    output_per_mtok: float
+    cached_input_per_mtok: float | None = None
+
+
+class Evaluation(SQLModel, table=True):
+    """One scoring pass for one workload; its ranking entries and factor scores hang off it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    workload: str = Field(max_length=100)
+    evaluated_at: datetime = _ts(index=True)
+    leader: str | None = Field(default=None, max_length=200)
+
+
+class RankingEntry(SQLModel, table=True):
+    __tablename__ = "ranking_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    evaluation_id: int = Field(foreign_key="evaluation.id", index=True)
+    candidate_id: str = Field(max_length=200)
+    rank: int | None = None  # None when gated out
+    composite: float | None = None
+    partial: bool = False  # some factors had no evidence and dropped out of the weights
+    gated: bool = False
+    gate_reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # Gates that could not be checked for lack of evidence (e.g. no probes yet).
+    notes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class FactorScoreRow(SQLModel, table=True):
+    __tablename__ = "factor_score"
+
+    id: int | None = Field(default=None, primary_key=True)
+    evaluation_id: int = Field(foreign_key="evaluation.id", index=True)
+    candidate_id: str = Field(max_length=200)
+    factor: str = Field(max_length=40)
+    score: float | None = None
+    weight: float
+    source: str = Field(max_length=20)  # measured | static | missing
+    evidence: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Event(SQLModel, table=True):
+    """The outbox: a change of state, saved with the state that caused it, sent once."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    type: str = Field(max_length=60, index=True)
+    severity: str = Field(default="info", max_length=20)
+    dedup_key: str = Field(max_length=300, unique=True)  # stable id of the event
+    created_at: datetime = _ts(index=True)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", max_length=20)  # pending | claimed | sent | failed
+    claimed_by: str | None = Field(default=None, max_length=100)
+    claimed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    attempts: int = 0
