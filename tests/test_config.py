@@ -1,0 +1,480 @@
+"""Settings: file + environment + built-in catalog, every error with its location."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from probes import PROBES
+from probes.dialects import DIALECTS
+from service.catalog import builtin_catalog
+from service.config import ConfigError, Fact, Settings, check_config, load_settings
+from service.durations import parse_duration
+from service.scoring.factors_names import BOOLEAN_FACTS, FACT_NAMES, FACTORS
+
+HERE = Path(__file__).parent
+INVALID = HERE / "config_invalid"
+VALID = HERE / "config_valid"
+
+_KNOWN_PROVIDERS = ", ".join(sorted(builtin_catalog()["providers"]))
+_KNOWN_FACTS = ", ".join(sorted(FACT_NAMES))
+_KNOWN_YES_NO = ", ".join(sorted(BOOLEAN_FACTS))
+
+# One file per rule, and the exact line it must produce. {path} is the file itself;
+# registry lists are computed so that adding a dialect or probe kind does not break these.
+INVALID_CASES: dict[str, str] = {
+    "api_key_env_not_a_name": (
+        "candidates.openai/gpt-4o.api_key_env: must name an environment variable "
+        "(letters, digits, _)"
+    ),
+    "api_key_two_sources": (
+        "candidates.openai/gpt-4o: set only one of api_key_env and api_key_file"
+    ),
+    "api_unknown": (
+        "candidates.openai/gpt-4o.api: unknown api 'smoke-signals' "
+        f"(known: {', '.join(sorted(DIALECTS))})"
+    ),
+    "base_url_not_http": (
+        "candidates.openai/gpt-4o.base_url: expected an http(s) URL, got 'ftp://api.openai.com/v1'"
+    ),
+    "candidate_not_mapping": "candidates.x/y: expected a mapping, got 1",
+    "confirmations_zero": "alerts.flip.confirmations: must be >= 1",
+    "database_url_with_password": (
+        "database: the URL holds a password; set it in FACTORWATCH_DATABASE or "
+        "FACTORWATCH_DATABASE_FILE instead"
+    ),
+    "duplicate_key": "{path}: invalid YAML at line 3, column 1: duplicate key 'listen'",
+    "duration_invalid": "candidates.openai/gpt-4o.probes.latency.every: invalid duration 'soon'",
+    "duration_not_positive": "scoring.every: must be > 0",
+    "fact_unknown": f"providers.openai.facts.hipaa: unknown fact 'hipaa' (known: {_KNOWN_FACTS})",
+    "fact_wrong_type": "providers.openai.facts.hipaa_baa: expected true, false or null, got 'yes'",
+    "factor_unknown": "workloads.w.weights.speed: unknown factor 'speed'",
+    "gate_fact_not_yes_no": (
+        "workloads.healthcare-voice.gates.require.0: fact 'founded_year' is not yes/no, "
+        "so it cannot be required"
+    ),
+    "gate_fact_unknown": (
+        "workloads.healthcare-voice.gates.require.0: unknown fact 'fda_cleared' "
+        f"(known: {_KNOWN_YES_NO})"
+    ),
+    "key_unknown_in_candidate": "candidates.openai/gpt-4o.shoes: unknown key",
+    "key_unknown_top_level": "scorin: unknown key",
+    "listen_not_host_port": "listen: expected host:port such as 127.0.0.1:9464, got 'localhost'",
+    "log_level_unknown": "log_level: must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
+    "price_negative": "candidates.openai/gpt-4o.price.input_per_mtok: must be >= 0",
+    "price_source_unknown": (
+        "candidates.openai/gpt-4o.price.source: must be one of "
+        "'static', 'litellm', 'openrouter' or 'yaml'"
+    ),
+    "price_static_incomplete": (
+        "candidates.acme/small.price: a static price needs input_per_mtok and output_per_mtok"
+    ),
+    "probe_kind_unknown": (
+        "candidates.openai/gpt-4o.probes.telepathy: unknown probe kind 'telepathy' "
+        f"(known: {', '.join(sorted(PROBES))})"
+    ),
+    "provider_unknown": (
+        f"candidates.x/y.provider: unknown provider 'nope' (known: {_KNOWN_PROVIDERS})"
+    ),
+    "region_not_a_label": "region: must be 1-64 letters, digits, '.', '_' or '-'",
+    "secret_api_key": (
+        "candidates.openai/gpt-4o.api_key: a secret never goes in the config; "
+        "use api_key_env or api_key_file"
+    ),
+    "secret_password": (
+        "alerts.sinks.0.password: a secret never goes in the config; use an *_env or *_file "
+        "setting, e.g. FACTORWATCH_DATABASE_FILE for the database URL"
+    ),
+    "secret_webhook_url": (
+        "alerts.sinks.0.webhook_url: a secret never goes in the config; "
+        "use webhook_url_env or webhook_url_file"
+    ),
+    "share_out_of_range": "workloads.consumer-chat.volume.cached_input_share: must be <= 1",
+    "sla_not_a_ratio": (
+        "providers.openai.sla.availability: must be a ratio in (0, 1]: 0.999 means 99.9%"
+    ),
+    "top_level_not_mapping": "{path}: top level must be a mapping, got a list",
+    "volume_missing": "workloads.w.volume: required",
+    "volume_not_a_number": (
+        "workloads.consumer-chat.volume.requests_per_month: expected a number, got 'lots'"
+    ),
+    "webhook_two_sources": ("alerts.sinks.0: set only one of webhook_url_env and webhook_url_file"),
+    "weight_negative": "workloads.consumer-chat.weights.latency: must be >= 0",
+    "weights_all_zero": (
+        "workloads.w.weights: all weights are zero; give at least one factor a positive weight"
+    ),
+    "yaml_syntax": "{path}: invalid YAML at line 3, column 7: mapping values are not allowed here",
+}
+
+
+def errors_of(path: Path | None, environ: dict[str, str] | None = None) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ={} if environ is None else environ)
+    return caught.value.errors
+
+
+def write(tmp_path: Path, text: str, name: str = "factorwatch.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# --- one invalid file per rule -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(INVALID_CASES))
+def test_invalid_file_reports_exactly_its_error(name: str) -> None:
+    path = INVALID / f"{name}.yaml"
+    assert errors_of(path) == [INVALID_CASES[name].format(path=path)]
+
+
+def test_every_invalid_file_has_an_expected_error() -> None:
+    assert sorted(p.stem for p in INVALID.glob("*.yaml")) == sorted(INVALID_CASES)
+
+
+@pytest.mark.parametrize("path", sorted(VALID.glob("*.yaml")), ids=lambda p: p.stem)
+def test_valid_file_loads(path: Path) -> None:
+    ok, lines = check_config(path, environ={})
+    assert ok, lines
+
+
+# --- the built-in catalog ------------------------------------------------------------------
+
+
+def test_builtin_catalog_alone_is_a_valid_config() -> None:
+    settings = load_settings(None, environ={})
+    assert sorted(settings.workloads) == [
+        "agentic-tools",
+        "batch-analytics",
+        "consumer-chat",
+        "healthcare-voice",
+    ]
+    assert len(settings.candidates) == 8
+    assert settings.database == "sqlite:///factorwatch.db"
+
+
+def test_builtin_candidates_use_known_providers_dialects_and_static_prices() -> None:
+    settings = load_settings(None, environ={})
+    for cid, cand in settings.candidates.items():
+        assert cid.startswith(cand.provider + "/"), cid
+        assert cand.api == "openai"
+        assert cand.api_key_env and cand.api_key_env.endswith("_API_KEY")
+        assert cand.price is not None and cand.price.source == "static", cid
+        assert cand.price.key and cand.price.as_of, cid
+        assert cand.probes["latency"].every == 60.0
+
+
+def test_builtin_price_matches_litellm_per_token_cost() -> None:
+    price = load_settings(None, environ={}).candidates["openai/gpt-4o-mini"].price
+    assert price is not None
+    assert (price.input_per_mtok, price.output_per_mtok, price.cached_input_per_mtok) == (
+        pytest.approx(1.5e-07 * 1e6),
+        pytest.approx(6e-07 * 1e6),
+        pytest.approx(7.5e-08 * 1e6),
+    )
+
+
+def test_every_known_builtin_fact_has_a_source_and_a_date() -> None:
+    for pid, provider in load_settings(None, environ={}).providers.items():
+        for name, fact in provider.facts.items():
+            if fact.value is not None:
+                assert fact.source and fact.source.startswith("https://"), (pid, name)
+                assert fact.as_of is not None, (pid, name)
+
+
+def test_builtin_healthcare_voice_gates_on_a_baa() -> None:
+    workload = load_settings(None, environ={}).workloads["healthcare-voice"]
+    assert workload.gates.require == ["hipaa_baa"]
+    assert workload.gates.min_availability == 0.995
+    assert workload.latency_budget.ttft_p99 == 0.8
+    assert set(workload.weights) == set(FACTORS)
+
+
+# --- layering --------------------------------------------------------------------------------
+
+
+def test_file_overrides_one_catalog_entry_by_naming_it(tmp_path: Path) -> None:
+    path = write(tmp_path, "candidates:\n  openai/gpt-4o:\n    enabled: false\n")
+    cand = load_settings(path, environ={}).candidates["openai/gpt-4o"]
+    assert cand.enabled is False
+    assert cand.model == "gpt-4o"  # the rest still comes from the catalog
+
+
+def test_file_lists_replace_catalog_lists(tmp_path: Path) -> None:
+    path = write(tmp_path, "providers:\n  openai:\n    status: []\n")
+    assert load_settings(path, environ={}).providers["openai"].status == []
+
+
+def test_null_in_file_removes_a_catalog_entry(tmp_path: Path) -> None:
+    path = write(tmp_path, "workloads:\n  batch-analytics: null\n")
+    assert "batch-analytics" not in load_settings(path, environ={}).workloads
+
+
+def test_key_file_in_file_replaces_catalog_key_env(tmp_path: Path) -> None:
+    path = write(tmp_path, "candidates:\n  openai/gpt-4o:\n    api_key_file: /run/key\n")
+    cand = load_settings(path, environ={}).candidates["openai/gpt-4o"]
+    assert (cand.api_key_env, cand.api_key_file) == (None, "/run/key")
+
+
+def test_precedence_env_over_file_over_catalog_over_defaults(tmp_path: Path) -> None:
+    path = write(tmp_path, "scoring: {every: 10s}\nregion: eu-1\n")
+    env = {"FACTORWATCH_SCORING__EVERY": "30s"}
+    settings = load_settings(path, environ=env)
+    assert settings.scoring.every == 30.0  # env beats file
+    assert settings.region == "eu-1"  # file beats default
+    assert settings.scoring.window == 3600.0  # default
+    assert settings.candidates["openai/gpt-4o"].model == "gpt-4o"  # catalog
+
+
+def test_builtin_catalog_false_drops_the_catalog(tmp_path: Path) -> None:
+    assert load_settings(VALID / "no_catalog.yaml", environ={}).providers.keys() == {"local"}
+    settings = load_settings(None, environ={"FACTORWATCH_BUILTIN_CATALOG": "false"})
+    assert settings.candidates == {}
+
+
+def test_env_ids_match_catalog_ids_case_insensitively() -> None:
+    var = "FACTORWATCH_CANDIDATES__TOGETHER/META-LLAMA/LLAMA-3.3-70B-INSTRUCT-TURBO__ENABLED"
+    settings = load_settings(None, environ={var: "false"})
+    assert settings.candidates["together/meta-llama/Llama-3.3-70B-Instruct-Turbo"].enabled is False
+    assert len(settings.candidates) == 8
+
+
+def test_env_json_value_sets_a_list() -> None:
+    env = {"FACTORWATCH_ALERTS__SINKS": '[{"type": "slack", "webhook_url_env": "SLACK_URL"}]'}
+    sinks = load_settings(None, environ=env).alerts.sinks
+    assert [(s.type, s.webhook_url_env) for s in sinks] == [("slack", "SLACK_URL")]
+
+
+def test_null_in_a_new_entry_means_the_default(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "workloads:\n  w:\n    volume: {requests_per_month: 1, input_tokens: 1, output_tokens: 1}\n"
+        "    weights: {cost: 1}\n    latency_budget: null\n",
+    )
+    assert load_settings(path, environ={}).workloads["w"].latency_budget.ttft_p99 is None
+
+
+def test_env_json_map_is_not_blamed_for_file_entries_beside_it(tmp_path: Path) -> None:
+    path = write(tmp_path, "scoring: {every: soon}\n")
+    env = {"FACTORWATCH_SCORING": '{"window": "2h"}'}
+    assert errors_of(path, env) == ["scoring.every: invalid duration 'soon'"]
+
+
+def test_unhashable_yaml_key_is_a_yaml_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "? [a, b]\n: 1\n")
+    assert errors_of(path) == [f"{path}: invalid YAML at line 1, column 3: found unhashable key"]
+
+
+def test_validation_does_not_read_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FACTORWATCH_DATABASE", "postgresql+psycopg://h/db")
+    assert load_settings(None, environ={}).database == "sqlite:///factorwatch.db"
+    assert load_settings(None).database == "postgresql+psycopg://h/db"
+
+
+# --- environment errors name the variable ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        pytest.param(
+            {"FACTORWATCH_SCORING__EVERY": "x"},
+            ["FACTORWATCH_SCORING__EVERY: invalid duration 'x'"],
+            id="bad-duration",
+        ),
+        pytest.param(
+            {"FACTORWATCH_SCORING__EVRY": "30s"},
+            ["FACTORWATCH_SCORING__EVRY: unknown key"],
+            id="unknown-nested-key",
+        ),
+        pytest.param(
+            {"FACTORWATCH_NOPE": "1"}, ["FACTORWATCH_NOPE: unknown setting"], id="unknown-setting"
+        ),
+        pytest.param(
+            {"FACTORWATCH_SCORING": "{every: 1}"},
+            [
+                "FACTORWATCH_SCORING: invalid JSON: Expecting property name enclosed in double "
+                "quotes: line 1 column 2 (char 1)"
+            ],
+            id="invalid-json",
+        ),
+        pytest.param(
+            {"FACTORWATCH_ALERTS__SINKS": '[{"type": 1}]'},
+            ["FACTORWATCH_ALERTS__SINKS: 0.type: expected a string, got 1"],
+            id="error-inside-json",
+        ),
+        pytest.param(
+            {"FACTORWATCH_CANDIDATES__OPENAI/GPT-4O__API_KEY": "sk-live-secret"},
+            [
+                "FACTORWATCH_CANDIDATES__OPENAI/GPT-4O__API_KEY: a secret never goes in the "
+                "config; use api_key_env or api_key_file"
+            ],
+            id="secret",
+        ),
+        pytest.param(
+            {"FACTORWATCH_DATABASE_FILE": "/nonexistent/db-url"},
+            [
+                "FACTORWATCH_DATABASE_FILE: cannot read '/nonexistent/db-url': "
+                "No such file or directory"
+            ],
+            id="missing-secret-file",
+        ),
+        pytest.param(
+            {"FACTORWATCH_DATABASE": "sqlite:///a.db", "FACTORWATCH_DATABASE_FILE": "/x"},
+            ["FACTORWATCH_DATABASE_FILE: FACTORWATCH_DATABASE is also set; use one of them"],
+            id="both-value-and-file",
+        ),
+    ],
+)
+def test_env_error_names_the_variable(environ: dict[str, str], expected: list[str]) -> None:
+    assert errors_of(None, environ) == expected
+
+
+def test_config_env_var_is_not_a_setting() -> None:
+    assert load_settings(None, environ={"FACTORWATCH_CONFIG": "/etc/fw.yaml"})
+
+
+# --- secrets ---------------------------------------------------------------------------------
+
+
+def test_database_file_secret_is_read_without_trailing_newline(tmp_path: Path) -> None:
+    secret = write(tmp_path, "postgresql+psycopg://fw:pw@db/fw\n", name="db-url")
+    settings = load_settings(None, environ={"FACTORWATCH_DATABASE_FILE": str(secret)})
+    assert settings.database == "postgresql+psycopg://fw:pw@db/fw"
+
+
+def test_error_from_a_file_secret_names_the_file_variable(tmp_path: Path) -> None:
+    secret = write(tmp_path, "not-a-url\n", name="db-url")
+    assert errors_of(None, {"FACTORWATCH_DATABASE_FILE": str(secret)}) == [
+        "FACTORWATCH_DATABASE_FILE: expected a database URL such as sqlite:///factorwatch.db"
+    ]
+
+
+def test_api_key_file_setting_in_env_is_a_path_not_a_secret_file() -> None:
+    var = "FACTORWATCH_CANDIDATES__OPENAI/GPT-4O__API_KEY_FILE"
+    cand = load_settings(None, environ={var: "/run/secrets/openai"}).candidates["openai/gpt-4o"]
+    assert (cand.api_key_file, cand.api_key_env) == ("/run/secrets/openai", None)
+
+
+@pytest.mark.parametrize(
+    "name", ["secret_api_key", "secret_webhook_url", "database_url_with_password"]
+)
+def test_secret_values_never_appear_in_errors(name: str) -> None:
+    text = "\n".join(errors_of(INVALID / f"{name}.yaml"))
+    for secret in ("sk-not-a-real-key-0000", "XXXX", "hunter2"):
+        assert secret not in text
+
+
+def test_resolve_api_key_reads_env_or_file(tmp_path: Path) -> None:
+    settings = load_settings(None, environ={})
+    cand = settings.candidates["openai/gpt-4o"]
+    assert cand.resolve_api_key({"OPENAI_API_KEY": "sk-1"}) == "sk-1"
+    assert cand.resolve_api_key({}) is None
+    key_file = write(tmp_path, "sk-2\n", name="key")
+    from_file = cand.model_copy(update={"api_key_env": None, "api_key_file": str(key_file)})
+    assert from_file.resolve_api_key({}) == "sk-2"
+    missing = cand.model_copy(update={"api_key_env": None, "api_key_file": str(tmp_path / "no")})
+    assert missing.resolve_api_key({}) is None
+
+
+# --- whole-file behaviour --------------------------------------------------------------------
+
+
+def test_every_error_is_listed_not_just_the_first(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "listen: nowhere\n"
+        "scoring: {every: soon}\n"
+        "candidates:\n  openai/gpt-4o: {provider: nope, api_key: sk-x}\n",
+    )
+    assert errors_of(path) == [
+        "candidates.openai/gpt-4o.api_key: a secret never goes in the config; "
+        "use api_key_env or api_key_file",
+        "listen: expected host:port such as 127.0.0.1:9464, got 'nowhere'",
+        "scoring.every: invalid duration 'soon'",
+        f"candidates.openai/gpt-4o.provider: unknown provider 'nope' (known: {_KNOWN_PROVIDERS})",
+    ]
+
+
+def test_missing_file_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "nope.yaml"
+    assert errors_of(path) == [f"{path}: file not found"]
+
+
+def test_check_config_summarises_or_lists_errors() -> None:
+    assert check_config(VALID / "no_catalog.yaml", environ={}) == (
+        True,
+        ["ok: 1 provider, 1 candidate, 1 workload"],
+    )
+    assert check_config(VALID / "empty.yaml", environ={}) == (
+        True,
+        ["ok: 6 providers, 8 candidates, 4 workloads"],
+    )
+    ok, lines = check_config(INVALID / "factor_unknown.yaml", environ={})
+    assert (ok, lines) == (False, ["workloads.w.weights.speed: unknown factor 'speed'"])
+
+
+def test_settings_is_a_pydantic_settings_class() -> None:
+    assert Settings.model_config["env_prefix"] == "FACTORWATCH_"
+    assert Settings.model_config["env_nested_delimiter"] == "__"
+
+
+# --- small pieces ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        pytest.param(True, Fact(value=True), id="bare-bool"),
+        pytest.param(2015, Fact(value=2015), id="bare-int"),
+        pytest.param(None, Fact(value=None), id="bare-null-is-unknown"),
+        pytest.param(
+            {"value": "supervised", "source": "https://x", "as_of": "2026-01-02"},
+            Fact(value="supervised", source="https://x", as_of=date(2026, 1, 2)),
+            id="mapping",
+        ),
+    ],
+)
+def test_fact_accepts_bare_scalar_or_mapping(raw: object, expected: Fact) -> None:
+    assert Fact.model_validate(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("60s", 60.0),
+        ("15m", 900.0),
+        ("6h", 21600.0),
+        ("1d", 86400.0),
+        ("0.8s", 0.8),
+        ("250ms", 0.25),
+        ("1h30m", 5400.0),
+        ("30", 30.0),
+        (45, 45.0),
+        (1.5, 1.5),
+        (" 2m ", 120.0),
+    ],
+)
+def test_parse_duration(text: object, seconds: float) -> None:
+    assert parse_duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("soon", "invalid duration 'soon'"),
+        ("", "invalid duration ''"),
+        ("5 minutes", "invalid duration '5 minutes'"),
+        ("-5s", "invalid duration '-5s'"),
+        ("1w", "invalid duration '1w'"),
+        (-1, "invalid duration -1"),
+        (True, "invalid duration True"),
+        (None, "invalid duration None"),
+    ],
+)
+def test_parse_duration_refuses(value: object, message: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        parse_duration(value)
+    assert str(caught.value) == message
