@@ -1,0 +1,214 @@
+"""The composition root: builds the daemon from settings and runs it until told to stop.
+
+Start-up order: open and migrate the store, mirror the config into it, bind the HTTP port
+(a port in use fails before anything runs), start the writer, the scheduler and the server.
+Stop order: no new probes; wait for in-flight probes; write every buffered result; stop
+the server. A stop therefore never leaves half-written results behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Mapping
+from contextlib import nullcontext
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import uvicorn
+from prometheus_client import CollectorRegistry
+from sqlmodel import Session
+
+from probes import run_probe
+from probes.target import Target
+from service import __version__
+from service.api.app import create_app
+from service.config import Settings
+from service.evaluation import evaluate_and_save
+from service.metrics import ProbeMetrics, StoreCollector
+from service.scheduler import ProbePlan, Scheduler
+from service.scoring.evidence import Price
+from service.store.db import make_engine, ping
+from service.store.evidence import latest_prices
+from service.store.migrate import is_up_to_date, upgrade
+from service.store.rankings import latest_rankings
+from service.store.results import probe_row
+from service.store.sync import sync_candidates, sync_static_prices
+from service.store.writer import ResultWriter
+
+log = logging.getLogger(__name__)
+
+STOP_GRACE_SECONDS = 35.0  # longer than the default probe timeout: let probes finish
+
+
+class StartupError(RuntimeError):
+    """The daemon cannot start; the message says why and what to do."""
+
+
+class _Server(uvicorn.Server):
+    # The daemon owns SIGTERM/SIGINT; uvicorn must not take them over.
+    def capture_signals(self) -> Any:
+        return nullcontext()
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    host, _, port = listen.rpartition(":")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def build_targets(settings: Settings, environ: Mapping[str, str]
+                  ) -> tuple[dict[str, Target], list[str]]:
+    """Targets for every candidate that can be probed, and why the others cannot."""
+    targets: dict[str, Target] = {}
+    skipped: list[str] = []
+    for cid, cand in sorted(settings.candidates.items()):
+        if not cand.enabled or not cand.probes:
+            continue
+        key = cand.resolve_api_key(environ)
+        if key is None and (cand.api_key_env or cand.api_key_file):
+            where = (f"environment variable {cand.api_key_env}" if cand.api_key_env
+                     else f"key file {cand.api_key_file}")
+            skipped.append(f"{cid}: {where} is not set")
+            continue
+        targets[cid] = Target(api=cand.api, base_url=cand.base_url, model=cand.model,
+                              api_key=key)
+    return targets, skipped
+
+
+class Daemon:
+    def __init__(self, settings: Settings, *, environ: Mapping[str, str] | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.settings = settings
+        self._environ = os.environ if environ is None else environ
+        self._transport = transport
+        self.engine = make_engine(settings.database)
+        self.registry = CollectorRegistry()
+        self.metrics = ProbeMetrics(self.registry, __version__)
+        committed = {pid: p.sla.availability for pid, p in settings.providers.items()
+                     if p.sla is not None}
+        self.registry.register(StoreCollector(self._read_rankings, committed))
+        self.writer = ResultWriter(self.engine)
+        self.scheduler = Scheduler(self._probe, self._score, settings.scoring.every)
+        self.targets, self.skipped = build_targets(settings, self._environ)
+        self._prices: dict[str, Price] = {}
+        self._http: httpx.AsyncClient | None = None
+        self._server: _Server | None = None
+        self.started = asyncio.Event()
+
+    # --- start-up -------------------------------------------------------------------------
+
+    def prepare_store(self) -> None:
+        url = self.settings.database
+        if self.engine.dialect.name == "sqlite":
+            upgrade(url)  # an embedded database upgrades itself
+        elif not is_up_to_date(url):
+            raise StartupError("the database schema is not up to date: "
+                               "run `factorwatch db upgrade` first")
+        now = datetime.now(UTC)
+        with Session(self.engine) as session, session.begin():
+            sync_candidates(session, self.settings, now)
+            sync_static_prices(session, self.settings, now)
+        with Session(self.engine) as session:
+            self._prices = latest_prices(session, list(self.settings.candidates), now)
+
+    def bind(self) -> socket.socket:
+        host, port = parse_listen(self.settings.listen)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            sock.close()
+            raise StartupError(f"listen: cannot bind {host}:{port}: {exc.strerror}") from exc
+        sock.listen(128)
+        sock.setblocking(False)
+        return sock
+
+    def plans(self) -> list[ProbePlan]:
+        return [ProbePlan(cid, kind, schedule.every)
+                for cid in self.targets
+                for kind, schedule in sorted(self.settings.candidates[cid].probes.items())]
+
+    # --- run ------------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await asyncio.to_thread(self.prepare_store)
+        sock = self.bind()
+        for reason in self.skipped:
+            log.warning("candidate not probed: %s", reason)
+        if not self.targets:
+            log.warning("no candidate can be probed: set an API key (e.g. OPENAI_API_KEY) or "
+                        "try `factorwatch demo`")
+        self._http = httpx.AsyncClient(transport=self._transport, follow_redirects=False)
+        writer_task = asyncio.create_task(self.writer.run(), name="result-writer")
+        app = create_app(version=__version__, engine=self.engine, registry=self.registry,
+                         readiness=self.readiness,
+                         workloads=lambda: sorted(self.settings.workloads))
+        self._server = _Server(uvicorn.Config(app, log_level="warning", lifespan="off",
+                                              access_log=False))
+        server_task = asyncio.create_task(self._server.serve(sockets=[sock]), name="http")
+        self.scheduler.start(self.plans())
+        host, port = sock.getsockname()[:2]
+        log.info("factorwatch %s serving on http://%s:%d (%d candidates probed, %d workloads)",
+                 __version__, host, port, len(self.targets), len(self.settings.workloads))
+        self.started.set()
+        try:
+            await stop.wait()
+        finally:
+            await self._shutdown(writer_task, server_task)
+
+    async def _shutdown(self, writer_task: asyncio.Task[None],
+                        server_task: asyncio.Task[None]) -> None:
+        log.info("stopping: waiting for in-flight probes")
+        cancelled = await self.scheduler.stop(STOP_GRACE_SECONDS)
+        if cancelled:
+            log.warning("%d probes did not finish within %gs and were abandoned unrecorded",
+                        cancelled, STOP_GRACE_SECONDS)
+        await self.writer.close()
+        await writer_task
+        if self._server is not None:
+            self._server.should_exit = True
+        await server_task
+        if self._http is not None:
+            await self._http.aclose()
+        self.engine.dispose()
+        log.info("stopped cleanly")
+
+    # --- jobs -----------------------------------------------------------------------------
+
+    async def _probe(self, plan: ProbePlan) -> None:
+        assert self._http is not None
+        schedule = self.settings.candidates[plan.candidate].probes[plan.kind]
+        target = replace(self.targets[plan.candidate], timeout_seconds=schedule.timeout,
+                         max_tokens=schedule.max_tokens)
+        result = await run_probe(plan.kind, target, self._http)
+        provider = self.settings.candidates[plan.candidate].provider
+        self.metrics.observe(plan.candidate, provider, self.settings.region, result)
+        self.writer.add(probe_row(plan.candidate, self.settings.region, result,
+                                  self._prices.get(plan.candidate)))
+        self.metrics.writer_buffered.set(self.writer.buffered)
+
+    async def _score(self) -> None:
+        try:
+            rankings = await asyncio.to_thread(evaluate_and_save, self.engine, self.settings,
+                                               datetime.now(UTC))
+        except Exception:
+            self.metrics.scoring_runs.labels("error").inc()
+            raise
+        self.metrics.scoring_runs.labels("ok").inc()
+        for ranking in rankings:
+            log.info("scored %s: leader %s", ranking.workload, ranking.leader or "none")
+
+    # --- read side ------------------------------------------------------------------------
+
+    def readiness(self) -> dict[str, bool]:
+        return {"database": ping(self.engine), "scheduler": self.scheduler.running}
+
+    def _read_rankings(self) -> list[dict[str, Any]]:
+        with Session(self.engine) as session:
+            return latest_rankings(session)

@@ -1,0 +1,163 @@
+"""Prometheus exposition: the one place metric names live (docs/metrics.md lists them).
+
+Probe measurements are live instruments updated as results arrive. Figures that live in
+the database (scores, ranks, cost) are read by a collector at scrape time, so /metrics shows
+what the store holds, including what another replica wrote. Labels are bounded: candidate,
+provider, workload and factor ids come from the config, never from request data.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    disable_created_metrics,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from probes.result import ProbeResult
+
+log = logging.getLogger(__name__)
+
+TTFT_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0)
+DURATION_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 60.0)
+
+
+class ProbeMetrics:
+    """Instruments the probe runner and the writer update."""
+
+    def __init__(self, registry: CollectorRegistry, version: str) -> None:
+        # The *_created series double the series count and no dashboard reads them.
+        # (A process-wide switch in client_python: it is set by whoever builds the metrics.)
+        disable_created_metrics()
+        labels = ["candidate", "provider", "region"]
+        self.ttft = Histogram(
+            "factorwatch_probe_ttft_seconds",
+            "Time from the request starting to be sent to the first content token.",
+            labels, buckets=TTFT_BUCKETS, registry=registry)
+        self.duration = Histogram(
+            "factorwatch_probe_duration_seconds",
+            "End-to-end duration of successful probes, request start to last byte.",
+            [*labels, "kind"], buckets=DURATION_BUCKETS, registry=registry)
+        self.probes = Counter(
+            "factorwatch_probe",
+            "Probes run, by result: ok or the error class.",
+            [*labels, "kind", "result"], registry=registry)
+        self.output_speed = Gauge(
+            "factorwatch_probe_output_tokens_per_second",
+            "Output speed of the latest successful latency probe: (tokens - 1) / "
+            "(last token time - first token time).", labels, registry=registry)
+        self.writer_buffered = Gauge(
+            "factorwatch_store_buffered_results",
+            "Probe results waiting to be written to the database.", registry=registry)
+        self.scoring_runs = Counter(
+            "factorwatch_scoring_runs", "Scoring passes, by result.", ["result"],
+            registry=registry)
+        Info("factorwatch_build", "Build information.", registry=registry).info(
+            {"version": version})
+
+    def observe(self, candidate: str, provider: str, region: str, result: ProbeResult) -> None:
+        outcome = "ok" if result.ok else str(result.error_class)
+        self.probes.labels(candidate, provider, region, result.kind, outcome).inc()
+        if not result.ok:
+            return
+        if result.ttft_seconds is not None:
+            self.ttft.labels(candidate, provider, region).observe(result.ttft_seconds)
+        if result.total_seconds is not None:
+            self.duration.labels(candidate, provider, region, result.kind).observe(
+                result.total_seconds)
+        if result.output_tokens_per_second is not None:
+            self.output_speed.labels(candidate, provider, region).set(
+                result.output_tokens_per_second)
+
+
+class StoreCollector(Collector):
+    """Exports the latest stored ranking of every workload at scrape time."""
+
+    def __init__(self, read_rankings: Callable[[], list[dict[str, Any]]],
+                 committed_sla: dict[str, float]) -> None:
+        self._read = read_rankings
+        self._committed_sla = committed_sla
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        return iter(())  # nothing at registration time: the database may not be there yet
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        sla = GaugeMetricFamily("factorwatch_sla_committed_ratio",
+                                "Availability the provider commits to in its published SLA.",
+                                labels=["provider"])
+        for provider, ratio in sorted(self._committed_sla.items()):
+            sla.add_metric([provider], ratio)
+        yield sla
+        up = GaugeMetricFamily("factorwatch_store_up",
+                               "1 when the last read of the store for this scrape worked.")
+        try:
+            rankings = self._read()
+        except Exception as exc:  # a scrape must answer even when the database does not
+            log.warning("metrics: cannot read rankings from the store: %s",
+                        type(exc).__name__)
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        yield from ranking_families(rankings)
+
+
+def ranking_families(rankings: list[dict[str, Any]]) -> Iterator[GaugeMetricFamily]:
+    wc = ["workload", "candidate"]
+    composite = GaugeMetricFamily("factorwatch_composite_score",
+                                  "Weighted mean of the factor scores (1-5).", labels=wc)
+    rank = GaugeMetricFamily("factorwatch_rank", "Rank in the workload (1 = top choice); "
+                             "absent for gated candidates.", labels=wc)
+    gated = GaugeMetricFamily("factorwatch_gated", "1 when a gate excludes the candidate.",
+                              labels=wc)
+    top = GaugeMetricFamily("factorwatch_top_choice",
+                            "1 for the workload's current top choice.", labels=wc)
+    factor = GaugeMetricFamily("factorwatch_factor_score", "Factor score (1-5).",
+                               labels=[*wc, "factor", "source"])
+    cost = GaugeMetricFamily("factorwatch_monthly_cost_usd",
+                             "Estimated monthly cost of the workload's volume.", labels=wc)
+    availability = GaugeMetricFamily(
+        "factorwatch_availability_ratio",
+        "Successful probes over probes that count, in the scoring window.",
+        labels=["candidate"])
+    evaluated = GaugeMetricFamily("factorwatch_last_evaluation_timestamp_seconds",
+                                  "When the workload was last scored.", labels=["workload"])
+    seen_availability: set[str] = set()
+    for doc in rankings:
+        workload = doc["workload"]
+        for entry in doc["ranking"]:
+            key = [workload, entry["candidate"]]
+            gated.add_metric(key, 1 if entry["gated"] else 0)
+            top.add_metric(key, 1 if entry["rank"] == 1 else 0)
+            if entry["composite"] is not None:
+                composite.add_metric(key, entry["composite"])
+            if entry["rank"] is not None:
+                rank.add_metric(key, entry["rank"])
+            for name, f in entry["factors"].items():
+                if f["score"] is not None:
+                    factor.add_metric([*key, name, f["source"]], f["score"])
+            monthly = entry["factors"].get("cost", {}).get("evidence", {}).get("monthly_usd")
+            if monthly is not None:
+                cost.add_metric(key, monthly)
+            ratio = (entry["factors"].get("reliability", {}).get("evidence", {})
+                     .get("availability"))
+            if ratio is not None and entry["candidate"] not in seen_availability:
+                seen_availability.add(entry["candidate"])
+                availability.add_metric([entry["candidate"]], ratio)
+        evaluated.add_metric([workload], _timestamp(doc["evaluated_at"]))
+    yield from (composite, rank, gated, top, factor, cost, availability, evaluated)
+
+
+def _timestamp(iso: str) -> float:
+    return datetime.fromisoformat(iso).timestamp()

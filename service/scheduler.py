@@ -1,0 +1,108 @@
+"""APScheduler wiring: each candidate's probes at their interval with jitter, and scoring.
+
+The scheduler only decides when; what a probe or a scoring pass does is handed in. It keeps
+the tasks it started so that a stop can wait for in-flight probes and write their results.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+log = logging.getLogger(__name__)
+
+# Spread the first run of each job over this many seconds (at most one interval), so that
+# hundreds of candidates do not all fire at start-up in the same millisecond.
+FIRST_RUN_SPREAD_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class ProbePlan:
+    candidate: str
+    kind: str
+    every: float  # seconds
+
+
+def jitter_seconds(every: float) -> float:
+    """Up to 10% of the interval, capped at 5 s: enough to de-synchronise, not to blur."""
+    return min(every * 0.1, 5.0)
+
+
+class Scheduler:
+    def __init__(self, run_probe: Callable[[ProbePlan], Awaitable[None]],
+                 run_scoring: Callable[[], Awaitable[None]], scoring_every: float,
+                 rng: random.Random | None = None) -> None:
+        self._run_probe = run_probe
+        self._run_scoring = run_scoring
+        self._scoring_every = scoring_every
+        self._rng = rng or random.Random()
+        self._aps = AsyncIOScheduler(timezone=UTC)
+        self._in_flight: set[asyncio.Task[Any]] = set()
+
+    @property
+    def running(self) -> bool:
+        return bool(self._aps.running)
+
+    def start(self, plans: list[ProbePlan]) -> None:
+        now = datetime.now(UTC)
+        for plan in plans:
+            first = now + timedelta(
+                seconds=self._rng.uniform(0, min(plan.every, FIRST_RUN_SPREAD_SECONDS)))
+            self._aps.add_job(
+                self._tracked, IntervalTrigger(seconds=plan.every,
+                                               jitter=jitter_seconds(plan.every)),
+                args=[self._run_probe, plan], id=f"probe:{plan.candidate}:{plan.kind}",
+                next_run_time=first, max_instances=1, coalesce=True,
+                misfire_grace_time=max(1, int(plan.every)))
+        # The first scoring pass comes soon after the first probes, then at its interval.
+        first_scoring = now + timedelta(seconds=min(self._scoring_every, 5.0))
+        self._aps.add_job(self._tracked, IntervalTrigger(seconds=self._scoring_every),
+                          args=[self._run_scoring], id="scoring", next_run_time=first_scoring,
+                          max_instances=1, coalesce=True,
+                          misfire_grace_time=max(1, int(self._scoring_every)))
+        self._aps.start()
+        log.info("scheduler started: %d probe jobs, scoring every %gs", len(plans),
+                 self._scoring_every)
+
+    async def stop(self, grace_seconds: float) -> int:
+        """Stop starting new work; wait up to `grace_seconds` for work in flight.
+
+        Returns how many tasks were still running at the deadline and were cancelled.
+        """
+        if self._aps.running:
+            self._aps.pause()  # shutting the executor down now would cancel running jobs
+        pending = {t for t in self._in_flight if not t.done()}
+        if pending:
+            log.info("waiting up to %gs for %d in-flight jobs", grace_seconds, len(pending))
+            _, pending = await asyncio.wait(pending, timeout=grace_seconds)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+        if self._aps.running:
+            self._aps.shutdown(wait=False)
+            await asyncio.sleep(0)  # AsyncIOScheduler applies shutdown on the next loop turn
+        return len(pending)
+
+    async def _tracked(self, job: Callable[..., Awaitable[None]], *args: Any) -> None:
+        # APScheduler cancels the coroutines it runs when it shuts down; the work itself runs
+        # in a task of ours, shielded, so a stop can let it finish and record its result.
+        task = asyncio.create_task(self._guarded(job, *args))
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+        await asyncio.shield(task)
+
+    @staticmethod
+    async def _guarded(job: Callable[..., Awaitable[None]], *args: Any) -> None:
+        try:
+            await job(*args)
+        except Exception:  # one failed job must never stop the scheduler
+            log.exception("job %s failed", getattr(job, "__name__", job))

@@ -1,0 +1,77 @@
+"""Save each evaluation's ranking with its factor scores, and read the latest back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from service.scoring.ranking import Ranking
+from service.store.models import Evaluation, FactorScoreRow, RankingEntry
+
+
+def save_ranking(session: Session, ranking: Ranking) -> int:
+    """Add one evaluation with its entries and factor scores to the session's transaction."""
+    evaluation = Evaluation(workload=ranking.workload, evaluated_at=ranking.evaluated_at,
+                            leader=ranking.leader)
+    session.add(evaluation)
+    session.flush()  # assigns evaluation.id
+    assert evaluation.id is not None
+    for entry in ranking.entries:
+        session.add(RankingEntry(evaluation_id=evaluation.id, candidate_id=entry.candidate,
+                                 rank=entry.rank, composite=entry.composite,
+                                 partial=entry.partial, gated=entry.gated,
+                                 gate_reasons=list(entry.gate_reasons),
+                                 notes=list(entry.notes)))
+        for name, factor in entry.factors.items():
+            session.add(FactorScoreRow(evaluation_id=evaluation.id, candidate_id=entry.candidate,
+                                       factor=name, score=factor.score,
+                                       weight=entry.weights.get(name, 0.0), source=factor.source,
+                                       evidence={"reason": factor.reason, **factor.evidence}))
+    return evaluation.id
+
+
+def latest_rankings(session: Session) -> list[dict[str, Any]]:
+    """The most recent evaluation of every workload, as ranking documents (DESIGN.md)."""
+    latest_ids = select(func.max(Evaluation.id)).group_by(Evaluation.workload)
+    evaluations = session.exec(
+        select(Evaluation).where(col(Evaluation.id).in_(latest_ids))
+        .order_by(col(Evaluation.workload))
+    ).all()
+    return [ranking_from_rows(session, evaluation) for evaluation in evaluations]
+
+
+def latest_ranking(session: Session, workload: str) -> dict[str, Any] | None:
+    evaluation = session.exec(
+        select(Evaluation).where(Evaluation.workload == workload)
+        .order_by(col(Evaluation.id).desc()).limit(1)
+    ).first()
+    return ranking_from_rows(session, evaluation) if evaluation else None
+
+
+def ranking_from_rows(session: Session, evaluation: Evaluation) -> dict[str, Any]:
+    """Rebuild the document `ranking_document` made, from the rows `save_ranking` wrote."""
+    entries = session.exec(select(RankingEntry).where(
+        RankingEntry.evaluation_id == evaluation.id)).all()
+    scores = session.exec(select(FactorScoreRow).where(
+        FactorScoreRow.evaluation_id == evaluation.id).order_by(col(FactorScoreRow.id))).all()
+    factors: dict[str, dict[str, Any]] = {e.candidate_id: {} for e in entries}
+    for s in scores:
+        evidence = dict(s.evidence)
+        reason = evidence.pop("reason", "")
+        factors.setdefault(s.candidate_id, {})[s.factor] = {
+            "score": s.score, "weight": s.weight, "source": s.source, "reason": reason,
+            "evidence": evidence}
+    ordered = sorted(entries, key=lambda e: (e.rank is None, e.rank or 0, e.candidate_id))
+    return {
+        "workload": evaluation.workload,
+        "evaluated_at": evaluation.evaluated_at.isoformat(),
+        "leader": evaluation.leader,
+        "ranking": [
+            {"candidate": e.candidate_id, "rank": e.rank, "composite": e.composite,
+             "partial": e.partial, "gated": e.gated, "gate_reasons": list(e.gate_reasons),
+             "notes": list(e.notes), "factors": factors.get(e.candidate_id, {})}
+            for e in ordered
+        ],
+    }

@@ -1,0 +1,77 @@
+"""docs/metrics.md and service/metrics.py name the same metrics, and the exposition is valid."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+from probes.result import ErrorClass, ProbeResult
+from service.metrics import ProbeMetrics, StoreCollector
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "metrics.md"
+
+RANKING = {
+    "workload": "chat", "evaluated_at": "2026-11-28T12:00:00+00:00", "leader": "a/x",
+    "ranking": [
+        {"candidate": "a/x", "rank": 1, "composite": 4.2, "partial": False, "gated": False,
+         "gate_reasons": [], "notes": [],
+         "factors": {"cost": {"score": 4.0, "weight": 1, "source": "static", "reason": "",
+                              "evidence": {"monthly_usd": 12.5}},
+                     "reliability": {"score": 3.0, "weight": 1, "source": "measured",
+                                     "reason": "", "evidence": {"availability": 0.99}}}},
+        {"candidate": "b/y", "rank": None, "composite": 3.0, "partial": True, "gated": True,
+         "gate_reasons": ["requires hipaa_baa: unknown"], "notes": [], "factors": {}},
+    ],
+}
+
+
+def exposed_names(registry: CollectorRegistry) -> set[str]:
+    names = set()
+    for family in text_string_to_metric_families(generate_latest(registry).decode()):
+        suffix = {"counter": "_total", "info": "_info"}.get(family.type, "")
+        names.add(family.name + suffix)
+    return names
+
+
+def full_registry() -> CollectorRegistry:
+    registry = CollectorRegistry()
+    metrics = ProbeMetrics(registry, "1.0")
+    metrics.observe("a/x", "a", "local", ProbeResult("latency", True, ttft_seconds=0.2,
+                                                      total_seconds=0.5,
+                                                      output_tokens_per_second=50.0))
+    metrics.observe("a/x", "a", "local", ProbeResult.failure("latency", ErrorClass.TIMEOUT, "t"))
+    metrics.scoring_runs.labels("ok").inc()
+    registry.register(StoreCollector(lambda: [RANKING], {"a": 0.999}))
+    return registry
+
+
+def test_every_exposed_metric_is_documented_and_every_documented_one_exposed() -> None:
+    documented = set(re.findall(r"^\| `(factorwatch_[a-z0-9_]+)`", DOC.read_text(), re.M))
+    assert exposed_names(full_registry()) == documented
+
+
+def test_store_collector_exports_rank_only_for_ranked_candidates() -> None:
+    registry = full_registry()
+    assert registry.get_sample_value("factorwatch_rank", {"workload": "chat",
+                                                          "candidate": "a/x"}) == 1
+    assert registry.get_sample_value("factorwatch_rank", {"workload": "chat",
+                                                          "candidate": "b/y"}) is None
+    assert registry.get_sample_value("factorwatch_gated", {"workload": "chat",
+                                                           "candidate": "b/y"}) == 1
+    assert registry.get_sample_value("factorwatch_monthly_cost_usd",
+                                     {"workload": "chat", "candidate": "a/x"}) == 12.5
+    assert registry.get_sample_value("factorwatch_probe_total", {
+        "candidate": "a/x", "provider": "a", "region": "local", "kind": "latency",
+        "result": "timeout"}) == 1
+
+
+def test_store_down_still_answers_the_scrape() -> None:
+    def broken() -> list[dict[str, object]]:
+        raise ConnectionError("database is gone")
+
+    registry = CollectorRegistry()
+    registry.register(StoreCollector(broken, {}))
+    assert registry.get_sample_value("factorwatch_store_up") == 0
