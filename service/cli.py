@@ -1,0 +1,195 @@
+"""The `factorwatch` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from service import __version__
+from service.config import ConfigError, Settings, check_config, load_settings
+
+log = logging.getLogger("factorwatch")
+
+EXIT_OK, EXIT_ERROR, EXIT_CONFIG = 0, 1, 2
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request URL at INFO; probes are our business, not log lines.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    for noisy in ("apscheduler", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(args.config or os.environ.get("FACTORWATCH_CONFIG"))
+
+
+def _print_config_errors(exc: ConfigError) -> int:
+    for line in exc.errors:
+        print(line, file=sys.stderr)
+    return EXIT_CONFIG
+
+
+async def run_until_signalled(settings: Settings) -> None:
+    from service.daemon import Daemon
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await Daemon(settings).run(stop)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    setup_logging(settings.log_level)
+    return _run_daemon(settings)
+
+
+def _run_daemon(settings: Settings) -> int:
+    from service.daemon import StartupError
+    from service.store.db import DatabaseError
+
+    try:
+        asyncio.run(run_until_signalled(settings))
+    except (StartupError, DatabaseError) as exc:
+        log.error("%s", exc)
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from service.sim.demo import demo_settings, start_fleet
+
+    setup_logging("INFO")
+    fleet, base_url = start_fleet(seed=args.seed)
+    try:
+        settings = demo_settings(base_url, database=args.database, listen=args.listen)
+        log.info("demo: simulated providers at %s, their config in factorwatch-demo.yaml. "
+                 "Within a minute: `factorwatch score --config factorwatch-demo.yaml`, "
+                 "http://%s/metrics, http://%s/api/v1/workloads/consumer-chat/ranking",
+                 base_url, settings.listen, settings.listen)
+        return _run_daemon(settings)
+    finally:
+        fleet.stop_thread()
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    ok, lines = check_config(args.file)
+    for line in lines:
+        print(line, file=sys.stdout if ok else sys.stderr)
+    return EXIT_OK if ok else EXIT_CONFIG
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from service.store.db import safe_url
+    from service.store.migrate import current_revision, upgrade
+
+    settings = _settings(args)
+    setup_logging(settings.log_level)
+    upgrade(settings.database)
+    print(f"{safe_url(settings.database)}: at revision {current_revision(settings.database)}")
+    return EXIT_OK
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from sqlmodel import Session
+
+    from service.evaluation import evaluate
+    from service.report import render_ranking
+    from service.scoring.ranking import ranking_document
+    from service.store.db import make_engine, safe_url
+    from service.store.migrate import is_up_to_date
+
+    settings = _settings(args)
+    if args.workload and args.workload not in settings.workloads:
+        known = ", ".join(sorted(settings.workloads))
+        print(f"unknown workload {args.workload!r} (known: {known})", file=sys.stderr)
+        return EXIT_CONFIG
+    weights = parse_weights(args.weights) if args.weights else None
+    if not is_up_to_date(settings.database):
+        print(f"{safe_url(settings.database)}: no up-to-date factorwatch database; run "
+              "`factorwatch db upgrade` (or start `factorwatch run`) first", file=sys.stderr)
+        return EXIT_ERROR
+    engine = make_engine(settings.database)
+    with Session(engine) as session:
+        rankings = evaluate(session, settings, datetime.now(UTC),
+                            [args.workload] if args.workload else None, weights)
+    engine.dispose()
+    if args.json:
+        docs: Any = [ranking_document(r) for r in rankings]
+        print(json.dumps(docs[0] if args.workload else docs, indent=2))
+    else:
+        print("\n\n".join(render_ranking(r) for r in rankings))
+    return EXIT_OK
+
+
+def parse_weights(text: str) -> dict[str, float]:
+    from service.scoring.factors import FACTOR_FUNCTIONS
+
+    weights: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, value = part.partition("=")
+        if not sep or name not in FACTOR_FUNCTIONS:
+            raise ConfigError([f"--weights: '{part}' is not factor=N with a known factor"])
+        try:
+            weights[name] = float(value)
+        except ValueError:
+            raise ConfigError([f"--weights: '{value}' is not a number"]) from None
+    return weights
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="factorwatch", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"factorwatch {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--config", "-c", help="YAML config file (default: $FACTORWATCH_CONFIG, "
+                       "else the built-in catalog)")
+        return p
+
+    with_config(sub.add_parser("run", help="run the daemon")).set_defaults(func=cmd_run)
+    demo = sub.add_parser("demo", help="run the daemon against a simulated fleet, offline")
+    demo.add_argument("--listen", default="127.0.0.1:9464")
+    demo.add_argument("--database", default="sqlite:///factorwatch-demo.db")
+    demo.add_argument("--seed", type=int, default=1)
+    demo.set_defaults(func=cmd_demo)
+    check = sub.add_parser("check-config", help="validate a config file")
+    check.add_argument("file")
+    check.set_defaults(func=cmd_check_config)
+    score = with_config(sub.add_parser("score", help="print the current ranking"))
+    score.add_argument("--workload", "-w")
+    score.add_argument("--json", action="store_true", help="the JSON document of DESIGN.md")
+    score.add_argument("--weights", help="what-if weights, e.g. latency=5,cost=1")
+    score.set_defaults(func=cmd_score)
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    with_config(db_sub.add_parser("upgrade", help="apply migrations")).set_defaults(
+        func=cmd_db_upgrade)
+    from service.probe_cli import add_probe_parser
+
+    add_probe_parser(sub, with_config)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        return _print_config_errors(exc)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
