@@ -1,9 +1,10 @@
 """A real, simulated OpenAI-compatible chat server on 127.0.0.1, for the demo and tests.
 
-Plain asyncio streams and hand-written HTTP/1.1 (keep-alive, chunked SSE) rather than a
-framework: every chunk is written and drained at a scheduled perf_counter deadline, so the
-timing a client measures is the timing configured here, and the server records its own
-truth (when it wrote the first content chunk) for tests and benchmarks to compare against.
+Plain asyncio streams and hand-written HTTP/1.1 (service.sim.http11: keep-alive, chunked
+SSE) rather than a framework: every chunk is written and drained at a scheduled perf_counter
+deadline, so the timing a client measures is the timing configured here, and the server
+records its own truth (when it wrote the first content chunk) for tests and benchmarks to
+compare against.
 """
 
 from __future__ import annotations
@@ -17,9 +18,18 @@ import random
 import threading
 import time
 from dataclasses import dataclass
-from http import HTTPStatus
 from time import perf_counter
 from typing import Any, Literal
+
+from service.sim.http11 import (
+    Request,
+    end_chunks,
+    send_body,
+    send_json,
+    serve_connection,
+    write_chunk,
+    write_head,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -69,14 +79,6 @@ class SimRecord:
     first_content_at: float | None = None  # just before the first content chunk was written
     last_content_at: float | None = None
     content_tokens: int = 0
-
-
-@dataclass
-class _Request:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
 
 
 class SimServer:
@@ -143,7 +145,7 @@ class SimServer:
         await self._thread_stop.wait()
         await self.stop()
 
-    # --- HTTP/1.1 -----------------------------------------------------------------------
+    # --- requests -----------------------------------------------------------------------
 
     async def _handle_connection(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -152,31 +154,22 @@ class SimServer:
         if task is not None:
             self._tasks.add(task)
         connection = next(self._connection_ids)
+
+        async def respond(request: Request) -> bool:
+            return await self._respond(request, writer, connection)
+
         try:
-            while (request := await _read_request(reader)) is not None:
-                keep_alive = await self._respond(request, writer, connection)
-                if not keep_alive or request.headers.get("connection", "").lower() == "close":
-                    break
-        except (
-            ConnectionError,
-            asyncio.IncompleteReadError,
-            asyncio.LimitOverrunError,
-            ValueError,
-        ):
-            pass  # the client went away or spoke something other than HTTP/1.1
-        except asyncio.CancelledError:
-            pass  # stop(): end quietly; asyncio.streams logs a cancelled handler as an error
+            await serve_connection(reader, writer, respond)  # closes the writer
         finally:
             if task is not None:
                 self._tasks.discard(task)
-            writer.close()
 
     async def _respond(
-        self, request: _Request, writer: asyncio.StreamWriter, connection: int
+        self, request: Request, writer: asyncio.StreamWriter, connection: int
     ) -> bool:
         if request.method == "GET" and request.path.rstrip("/").endswith("/models"):
             data = [{"id": name, "object": "model", "owned_by": "sim"} for name in self.models]
-            return await _send_json(writer, 200, {"object": "list", "data": data})
+            return await send_json(writer, 200, {"object": "list", "data": data})
         if request.method != "POST" or not request.path.endswith("/chat/completions"):
             return await _send_error(writer, 404, f"no route {request.path}", "not_found")
         try:
@@ -204,7 +197,7 @@ class SimServer:
 
     async def _status_fault(
         self,
-        request: _Request,
+        request: Request,
         writer: asyncio.StreamWriter,
         model: SimModel,
         record: SimRecord,
@@ -227,15 +220,11 @@ class SimServer:
         if model.fault == "redirect":
             record.status = 301
             headers = {"location": "/moved" + request.path, "content-length": "0"}
-            await _write_head(writer, 301, headers)
+            await write_head(writer, 301, headers)
             return True
         if model.fault in _WRONG_BODIES:
             content_type, payload = _WRONG_BODIES[model.fault]
-            headers = {"content-type": content_type, "content-length": str(len(payload))}
-            await _write_head(writer, 200, headers)
-            writer.write(payload)
-            await writer.drain()
-            return True
+            return await send_body(writer, 200, content_type, payload)
         return None
 
 
@@ -277,7 +266,7 @@ class _Reply:
             "transfer-encoding": "chunked",
             "cache-control": "no-cache",
         }
-        await _write_head(self.writer, 200, headers)
+        await write_head(self.writer, 200, headers)
         # Like the real API: a role-only first chunk with empty content, sent at once.
         await self._event({"role": "assistant", "content": "", "refusal": None})
         fault = self.model.fault
@@ -332,7 +321,7 @@ class _Reply:
         self.record.first_content_at = self.record.last_content_at = perf_counter()
         self.record.content_tokens = n
         message = {"role": "assistant", "content": "".join(f"tok{i} " for i in range(1, n + 1))}
-        return await _send_json(
+        return await send_json(
             self.writer,
             200,
             {
@@ -373,54 +362,10 @@ class _Reply:
         await self._chunk(b"data: " + json.dumps(chunk).encode() + b"\n\n")
 
     async def _chunk(self, data: bytes) -> None:
-        self.writer.write(b"%x\r\n%s\r\n" % (len(data), data))
-        await self.writer.drain()
+        await write_chunk(self.writer, data)
 
     async def _end(self) -> bool:
-        await self._chunk(b"")  # the zero-length chunk ends the body; the connection stays
-        return True
-
-
-async def _read_request(reader: asyncio.StreamReader) -> _Request | None:
-    try:
-        head = await reader.readuntil(b"\r\n\r\n")
-    except asyncio.IncompleteReadError as exc:
-        if not exc.partial:
-            return None  # the client closed an idle keep-alive connection
-        raise
-    request_line, *header_lines = head.decode("latin-1").split("\r\n")
-    method, path, _version = request_line.split(" ", 2)
-    headers: dict[str, str] = {}
-    for line in header_lines:
-        if line:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-    if "transfer-encoding" in headers:
-        raise ValueError("chunked request bodies are not supported by the simulator")
-    length = int(headers.get("content-length", "0"))
-    body = await reader.readexactly(length) if length else b""
-    return _Request(method=method, path=path, headers=headers, body=body)
-
-
-async def _write_head(writer: asyncio.StreamWriter, status: int, headers: dict[str, str]) -> None:
-    lines = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}", "server: factorwatch-sim"]
-    lines += [f"{name}: {value}" for name, value in headers.items()]
-    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
-    await writer.drain()
-
-
-async def _send_json(
-    writer: asyncio.StreamWriter,
-    status: int,
-    obj: dict[str, Any],
-    extra_headers: dict[str, str] | None = None,
-) -> bool:
-    payload = json.dumps(obj).encode()
-    headers = {"content-type": "application/json", "content-length": str(len(payload))}
-    await _write_head(writer, status, {**headers, **(extra_headers or {})})
-    writer.write(payload)
-    await writer.drain()
-    return True
+        return await end_chunks(self.writer)  # the connection stays open
 
 
 async def _send_error(
@@ -432,7 +377,7 @@ async def _send_error(
 ) -> bool:
     kind = "server_error" if status >= 500 else "invalid_request_error"
     error = {"message": message, "type": kind, "param": None, "code": code}
-    return await _send_json(writer, status, {"error": error}, extra_headers)
+    return await send_json(writer, status, {"error": error}, extra_headers)
 
 
 async def _sleep_until(deadline: float) -> None:

@@ -1,0 +1,106 @@
+"""Field types for the config models: durations, ratios, URLs and names checked on the way in.
+
+Each rejects a bad value with a message written for the person editing the YAML.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BeforeValidator, Field
+
+from probes import PROBES
+from probes.dialects import DIALECTS
+from service.config.errors import _known
+from service.durations import parse_duration
+from service.scoring.factors_names import BOOLEAN_FACTS, FACT_NAMES, FACTORS
+
+log = logging.getLogger(__package__)  # "service.config", as before the module became a package
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]  # seconds
+PositiveDuration = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]
+Ratio = Annotated[float, Field(ge=0, le=1)]
+NonNegative = Annotated[float, Field(ge=0)]
+
+
+def _availability(value: float) -> float:
+    if not 0 < value <= 1:
+        raise ValueError("must be a ratio in (0, 1]: 0.999 means 99.9%")
+    return value
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"expected an http(s) URL, got {value!r}")
+    return value.rstrip("/")  # dialects append paths such as /chat/completions
+
+
+def _env_name(value: str) -> str:
+    # Refuse anything that looks like the secret itself, and do not echo it back.
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+        raise ValueError("must name an environment variable (letters, digits, _)")
+    return value
+
+
+def _dialect(value: str) -> str:
+    if value not in DIALECTS:
+        raise ValueError(f"unknown api {value!r} (known: {_known(DIALECTS)})")
+    return value
+
+
+def _probe_kind(value: str) -> str:
+    if value not in PROBES:
+        raise ValueError(f"unknown probe kind {value!r} (known: {_known(PROBES)})")
+    return value
+
+
+def _factor(value: str) -> str:
+    if value not in FACTORS:
+        raise ValueError(f"unknown factor {value!r}")
+    return value
+
+
+def _fact_name(value: str) -> str:
+    if value not in FACT_NAMES:
+        raise ValueError(f"unknown fact {value!r} (known: {_known(FACT_NAMES)})")
+    return value
+
+
+def _gate_fact(value: str) -> str:
+    if value not in BOOLEAN_FACTS:
+        if value in FACT_NAMES:
+            raise ValueError(f"fact {value!r} is not yes/no, so it cannot be required")
+        raise ValueError(f"unknown fact {value!r} (known: {_known(BOOLEAN_FACTS)})")
+    return value
+
+
+Availability = Annotated[float, AfterValidator(_availability)]
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+EnvName = Annotated[str, AfterValidator(_env_name)]
+DialectName = Annotated[str, AfterValidator(_dialect)]
+ProbeKind = Annotated[str, AfterValidator(_probe_kind)]
+FactorName = Annotated[str, AfterValidator(_factor)]
+FactName = Annotated[str, AfterValidator(_fact_name)]
+GateFact = Annotated[str, AfterValidator(_gate_fact)]
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+def _resolve_secret(
+    env_name: str | None, file_path: str | None, environ: Mapping[str, str] | None
+) -> str | None:
+    """Read a secret from the named variable or file; the value is never logged."""
+    if env_name:
+        return (os.environ if environ is None else environ).get(env_name) or None
+    if file_path:
+        try:
+            return Path(file_path).read_text(encoding="utf-8").rstrip("\r\n") or None
+        except OSError as exc:
+            log.warning("cannot read secret file %s: %s", file_path, exc.strerror)
+    return None

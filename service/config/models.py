@@ -1,0 +1,259 @@
+"""The config's shape: pydantic models for every section, and Settings at the top.
+
+Build Settings with load_settings() (service.config.loading), which layers the built-in
+catalog, the file and the environment before validating here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from service.config.fields import (
+    Availability,
+    DialectName,
+    EnvName,
+    FactName,
+    FactorName,
+    GateFact,
+    HttpUrl,
+    NonEmpty,
+    NonNegative,
+    PositiveDuration,
+    ProbeKind,
+    Ratio,
+    _resolve_secret,
+)
+
+ENV_PREFIX = "FACTORWATCH_"
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Fact(_Strict):
+    value: bool | int | float | str | None = None
+    source: str | None = None
+    as_of: date | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        # In YAML a fact may be a bare scalar: `hipaa_baa: true` means {value: true}.
+        return data if isinstance(data, dict) else {"value": data}
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _scalar(cls, value: Any) -> Any:
+        if isinstance(value, date):
+            return value.isoformat()
+        if value is not None and not isinstance(value, bool | int | float | str):
+            raise ValueError("a fact value must be true, false, a number, a string or null")
+        return value
+
+
+class StatusSource(_Strict):
+    url: HttpUrl
+    components: list[str] = []
+    format: str | None = None
+
+
+class SlaConfig(_Strict):
+    availability: Availability
+    source: str | None = None
+
+
+class ProviderConfig(_Strict):
+    name: str | None = None
+    status: list[StatusSource] = []
+    sla: SlaConfig | None = None
+    facts: dict[FactName, Fact] = {}
+
+
+class ProbeSchedule(_Strict):
+    every: PositiveDuration
+    timeout: PositiveDuration = 30.0
+    max_tokens: Annotated[int, Field(ge=1)] = 16
+
+
+class PriceConfig(_Strict):
+    source: Literal["static", "litellm", "openrouter", "yaml"] = "static"
+    key: str | None = None  # the entry in the price list; defaults to the candidate's model
+    input_per_mtok: NonNegative | None = None  # USD per million tokens
+    output_per_mtok: NonNegative | None = None
+    cached_input_per_mtok: NonNegative | None = None
+    as_of: date | None = None
+
+    @model_validator(mode="after")
+    def _static_needs_prices(self) -> PriceConfig:
+        if self.source == "static" and (
+            self.input_per_mtok is None or self.output_per_mtok is None
+        ):
+            raise ValueError("a static price needs input_per_mtok and output_per_mtok")
+        return self
+
+
+class CandidateConfig(_Strict):
+    provider: str
+    api: DialectName
+    base_url: HttpUrl
+    model: NonEmpty
+    api_key_env: EnvName | None = None
+    api_key_file: str | None = None
+    price: PriceConfig | None = None
+    probes: dict[ProbeKind, ProbeSchedule] = {}
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> CandidateConfig:
+        if self.api_key_env and self.api_key_file:
+            raise ValueError("set only one of api_key_env and api_key_file")
+        return self
+
+    def resolve_api_key(self, environ: Mapping[str, str] | None = None) -> str | None:
+        return _resolve_secret(self.api_key_env, self.api_key_file, environ)
+
+
+class Volume(_Strict):
+    requests_per_month: NonNegative
+    input_tokens: NonNegative
+    output_tokens: NonNegative
+    cached_input_share: Ratio = 0.0
+    batch_share: Ratio = 0.0
+
+
+class LatencyBudget(_Strict):
+    ttft_p99: PositiveDuration | None = None
+
+
+class Gates(_Strict):
+    require: list[GateFact] = []
+    min_availability: Availability | None = None
+    max_ttft_p99: PositiveDuration | None = None
+    max_monthly_cost_usd: NonNegative | None = None
+
+
+class WorkloadConfig(_Strict):
+    description: str = ""
+    volume: Volume
+    latency_budget: LatencyBudget = LatencyBudget()
+    weights: dict[FactorName, NonNegative]
+    gates: Gates = Gates()
+
+    @field_validator("weights")
+    @classmethod
+    def _some_weight(cls, weights: dict[str, float]) -> dict[str, float]:
+        if not any(weights.values()):
+            raise ValueError("all weights are zero; give at least one factor a positive weight")
+        return weights
+
+
+class FlipConfig(_Strict):
+    margin: NonNegative = 0.1
+    confirmations: Annotated[int, Field(ge=1)] = 3
+
+
+class SinkConfig(_Strict):
+    type: NonEmpty
+    webhook_url_env: EnvName | None = None
+    webhook_url_file: str | None = None
+    events: list[str] = []
+
+    @model_validator(mode="after")
+    def _one_url_source(self) -> SinkConfig:
+        if self.webhook_url_env and self.webhook_url_file:
+            raise ValueError("set only one of webhook_url_env and webhook_url_file")
+        return self
+
+    def resolve_webhook_url(self, environ: Mapping[str, str] | None = None) -> str | None:
+        return _resolve_secret(self.webhook_url_env, self.webhook_url_file, environ)
+
+
+class AlertsConfig(_Strict):
+    flip: FlipConfig = FlipConfig()
+    sinks: list[SinkConfig] = []
+
+
+class PricingSource(_Strict):
+    format: NonEmpty
+    url: NonEmpty  # http(s) URL or a local path (the yaml format)
+    every: PositiveDuration = 21600.0
+
+
+class PricingConfig(_Strict):
+    sources: list[PricingSource] = []
+
+
+class ScoringConfig(_Strict):
+    every: PositiveDuration = 60.0
+    window: PositiveDuration = 3600.0
+
+
+class Settings(BaseSettings):
+    """Build it with load_settings(), which layers catalog, file and environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", case_sensitive=False
+    )
+
+    database: str = "sqlite:///factorwatch.db"
+    listen: str = "127.0.0.1:9464"
+    log_level: str = "INFO"
+    region: str = "local"
+    builtin_catalog: bool = True
+    providers: dict[str, ProviderConfig] = {}
+    candidates: dict[str, CandidateConfig] = {}
+    pricing: PricingConfig = PricingConfig()
+    workloads: dict[str, WorkloadConfig] = {}
+    alerts: AlertsConfig = AlertsConfig()
+    scoring: ScoringConfig = ScoringConfig()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # load_settings() layers catalog, file and the given environment itself; validating
+        # must not read os.environ behind its back.
+        return (init_settings,)
+
+    @field_validator("database")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if "://" not in value:  # never echo it: it may hold a password
+            raise ValueError("expected a database URL such as sqlite:///factorwatch.db")
+        return value
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or int(port) > 65535:
+            raise ValueError(f"expected host:port such as 127.0.0.1:9464, got {value!r}")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        if value.upper() not in _LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(_LOG_LEVELS)}")
+        return value.upper()
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        # It is a metric label: keep it short and plain.
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", value):
+            raise ValueError("must be 1-64 letters, digits, '.', '_' or '-'")
+        return value
