@@ -30,7 +30,7 @@ from service.api.app import create_app
 from service.config import Settings
 from service.evaluation import evaluate_and_save
 from service.metrics import ProbeMetrics, StoreCollector
-from service.scheduler import ProbePlan, Scheduler
+from service.scheduler import PeriodicJob, ProbePlan, Scheduler
 from service.scoring.evidence import Price
 from service.store.db import make_engine, ping
 from service.store.evidence import latest_prices
@@ -92,7 +92,7 @@ class Daemon:
                      if p.sla is not None}
         self.registry.register(StoreCollector(self._read_rankings, committed))
         self.writer = ResultWriter(self.engine)
-        self.scheduler = Scheduler(self._probe, self._score, settings.scoring.every)
+        self.scheduler = Scheduler(self._probe)
         self.targets, self.skipped = build_targets(settings, self._environ)
         self._prices: dict[str, Price] = {}
         self._http: httpx.AsyncClient | None = None
@@ -134,6 +134,9 @@ class Daemon:
                 for cid in self.targets
                 for kind, schedule in sorted(self.settings.candidates[cid].probes.items())]
 
+    def periodic_jobs(self) -> list[PeriodicJob]:
+        return [PeriodicJob("scoring", self.settings.scoring.every, self._score)]
+
     # --- run ------------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -152,7 +155,7 @@ class Daemon:
         self._server = _Server(uvicorn.Config(app, log_level="warning", lifespan="off",
                                               access_log=False))
         server_task = asyncio.create_task(self._server.serve(sockets=[sock]), name="http")
-        self.scheduler.start(self.plans())
+        self.scheduler.start(self.plans(), self.periodic_jobs())
         host, port = sock.getsockname()[:2]
         log.info("factorwatch %s serving on http://%s:%d (%d candidates probed, %d workloads)",
                  __version__, host, port, len(self.targets), len(self.settings.workloads))

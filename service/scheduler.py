@@ -36,13 +36,20 @@ def jitter_seconds(every: float) -> float:
     return min(every * 0.1, 5.0)
 
 
+@dataclass(frozen=True)
+class PeriodicJob:
+    """A job that is not a probe: scoring, status polling, price polling, ..."""
+
+    name: str
+    every: float  # seconds
+    run: Callable[[], Awaitable[None]]
+    first_delay: float = 5.0  # seconds after start-up
+
+
 class Scheduler:
     def __init__(self, run_probe: Callable[[ProbePlan], Awaitable[None]],
-                 run_scoring: Callable[[], Awaitable[None]], scoring_every: float,
                  rng: random.Random | None = None) -> None:
         self._run_probe = run_probe
-        self._run_scoring = run_scoring
-        self._scoring_every = scoring_every
         self._rng = rng or random.Random()
         self._aps = AsyncIOScheduler(timezone=UTC)
         self._in_flight: set[asyncio.Task[Any]] = set()
@@ -51,7 +58,7 @@ class Scheduler:
     def running(self) -> bool:
         return bool(self._aps.running)
 
-    def start(self, plans: list[ProbePlan]) -> None:
+    def start(self, plans: list[ProbePlan], periodic: list[PeriodicJob]) -> None:
         now = datetime.now(UTC)
         for plan in plans:
             first = now + timedelta(
@@ -62,15 +69,16 @@ class Scheduler:
                 args=[self._run_probe, plan], id=f"probe:{plan.candidate}:{plan.kind}",
                 next_run_time=first, max_instances=1, coalesce=True,
                 misfire_grace_time=max(1, int(plan.every)))
-        # The first scoring pass comes soon after the first probes, then at its interval.
-        first_scoring = now + timedelta(seconds=min(self._scoring_every, 5.0))
-        self._aps.add_job(self._tracked, IntervalTrigger(seconds=self._scoring_every),
-                          args=[self._run_scoring], id="scoring", next_run_time=first_scoring,
-                          max_instances=1, coalesce=True,
-                          misfire_grace_time=max(1, int(self._scoring_every)))
+        for job in periodic:
+            self._aps.add_job(self._tracked, IntervalTrigger(seconds=job.every),
+                              args=[job.run], id=job.name,
+                              next_run_time=now + timedelta(seconds=min(job.every,
+                                                                        job.first_delay)),
+                              max_instances=1, coalesce=True,
+                              misfire_grace_time=max(1, int(job.every)))
         self._aps.start()
-        log.info("scheduler started: %d probe jobs, scoring every %gs", len(plans),
-                 self._scoring_every)
+        log.info("scheduler started: %d probe jobs; %s", len(plans),
+                 ", ".join(f"{j.name} every {j.every:g}s" for j in periodic) or "no other jobs")
 
     async def stop(self, grace_seconds: float) -> int:
         """Stop starting new work; wait up to `grace_seconds` for work in flight.

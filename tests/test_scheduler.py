@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 
-from service.scheduler import ProbePlan, Scheduler, jitter_seconds
+from service.scheduler import PeriodicJob, ProbePlan, Scheduler, jitter_seconds
 
 
 async def test_stop_waits_for_in_flight_probe_and_its_result_is_kept() -> None:
@@ -20,8 +21,8 @@ async def test_stop_waits_for_in_flight_probe_and_its_result_is_kept() -> None:
     async def scoring() -> None:
         return None
 
-    scheduler = Scheduler(slow_probe, scoring, scoring_every=60, rng=random.Random(1))
-    scheduler.start([ProbePlan("a/x", "latency", every=0.2)])
+    scheduler = Scheduler(slow_probe, rng=random.Random(1))
+    scheduler.start([ProbePlan("a/x", "latency", every=0.2)], [PeriodicJob("scoring", 60, scoring)])
     await asyncio.wait_for(started.wait(), 15)
     cancelled = await scheduler.stop(grace_seconds=5)
     assert cancelled == 0
@@ -39,8 +40,8 @@ async def test_stop_abandons_work_past_the_grace_period() -> None:
     async def scoring() -> None:
         return None
 
-    scheduler = Scheduler(hung_probe, scoring, scoring_every=60, rng=random.Random(1))
-    scheduler.start([ProbePlan("a/x", "latency", every=0.2)])
+    scheduler = Scheduler(hung_probe, rng=random.Random(1))
+    scheduler.start([ProbePlan("a/x", "latency", every=0.2)], [PeriodicJob("scoring", 60, scoring)])
     await asyncio.wait_for(started.wait(), 15)
     assert await scheduler.stop(grace_seconds=0.2) == 1
 
@@ -55,8 +56,8 @@ async def test_a_failing_job_does_not_stop_the_schedule() -> None:
     async def scoring() -> None:
         return None
 
-    scheduler = Scheduler(failing_probe, scoring, scoring_every=60, rng=random.Random(1))
-    scheduler.start([ProbePlan("a/x", "latency", every=0.1)])
+    scheduler = Scheduler(failing_probe, rng=random.Random(1))
+    scheduler.start([ProbePlan("a/x", "latency", every=0.1)], [PeriodicJob("scoring", 60, scoring)])
     for _ in range(200):
         if len(calls) >= 3:
             break
@@ -68,3 +69,23 @@ async def test_a_failing_job_does_not_stop_the_schedule() -> None:
 def test_jitter_is_a_tenth_of_the_interval_capped_at_five_seconds() -> None:
     assert jitter_seconds(10) == 1.0
     assert jitter_seconds(600) == 5.0
+
+
+async def test_periodic_job_runs_soon_after_start_then_at_its_interval() -> None:
+    runs: list[float] = []
+
+    async def probe(plan: ProbePlan) -> None:
+        return None
+
+    async def job() -> None:
+        runs.append(asyncio.get_running_loop().time())
+
+    scheduler = Scheduler(probe, rng=random.Random(1))
+    scheduler.start([], [PeriodicJob("tick", every=0.3, run=job, first_delay=0.05)])
+    for _ in range(100):
+        if len(runs) >= 3:
+            break
+        await asyncio.sleep(0.05)
+    await scheduler.stop(grace_seconds=1)
+    assert len(runs) >= 3
+    assert all(b - a > 0.15 for a, b in itertools.pairwise(runs))
