@@ -48,6 +48,16 @@ class AvailabilityStats:
 
 
 @dataclass(frozen=True)
+class PriceTier:
+    """Prices that apply when a request's input is above `above_input_tokens`."""
+
+    above_input_tokens: int
+    input_per_mtok: float
+    output_per_mtok: float
+    cached_input_per_mtok: float | None = None
+
+
+@dataclass(frozen=True)
 class Price:
     """USD per million tokens."""
 
@@ -56,6 +66,10 @@ class Price:
     cached_input_per_mtok: float | None = None
     source: str = "static"
     effective_at: datetime | None = None
+    cache_write_per_mtok: float | None = None
+    batch_input_per_mtok: float | None = None
+    batch_output_per_mtok: float | None = None
+    tiers: tuple[PriceTier, ...] = ()
 
 
 @dataclass(frozen=True)
