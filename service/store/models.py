@@ -92,6 +92,13 @@ class PricePoint(SQLModel, table=True):
     input_per_mtok: float
     output_per_mtok: float
     cached_input_per_mtok: float | None = None
+    # Field names follow service/scoring/evidence.py Price and PriceTier.
+    cache_write_per_mtok: float | None = None
+    batch_input_per_mtok: float | None = None
+    batch_output_per_mtok: float | None = None
+    # [{above_input_tokens, input_per_mtok, output_per_mtok, cached_input_per_mtok}, ...]
+    tiers: list[dict[str, Any]] = Field(default_factory=list,
+                                        sa_column=Column(JSON, nullable=False))
 
 
 class Evaluation(SQLModel, table=True):
