@@ -73,6 +73,34 @@ class Price:
 
 
 @dataclass(frozen=True)
+class RateStats:
+    """Successes out of trials: tool calls valid, facts recalled, eval items passed."""
+
+    successes: int
+    trials: int
+    samples: int = 0  # probe runs the trials came from
+    detail: dict[str, Any] = field(default_factory=dict)  # e.g. context_tokens
+
+    @property
+    def ratio(self) -> float | None:
+        return self.successes / self.trials if self.trials else None
+
+
+@dataclass(frozen=True)
+class IncidentHistory:
+    """What the provider's status pages declared (maintenance excluded)."""
+
+    declared_minutes: dict[str, float]  # per availability window name, e.g. "30d"
+    recent: dict[str, int]  # incidents in the last 90 days, by impact
+    prior: dict[str, int]  # incidents in the 90 days before that, by impact
+
+
+# Availability windows of the reliability factor, name -> seconds.
+AVAILABILITY_WINDOWS: dict[str, float] = {
+    "1h": 3600.0, "24h": 86400.0, "7d": 7 * 86400.0, "30d": 30 * 86400.0}
+
+
+@dataclass(frozen=True)
 class CandidateEvidence:
     candidate: str
     provider: str
@@ -80,5 +108,13 @@ class CandidateEvidence:
     facts: dict[str, FactValue] = field(default_factory=dict)
     sla_availability: float | None = None
     latency: LatencyStats | None = None
-    availability: AvailabilityStats | None = None
+    availability: AvailabilityStats | None = None  # over the scoring window (gates)
     price: Price | None = None
+    # Availability per window of AVAILABILITY_WINDOWS (the reliability factor).
+    availability_windows: dict[str, AvailabilityStats] = field(default_factory=dict)
+    tool_calls: RateStats | None = None
+    long_context: dict[int, RateStats] = field(default_factory=dict)  # by context size sent
+    quality: RateStats | None = None
+    quality_prior: FactValue | None = None  # a configured 1-5 prior, used without evals
+    incidents: IncidentHistory | None = None  # None: no status page is followed
+    price_history: tuple[Price, ...] = ()  # oldest first
