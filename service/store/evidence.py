@@ -1,33 +1,37 @@
-"""Read the evidence scoring needs for a window, from the stored probe results and prices.
+"""Read the evidence scoring needs, as of a moment, from probe rollups, prices and incidents.
 
-Counting is done in SQL (one GROUP BY per window); TTFT quantiles are taken over the
-window's successful latency samples, which for one process is at most a few thousand
-values per candidate.
+Windows end at `now` (so a past `now` replays what was known then). Counts come from hourly
+rollups plus the raw rows of the partial hours at the edges, so a 30-day window costs a
+few SQL sums, not 30 days of rows; TTFT quantiles come from mergeable sketches (within 1%).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from probes.result import ErrorClass
 from service.scoring.evidence import (
+    AVAILABILITY_WINDOWS,
     AvailabilityStats,
     CandidateEvidence,
     FactValue,
+    IncidentHistory,
     LatencyStats,
     Price,
+    RateStats,
 )
-from service.scoring.stats import quantile
-from service.store.models import PricePoint, ProbeResultRow
+from service.store.prices import latest_prices, price_histories
+from service.store.rollup import Totals, WindowKey, window_totals
+
+__all__ = ["CandidateFacts", "gather", "latest_prices"]
 
 # Probe kinds whose outcomes say whether the API serves (availability).
 AVAILABILITY_KINDS = ("latency", "uptime")
+JUDGED_KINDS = ("tools", "long_context", "quality")
 
 
 @dataclass(frozen=True)
@@ -39,92 +43,88 @@ class CandidateFacts:
     facts: Mapping[str, FactValue]
     sla_availability: float | None
     configured_price: Price | None = None  # a static price from the config
+    quality_prior: FactValue | None = None
 
 
-def availability_counts(session: Session, ids: list[str], since: datetime, until: datetime
-                        ) -> dict[str, AvailabilityStats]:
-    rows = session.exec(
-        select(ProbeResultRow.candidate_id, ProbeResultRow.ok, ProbeResultRow.error_class,
-               func.count())
-        .where(col(ProbeResultRow.candidate_id).in_(ids),
-               col(ProbeResultRow.kind).in_(AVAILABILITY_KINDS),
-               ProbeResultRow.started_at >= since, ProbeResultRow.started_at <= until)
-        .group_by(col(ProbeResultRow.candidate_id), col(ProbeResultRow.ok),
-                  col(ProbeResultRow.error_class))
-    ).all()
-    tallies: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for candidate_id, ok, error_class, count in rows:
-        if ok:
-            tallies[candidate_id]["ok"] += count
-        elif error_class == ErrorClass.AUTH:
-            tallies[candidate_id]["config_errors"] += count
-        elif error_class == ErrorClass.RATE_LIMITED:
-            tallies[candidate_id]["throttled"] += count
-        else:
-            tallies[candidate_id]["failed"] += count
-    return {cid: AvailabilityStats(ok=t["ok"], failed=t["failed"], throttled=t["throttled"],
-                                   config_errors=t["config_errors"])
-            for cid, t in tallies.items()}
+@dataclass(frozen=True)
+class Windows:
+    """How far back each kind of evidence reaches."""
+
+    scoring_seconds: float  # latency and the gates
+    rate_seconds: float  # tools, long context, quality
+    incident_history: Mapping[str, IncidentHistory] = field(default_factory=dict)
 
 
-def latency_stats(session: Session, ids: list[str], since: datetime, until: datetime
-                  ) -> dict[str, LatencyStats]:
-    rows = session.exec(
-        select(ProbeResultRow.candidate_id, ProbeResultRow.ttft_seconds,
-               ProbeResultRow.output_tokens_per_second)
-        .where(col(ProbeResultRow.candidate_id).in_(ids), ProbeResultRow.kind == "latency",
-               ProbeResultRow.ok == True,  # noqa: E712 (SQL expression)
-               col(ProbeResultRow.ttft_seconds).is_not(None),
-               ProbeResultRow.started_at >= since, ProbeResultRow.started_at <= until)
-    ).all()
-    ttfts: dict[str, list[float]] = defaultdict(list)
-    speeds: dict[str, list[float]] = defaultdict(list)
-    for candidate_id, ttft, speed in rows:
-        if ttft is None:  # excluded by the query; keeps the type checker honest
-            continue
-        ttfts[candidate_id].append(ttft)
-        if speed is not None:
-            speeds[candidate_id].append(speed)
+def _availability(totals: Mapping[WindowKey, Totals]) -> dict[str, AvailabilityStats]:
+    sums: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for (candidate_id, _, _), t in totals.items():
+        s = sums[candidate_id]
+        s[0], s[1], s[2], s[3] = s[0] + t.ok, s[1] + t.failed, s[2] + t.throttled, \
+            s[3] + t.config_errors
+    return {cid: AvailabilityStats(*s) for cid, s in sums.items()}
+
+
+def _latency(totals: Mapping[WindowKey, Totals]) -> dict[str, LatencyStats]:
     out = {}
-    for cid, values in ttfts.items():
-        values.sort()
-        speed_values = sorted(speeds[cid])
-        out[cid] = LatencyStats(
-            samples=len(values), ttft_p50=quantile(values, 0.5),
-            ttft_p95=quantile(values, 0.95), ttft_p99=quantile(values, 0.99),
-            output_tokens_per_second_p50=quantile(speed_values, 0.5) if speed_values else None)
+    for (candidate_id, kind, _), t in totals.items():
+        if kind != "latency" or t.ttft.count == 0:
+            continue
+        p50, p95, p99 = (t.ttft.quantile(q) for q in (0.5, 0.95, 0.99))
+        assert p50 is not None and p95 is not None and p99 is not None
+        out[candidate_id] = LatencyStats(t.ttft.count, p50, p95, p99, t.speed.quantile(0.5))
     return out
 
 
-def latest_prices(session: Session, ids: list[str], at: datetime) -> dict[str, Price]:
-    rows = session.exec(
-        select(PricePoint).where(col(PricePoint.candidate_id).in_(ids),
-                                 PricePoint.effective_at <= at)
-        .order_by(col(PricePoint.candidate_id), col(PricePoint.effective_at), col(PricePoint.id))
-    ).all()
-    prices: dict[str, Price] = {}
-    for row in rows:  # ordered by time: the last one per candidate wins
-        prices[row.candidate_id] = Price(row.input_per_mtok, row.output_per_mtok,
-                                         row.cached_input_per_mtok, row.source, row.effective_at)
-    return prices
+def _rates(totals: Mapping[WindowKey, Totals], kind: str) -> dict[str, dict[int, RateStats]]:
+    out: dict[str, dict[int, RateStats]] = defaultdict(dict)
+    for (candidate_id, k, size), t in totals.items():
+        if k == kind and t.judged_trials > 0:
+            out[candidate_id][size] = RateStats(t.judged_successes, t.judged_trials,
+                                                t.judged_runs)
+    return out
+
+
+def _merged(rates: dict[int, RateStats] | None) -> RateStats | None:
+    if not rates:
+        return None
+    return RateStats(sum(r.successes for r in rates.values()),
+                     sum(r.trials for r in rates.values()),
+                     sum(r.samples for r in rates.values()))
 
 
 def gather(session: Session, candidates: Iterable[CandidateFacts], now: datetime,
-           window_seconds: float) -> list[CandidateEvidence]:
+           windows: Windows) -> list[CandidateEvidence]:
     known = list(candidates)
     ids = [c.candidate for c in known]
-    since = now - timedelta(seconds=window_seconds)
-    availability = availability_counts(session, ids, since, now)
-    latency = latency_stats(session, ids, since, now)
-    prices = latest_prices(session, ids, now)
+    since = now - timedelta(seconds=windows.scoring_seconds)
+    scoring = window_totals(session, ids, since, now, ("latency", "uptime"), sketches=True)
+    availability = _availability({k: t for k, t in scoring.items()
+                                  if k[1] in AVAILABILITY_KINDS})
+    latency = _latency(scoring)
+    per_window = {
+        name: _availability(window_totals(session, ids, now - timedelta(seconds=seconds), now,
+                                          AVAILABILITY_KINDS))
+        for name, seconds in AVAILABILITY_WINDOWS.items()}
+    judged = window_totals(session, ids, now - timedelta(seconds=windows.rate_seconds), now,
+                           JUDGED_KINDS)
+    tools, quality, long_context = (_rates(judged, k) for k in ("tools", "quality",
+                                                                 "long_context"))
+    histories = price_histories(session, ids, now)
     return [
-        CandidateEvidence(candidate=c.candidate, provider=c.provider,
-                          window_seconds=window_seconds, facts=dict(c.facts),
-                          sla_availability=c.sla_availability,
-                          latency=latency.get(c.candidate),
-                          availability=availability.get(c.candidate),
-                          # The stored price history wins; a configured static price
-                          # counts before the daemon has recorded it.
-                          price=prices.get(c.candidate, c.configured_price))
+        CandidateEvidence(
+            candidate=c.candidate, provider=c.provider, window_seconds=windows.scoring_seconds,
+            facts=dict(c.facts), sla_availability=c.sla_availability,
+            latency=latency.get(c.candidate), availability=availability.get(c.candidate),
+            # The stored price history wins; a configured static price counts before the
+            # daemon has recorded it.
+            price=histories[c.candidate][-1] if c.candidate in histories
+            else c.configured_price,
+            availability_windows={name: stats[c.candidate] for name, stats in per_window.items()
+                                  if c.candidate in stats},
+            tool_calls=_merged(tools.get(c.candidate)),
+            quality=_merged(quality.get(c.candidate)), quality_prior=c.quality_prior,
+            long_context=long_context.get(c.candidate, {}),
+            incidents=windows.incident_history.get(c.provider),
+            price_history=histories.get(c.candidate, ()))
         for c in known
     ]

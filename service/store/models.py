@@ -151,3 +151,43 @@ class Event(SQLModel, table=True):
     claimed_by: str | None = Field(default=None, max_length=100)
     claimed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     attempts: int = 0
+
+
+class ProbeRollup(SQLModel, table=True):
+    """Probe outcomes of one candidate, kind and region in one UTC hour.
+
+    Maintained in the same transaction as the probe results it sums, so it never disagrees
+    with them. Long windows (30 days of availability) are summed from here instead of from
+    raw rows; `ttft` and `speed` are mergeable quantile sketches (service/scoring/sketch.py).
+    """
+
+    __tablename__ = "probe_rollup"
+    __table_args__ = (Index("ix_probe_rollup_bucket", "bucket_start"),)
+
+    candidate_id: str = Field(primary_key=True, max_length=200)
+    kind: str = Field(primary_key=True, max_length=40)
+    region: str = Field(primary_key=True, max_length=60)
+    context_tokens: int = Field(default=0, primary_key=True)  # long_context probes' size
+    bucket_start: datetime = Field(sa_column=Column(UTCDateTime(), primary_key=True))
+    ok: int = 0
+    failed: int = 0  # failures that count against availability
+    throttled: int = 0  # 429
+    config_errors: int = 0  # 401/403
+    judged_successes: int = 0  # valid tool calls, facts recalled, eval items passed
+    judged_trials: int = 0
+    judged_runs: int = 0  # probe runs that carried a judgement
+    ttft: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    speed: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class TopChoice(SQLModel, table=True):
+    """A workload's announced top choice, and the challenger working its way up to it."""
+
+    __tablename__ = "top_choice"
+
+    workload: str = Field(primary_key=True, max_length=100)
+    candidate: str | None = Field(default=None, max_length=200)
+    since: datetime = _ts()
+    challenger: str | None = Field(default=None, max_length=200)
+    streak: int = 0  # consecutive evaluations the challenger has led by the margin
+    updated_at: datetime = _ts()

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Table, insert
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
 from service.store.models import ProbeResultRow
@@ -31,6 +31,8 @@ from service.store.models import ProbeResultRow
 log = logging.getLogger(__name__)
 
 FlushCallback = Callable[[list[ProbeResultRow]], None]
+# Runs inside each batch's transaction, so what it writes commits with the rows or not at all.
+TransactionHook = Callable[[Connection, Sequence[ProbeResultRow]], None]
 
 
 @dataclass
@@ -66,7 +68,8 @@ class ResultWriter:
     """
 
     def __init__(self, engine: Engine, *, flush_interval: float = 1.0, batch_size: int = 200,
-                 max_buffered: int = 100_000, on_flush: FlushCallback | None = None) -> None:
+                 max_buffered: int = 100_000, on_flush: FlushCallback | None = None,
+                 in_transaction: TransactionHook | None = None) -> None:
         if batch_size < 1 or max_buffered < batch_size:
             raise ValueError("need 1 <= batch_size <= max_buffered")
         self._engine = engine
@@ -76,6 +79,7 @@ class ResultWriter:
         self.batch_size = batch_size
         self.max_buffered = max_buffered
         self._on_flush = on_flush
+        self._in_transaction = in_transaction
         self._queue: deque[ProbeResultRow] = deque()
         self._inflight = 0
         self._wake = asyncio.Event()
@@ -219,6 +223,8 @@ class ResultWriter:
     def _insert(self, rows: Sequence[ProbeResultRow]) -> None:
         with self._engine.begin() as conn:  # one transaction: all rows or none
             conn.execute(insert(self._table), [self._values(r) for r in rows])
+            if self._in_transaction is not None:
+                self._in_transaction(conn, rows)
 
     def _write(self, batch: list[ProbeResultRow]) -> _Outcome:
         """Insert the batch in one transaction; never raises."""

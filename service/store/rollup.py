@@ -1,0 +1,174 @@
+"""Hourly rollups of probe results: kept in step with the rows, summed for long windows.
+
+`apply_rollups` runs inside the writer's batch transaction. `window_totals` answers "what
+happened between since and until" exactly: whole hours come from the rollup table, the
+partial hours at either edge from the raw rows, both aggregated by the same code.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from probes.result import ErrorClass
+from service.scoring.sketch import Sketch
+from service.store.models import ProbeResultRow, ProbeRollup
+
+HOUR = timedelta(hours=1)
+# (candidate_id, kind, region, context_tokens, bucket_start)
+Key = tuple[str, str, str, int, datetime]
+# What windows are summed by: (candidate_id, kind, context_tokens), regions together.
+WindowKey = tuple[str, str, int]
+COUNTS = ("ok", "failed", "throttled", "config_errors", "judged_successes", "judged_trials",
+          "judged_runs")
+
+
+def floor_hour(t: datetime) -> datetime:
+    return t.replace(minute=0, second=0, microsecond=0)
+
+
+def ceil_hour(t: datetime) -> datetime:
+    floor = floor_hour(t)
+    return floor if floor == t else floor + HOUR
+
+
+def judgement(row: Any) -> tuple[int, int] | None:
+    """(successes, trials) a probe result carries for its kind, or None."""
+    if not row.ok:
+        return None
+    extra = row.extra or {}
+    if row.kind == "tools" and "tool_call_valid" in extra:
+        return (1 if extra["tool_call_valid"] else 0), 1
+    if row.kind == "long_context" and "facts_planted" in extra:
+        return int(extra.get("facts_recalled") or 0), int(extra["facts_planted"])
+    if row.kind == "quality" and "items" in extra:
+        return int(extra.get("passed") or 0), int(extra["items"])
+    return None
+
+
+@dataclass
+class Totals:
+    ok: int = 0
+    failed: int = 0
+    throttled: int = 0
+    config_errors: int = 0
+    judged_successes: int = 0
+    judged_trials: int = 0
+    judged_runs: int = 0
+    ttft: Sketch = field(default_factory=Sketch)
+    speed: Sketch = field(default_factory=Sketch)
+
+    def add_row(self, row: Any) -> None:
+        if row.ok:
+            self.ok += 1
+            if row.ttft_seconds is not None:
+                self.ttft.add(max(0.0, row.ttft_seconds))
+            if row.output_tokens_per_second is not None:
+                self.speed.add(max(0.0, row.output_tokens_per_second))
+        elif row.error_class == ErrorClass.AUTH:
+            self.config_errors += 1
+        elif row.error_class == ErrorClass.RATE_LIMITED:
+            self.throttled += 1
+        else:
+            self.failed += 1
+        judged = judgement(row)
+        if judged is not None:
+            self.judged_successes += judged[0]
+            self.judged_trials += judged[1]
+            self.judged_runs += 1
+
+    def merge_counts(self, counts: Sequence[int]) -> None:
+        for name, value in zip(COUNTS, counts, strict=True):
+            setattr(self, name, getattr(self, name) + int(value or 0))
+
+
+def context_tokens(row: Any) -> int:
+    return int((row.extra or {}).get("context_tokens") or 0) if row.kind == "long_context" else 0
+
+
+def aggregate(rows: Iterable[Any]) -> dict[Key, Totals]:
+    out: dict[Key, Totals] = defaultdict(Totals)
+    for row in rows:
+        key = (row.candidate_id, row.kind, row.region, context_tokens(row),
+               floor_hour(row.started_at))
+        out[key].add_row(row)
+    return out
+
+
+def apply_rollups(conn: Connection, rows: Sequence[ProbeResultRow]) -> None:
+    """Add a batch of results to their hourly rollups (call inside the batch's transaction)."""
+    table = ProbeRollup.__table__  # type: ignore[attr-defined]
+    for key, delta in sorted(aggregate(rows).items()):  # sorted: a stable lock order
+        where = and_(table.c.candidate_id == key[0], table.c.kind == key[1],
+                     table.c.region == key[2], table.c.context_tokens == key[3],
+                     table.c.bucket_start == key[4])
+        stmt = select(table).where(where)
+        if conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        current = conn.execute(stmt).mappings().first()
+        if current is None:
+            conn.execute(table.insert().values(
+                candidate_id=key[0], kind=key[1], region=key[2], context_tokens=key[3],
+                bucket_start=key[4], **{n: getattr(delta, n) for n in COUNTS},
+                ttft=delta.ttft.to_json(), speed=delta.speed.to_json()))
+            continue
+        values = {n: current[n] + getattr(delta, n) for n in COUNTS}
+        ttft = Sketch.from_json(current["ttft"]).merge(delta.ttft)
+        speed = Sketch.from_json(current["speed"]).merge(delta.speed)
+        conn.execute(update(table).where(where).values(**values, ttft=ttft.to_json(),
+                                                       speed=speed.to_json()))
+
+
+def window_totals(session: Session, ids: Sequence[str], since: datetime, until: datetime,
+                  kinds: Sequence[str], sketches: bool = False) -> dict[WindowKey, Totals]:
+    """Totals per (candidate, kind, context size) for results started in [since, until].
+
+    With `sketches`, the TTFT and speed sketches are merged too (costlier: JSON per hour).
+    """
+    out: dict[WindowKey, Totals] = defaultdict(Totals)
+    first_full, last_full = ceil_hour(since), floor_hour(until)
+    if first_full < last_full:
+        _add_rollups(session, out, ids, kinds, first_full, last_full, sketches)
+        edges = [(since, first_full), (last_full, until)]
+    else:
+        edges = [(since, until)]
+    _add_raw(session, out, ids, kinds, edges)
+    return out
+
+
+def _add_rollups(session: Session, out: dict[WindowKey, Totals], ids: Sequence[str],
+                 kinds: Sequence[str], start: datetime, end: datetime, sketches: bool) -> None:
+    r = ProbeRollup.__table__  # type: ignore[attr-defined]
+    where = and_(r.c.candidate_id.in_(ids), r.c.kind.in_(kinds), r.c.bucket_start >= start,
+                 r.c.bucket_start < end)
+    group = [r.c.candidate_id, r.c.kind, r.c.context_tokens]
+    sums = session.execute(select(*group, *(func.sum(r.c[n]) for n in COUNTS))
+                           .where(where).group_by(*group))
+    for row in sums:
+        out[(row[0], row[1], row[2])].merge_counts(row[3:])
+    if not sketches:
+        return
+    for row in session.execute(select(*group, r.c.ttft, r.c.speed).where(where)):
+        totals = out[(row[0], row[1], row[2])]
+        totals.ttft.merge(Sketch.from_json(row[3]))
+        totals.speed.merge(Sketch.from_json(row[4]))
+
+
+def _add_raw(session: Session, out: dict[WindowKey, Totals], ids: Sequence[str],
+             kinds: Sequence[str], spans: list[tuple[datetime, datetime]]) -> None:
+    t = ProbeResultRow.__table__  # type: ignore[attr-defined]
+    in_spans = or_(*(and_(t.c.started_at >= a, t.c.started_at < b) if i == 0 and len(spans) > 1
+                     else and_(t.c.started_at >= a, t.c.started_at <= b)
+                     for i, (a, b) in enumerate(spans)))
+    rows = session.execute(
+        select(t.c.candidate_id, t.c.kind, t.c.region, t.c.started_at, t.c.ok, t.c.error_class,
+               t.c.ttft_seconds, t.c.output_tokens_per_second, t.c.extra)
+        .where(t.c.candidate_id.in_(ids), t.c.kind.in_(kinds), in_spans))
+    for row in rows:
+        out[(row.candidate_id, row.kind, context_tokens(row))].add_row(row)
