@@ -37,6 +37,7 @@ from service.store.evidence import latest_prices
 from service.store.migrate import is_up_to_date, upgrade
 from service.store.rankings import latest_rankings
 from service.store.results import probe_row
+from service.store.rollup import apply_rollups
 from service.store.sync import sync_candidates, sync_static_prices
 from service.store.writer import ResultWriter
 
@@ -91,7 +92,7 @@ class Daemon:
         committed = {pid: p.sla.availability for pid, p in settings.providers.items()
                      if p.sla is not None}
         self.registry.register(StoreCollector(self._read_rankings, committed))
-        self.writer = ResultWriter(self.engine)
+        self.writer = ResultWriter(self.engine, in_transaction=apply_rollups)
         self.scheduler = Scheduler(self._probe)
         self.targets, self.skipped = build_targets(settings, self._environ)
         self._prices: dict[str, Price] = {}
@@ -198,14 +199,18 @@ class Daemon:
 
     async def _score(self) -> None:
         try:
-            rankings = await asyncio.to_thread(evaluate_and_save, self.engine, self.settings,
-                                               datetime.now(UTC))
+            rankings, changes = await asyncio.to_thread(evaluate_and_save, self.engine,
+                                                        self.settings, datetime.now(UTC))
         except Exception:
             self.metrics.scoring_runs.labels("error").inc()
             raise
         self.metrics.scoring_runs.labels("ok").inc()
         for ranking in rankings:
-            log.info("scored %s: leader %s", ranking.workload, ranking.leader or "none")
+            log.debug("scored %s: leader %s", ranking.workload, ranking.leader or "none")
+        for change in changes:
+            self.metrics.top_choice_changes.labels(change.workload).inc()
+            log.warning("top choice for %s changed: %s -> %s (%s)", change.workload,
+                        change.old or "none", change.new or "none", change.reason)
 
     # --- read side ------------------------------------------------------------------------
 

@@ -15,12 +15,16 @@ from service.config import CandidateConfig, Settings, WorkloadConfig
 from service.scoring.cost import Volume
 from service.scoring.evidence import FactValue, Price
 from service.scoring.factors import WorkloadSpec
+from service.scoring.flip import Change, decide
 from service.scoring.ranking import Ranking, rank
-from service.store.evidence import CandidateFacts, gather
+from service.scoring.scales import scale
+from service.store.evidence import CandidateFacts, Windows, gather
 from service.store.rankings import save_ranking
+from service.store.top_choice import load_state, record_change, save_state
 
 
 def workload_spec(name: str, wl: WorkloadConfig) -> WorkloadSpec:
+    scales = {factor: scale(sc.anchors, log=sc.log) for factor, sc in wl.scales.items()}
     return WorkloadSpec(
         name=name,
         volume=Volume(requests_per_month=wl.volume.requests_per_month,
@@ -33,6 +37,8 @@ def workload_spec(name: str, wl: WorkloadConfig) -> WorkloadSpec:
         min_availability=wl.gates.min_availability,
         max_ttft_p99_seconds=wl.gates.max_ttft_p99,
         max_monthly_cost_usd=wl.gates.max_monthly_cost_usd,
+        context_tokens=wl.context_tokens,
+        scales=scales,
     )
 
 
@@ -52,7 +58,11 @@ def candidate_facts(settings: Settings) -> list[CandidateFacts]:
         facts = {name: FactValue(f.value, f.source, f.as_of.isoformat() if f.as_of else None)
                  for name, f in provider.facts.items()}
         sla = provider.sla.availability if provider.sla else None
-        out.append(CandidateFacts(cid, cand.provider, facts, sla, configured_price(cand)))
+        prior = cand.quality_prior
+        out.append(CandidateFacts(
+            cid, cand.provider, facts, sla, configured_price(cand),
+            FactValue(prior.value, prior.source, prior.as_of.isoformat() if prior.as_of else None)
+            if prior else None))
     return out
 
 
@@ -63,7 +73,9 @@ def evaluate(session: Session, settings: Settings, now: datetime,
 
     `weights` overrides the workload's weights factor by factor (a what-if).
     """
-    evidence = gather(session, candidate_facts(settings), now, settings.scoring.window)
+    windows = Windows(scoring_seconds=settings.scoring.window,
+                      rate_seconds=settings.scoring.rate_window)
+    evidence = gather(session, candidate_facts(settings), now, windows)
     names = workloads if workloads is not None else sorted(settings.workloads)
     rankings = []
     for name in names:
@@ -74,9 +86,20 @@ def evaluate(session: Session, settings: Settings, now: datetime,
     return rankings
 
 
-def evaluate_and_save(engine: Engine, settings: Settings, now: datetime) -> list[Ranking]:
+def evaluate_and_save(engine: Engine, settings: Settings, now: datetime
+                      ) -> tuple[list[Ranking], list[Change]]:
+    """Score every workload and save, in one transaction, each ranking, the top-choice state
+    and any top-choice change event: an event never exists without the ranking behind it."""
+    flip = settings.alerts.flip
+    changes = []
     with Session(engine) as session, session.begin():
         rankings = evaluate(session, settings, now)
         for ranking in rankings:
             save_ranking(session, ranking)
-    return rankings
+            state, change = decide(load_state(session, ranking.workload), ranking,
+                                   flip.margin, flip.confirmations)
+            save_state(session, ranking.workload, state, now)
+            if change is not None:
+                record_change(session, change, now)
+                changes.append(change)
+    return rankings, changes

@@ -59,6 +59,10 @@ class ProbeMetrics:
         self.writer_buffered = Gauge(
             "factorwatch_store_buffered_results",
             "Probe results waiting to be written to the database.", registry=registry)
+        self.top_choice_changes = Counter(
+            "factorwatch_top_choice_changes",
+            "Announced changes of a workload's top choice (after hysteresis, or at once when "
+            "the incumbent is gated out).", ["workload"], registry=registry)
         self.scoring_runs = Counter(
             "factorwatch_scoring_runs", "Scoring passes, by result.", ["result"],
             registry=registry)
@@ -122,7 +126,8 @@ def ranking_families(rankings: list[dict[str, Any]]) -> Iterator[GaugeMetricFami
     gated = GaugeMetricFamily("factorwatch_gated", "1 when a gate excludes the candidate.",
                               labels=wc)
     top = GaugeMetricFamily("factorwatch_top_choice",
-                            "1 for the workload's current top choice.", labels=wc)
+                            "1 for the workload's announced top choice (it changes after "
+                            "hysteresis, or at once when gated out), else 0.", labels=wc)
     factor = GaugeMetricFamily("factorwatch_factor_score", "Factor score (1-5).",
                                labels=[*wc, "factor", "source"])
     cost = GaugeMetricFamily("factorwatch_monthly_cost_usd",
@@ -139,7 +144,7 @@ def ranking_families(rankings: list[dict[str, Any]]) -> Iterator[GaugeMetricFami
         for entry in doc["ranking"]:
             key = [workload, entry["candidate"]]
             gated.add_metric(key, 1 if entry["gated"] else 0)
-            top.add_metric(key, 1 if entry["rank"] == 1 else 0)
+            top.add_metric(key, 1 if entry["candidate"] == doc.get("top_choice") else 0)
             if entry["composite"] is not None:
                 composite.add_metric(key, entry["composite"])
             if entry["rank"] is not None:

@@ -15,6 +15,7 @@ DOC = Path(__file__).resolve().parents[1] / "docs" / "metrics.md"
 
 RANKING = {
     "workload": "chat", "evaluated_at": "2026-11-28T12:00:00+00:00", "leader": "a/x",
+    "top_choice": "a/x",
     "ranking": [
         {"candidate": "a/x", "rank": 1, "composite": 4.2, "partial": False, "gated": False,
          "gate_reasons": [], "notes": [],
@@ -44,6 +45,7 @@ def full_registry() -> CollectorRegistry:
                                                       output_tokens_per_second=50.0))
     metrics.observe("a/x", "a", "local", ProbeResult.failure("latency", ErrorClass.TIMEOUT, "t"))
     metrics.scoring_runs.labels("ok").inc()
+    metrics.top_choice_changes.labels("chat").inc()
     registry.register(StoreCollector(lambda: [RANKING], {"a": 0.999}))
     return registry
 

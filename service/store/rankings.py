@@ -8,7 +8,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from service.scoring.ranking import Ranking
-from service.store.models import Evaluation, FactorScoreRow, RankingEntry
+from service.store.models import Evaluation, FactorScoreRow, RankingEntry, TopChoice
 
 
 def save_ranking(session: Session, ranking: Ranking) -> int:
@@ -64,10 +64,12 @@ def ranking_from_rows(session: Session, evaluation: Evaluation) -> dict[str, Any
             "score": s.score, "weight": s.weight, "source": s.source, "reason": reason,
             "evidence": evidence}
     ordered = sorted(entries, key=lambda e: (e.rank is None, e.rank or 0, e.candidate_id))
+    announced = session.get(TopChoice, evaluation.workload)
     return {
         "workload": evaluation.workload,
         "evaluated_at": evaluation.evaluated_at.isoformat(),
         "leader": evaluation.leader,
+        "top_choice": announced.candidate if announced else None,
         "ranking": [
             {"candidate": e.candidate_id, "rank": e.rank, "composite": e.composite,
              "partial": e.partial, "gated": e.gated, "gate_reasons": list(e.gate_reasons),
