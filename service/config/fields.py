@@ -67,6 +67,15 @@ def _factor(value: str) -> str:
     return value
 
 
+def _scale_name(value: str) -> str:
+    from service.scoring.base import DEFAULT_SCALES  # the one list of scales
+
+    if value not in DEFAULT_SCALES:
+        raise ValueError(f"factor {value!r} has no scale to override "
+                         f"(scaled: {_known(DEFAULT_SCALES)})")
+    return value
+
+
 def _fact_name(value: str) -> str:
     if value not in FACT_NAMES:
         raise ValueError(f"unknown fact {value!r} (known: {_known(FACT_NAMES)})")
@@ -88,6 +97,7 @@ DialectName = Annotated[str, AfterValidator(_dialect)]
 ProbeKind = Annotated[str, AfterValidator(_probe_kind)]
 FactorName = Annotated[str, AfterValidator(_factor)]
 FactName = Annotated[str, AfterValidator(_fact_name)]
+ScaleName = Annotated[str, AfterValidator(_scale_name)]
 GateFact = Annotated[str, AfterValidator(_gate_fact)]
 NonEmpty = Annotated[str, Field(min_length=1)]
 

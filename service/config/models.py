@@ -27,6 +27,7 @@ from service.config.fields import (
     PositiveDuration,
     ProbeKind,
     Ratio,
+    ScaleName,
     _resolve_secret,
 )
 
@@ -110,6 +111,18 @@ class CandidateConfig(_Strict):
     price: PriceConfig | None = None
     probes: dict[ProbeKind, ProbeSchedule] = {}
     enabled: bool = True
+    # A 1-5 task-quality score (e.g. from a public benchmark, with its source) used until
+    # the candidate has eval-set results.
+    quality_prior: Fact | None = None
+
+    @field_validator("quality_prior")
+    @classmethod
+    def _prior_in_range(cls, prior: Fact | None) -> Fact | None:
+        if prior is not None and (isinstance(prior.value, bool)
+                                  or not isinstance(prior.value, int | float)
+                                  or not 1 <= prior.value <= 5):
+            raise ValueError("quality_prior must be a score from 1 to 5")
+        return prior
 
     @model_validator(mode="after")
     def _one_key_source(self) -> CandidateConfig:
@@ -140,12 +153,28 @@ class Gates(_Strict):
     max_monthly_cost_usd: NonNegative | None = None
 
 
+class ScaleConfig(_Strict):
+    """Anchors [quantity, score] of a factor's scale; see docs/scoring.md for each unit."""
+
+    anchors: list[tuple[float, float]]
+    log: bool = False
+
+    @model_validator(mode="after")
+    def _valid_scale(self) -> ScaleConfig:
+        from service.scoring.scales import scale  # the scale's own rules, not a copy
+
+        scale(self.anchors, log=self.log)
+        return self
+
+
 class WorkloadConfig(_Strict):
     description: str = ""
     volume: Volume
     latency_budget: LatencyBudget = LatencyBudget()
     weights: dict[FactorName, NonNegative]
     gates: Gates = Gates()
+    context_tokens: Annotated[int, Field(ge=1)] | None = None  # operating context length
+    scales: dict[ScaleName, ScaleConfig] = {}
 
     @field_validator("weights")
     @classmethod
@@ -194,6 +223,7 @@ class PricingConfig(_Strict):
 class ScoringConfig(_Strict):
     every: PositiveDuration = 60.0
     window: PositiveDuration = 3600.0
+    rate_window: PositiveDuration = 7 * 86400.0  # tools, long-context and quality results
 
 
 class Settings(BaseSettings):
