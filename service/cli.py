@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import os
 import signal
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import Any
 
 from service import __version__
 from service.config import ConfigError, Settings, check_config, load_settings
@@ -102,57 +99,11 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_score(args: argparse.Namespace) -> int:
-    from sqlmodel import Session
-
-    from service.evaluation import evaluate
-    from service.report import render_ranking
-    from service.scoring.ranking import ranking_document
-    from service.store.db import make_engine, safe_url
-    from service.store.migrate import is_up_to_date
-
-    settings = _settings(args)
-    if args.workload and args.workload not in settings.workloads:
-        known = ", ".join(sorted(settings.workloads))
-        print(f"unknown workload {args.workload!r} (known: {known})", file=sys.stderr)
-        return EXIT_CONFIG
-    weights = parse_weights(args.weights) if args.weights else None
-    if not is_up_to_date(settings.database):
-        print(f"{safe_url(settings.database)}: no up-to-date factorwatch database; run "
-              "`factorwatch db upgrade` (or start `factorwatch run`) first", file=sys.stderr)
-        return EXIT_ERROR
-    engine = make_engine(settings.database)
-    with Session(engine) as session:
-        rankings = evaluate(session, settings, datetime.now(UTC),
-                            [args.workload] if args.workload else None, weights)
-    engine.dispose()
-    if args.json:
-        docs: Any = [ranking_document(r) for r in rankings]
-        print(json.dumps(docs[0] if args.workload else docs, indent=2))
-    else:
-        print("\n\n".join(render_ranking(r) for r in rankings))
-    return EXIT_OK
-
-
-def parse_weights(text: str) -> dict[str, float]:
-    from service.scoring.factors import FACTOR_FUNCTIONS
-
-    weights: dict[str, float] = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        name, sep, value = part.partition("=")
-        if not sep or name not in FACTOR_FUNCTIONS:
-            raise ConfigError([f"--weights: '{part}' is not factor=N with a known factor"])
-        try:
-            weights[name] = float(value)
-        except ValueError:
-            raise ConfigError([f"--weights: '{value}' is not a number"]) from None
-    return weights
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="factorwatch", description=__doc__)
     parser.add_argument("--version", action="version", version=f"factorwatch {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+    from service.score_cli import add_score_parsers
 
     def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         p.add_argument("--config", "-c", help="YAML config file (default: $FACTORWATCH_CONFIG, "
@@ -168,11 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate a config file")
     check.add_argument("file")
     check.set_defaults(func=cmd_check_config)
-    score = with_config(sub.add_parser("score", help="print the current ranking"))
-    score.add_argument("--workload", "-w")
-    score.add_argument("--json", action="store_true", help="the JSON document of DESIGN.md")
-    score.add_argument("--weights", help="what-if weights, e.g. latency=5,cost=1")
-    score.set_defaults(func=cmd_score)
+    add_score_parsers(sub, with_config)
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     with_config(db_sub.add_parser("upgrade", help="apply migrations")).set_defaults(

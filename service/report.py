@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from service.scoring.ranking import RankedCandidate, Ranking
 
 TOP_REASONS = 2
@@ -36,3 +38,29 @@ def render_ranking(ranking: Ranking) -> str:
     if any(e.partial for e in ranking.entries):
         lines.append("* partial: some weighted factors have no evidence yet and were left out")
     return "\n".join(lines)
+
+
+def render_explanation(ranking: Ranking, entry: RankedCandidate) -> str:
+    """Every factor of one candidate: score, weight, source, reason and evidence."""
+    status = (f"rank {entry.rank}" if entry.rank is not None
+              else "gated: " + "; ".join(entry.gate_reasons) if entry.gated else "not ranked")
+    lines = [f"{entry.candidate} for {ranking.workload}: composite {_fmt(entry.composite)}"
+             f"{' (partial)' if entry.partial else ''}, {status}",
+             f"evaluated {ranking.evaluated_at:%Y-%m-%d %H:%M:%S}Z"]
+    lines.extend(f"note: {n}" for n in entry.notes)
+    for name, factor in entry.factors.items():
+        weight = entry.weights.get(name, 0.0)
+        lines.append(f"\n{name}: {_fmt(factor.score)}  weight {weight:g}  ({factor.source})")
+        lines.append(f"  {factor.reason}")
+        lines.extend(f"  {key}: {_evidence_value(value)}"
+                     for key, value in factor.evidence.items() if value is not None)
+    return "\n".join(lines)
+
+
+def _evidence_value(value: object) -> str:
+    if isinstance(value, dict):
+        if set(value) == {"value", "source", "as_of"}:  # a catalog fact
+            return f"{value['value']} (source {value['source'] or 'unknown'}, " \
+                   f"as of {value['as_of'] or 'unknown'})"
+        return json.dumps(value, default=str)
+    return str(value)

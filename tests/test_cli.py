@@ -156,3 +156,36 @@ def test_probe_missing_key_variable_is_a_usage_error() -> None:
                       "--model", "m", "--api-key-env", "FW_TEST_UNSET_KEY")
     assert out.returncode == 2
     assert "FW_TEST_UNSET_KEY is not set" in out.stderr
+
+
+def test_explain_prints_every_factor_with_its_evidence(config: Path) -> None:
+    assert factorwatch("db", "upgrade", "--config", str(config)).returncode == 0
+    out = factorwatch("explain", "p/m", "--workload", "w", "--config", str(config))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("p/m for w: composite ")
+    for factor in ("task_quality", "latency", "cost", "stability", "lock_in"):
+        assert f"\n{factor}: " in out.stdout
+    assert "founded_year: 2015 (source unknown, as of unknown)" in out.stdout
+    as_json = factorwatch("explain", "p/m", "-w", "w", "--json", "--config", str(config))
+    assert json.loads(as_json.stdout)["factors"]["cost"]["evidence"]["monthly_usd"] == 0.3
+
+
+def test_explain_unknown_candidate(config: Path) -> None:
+    assert factorwatch("db", "upgrade", "--config", str(config)).returncode == 0
+    out = factorwatch("explain", "nope/x", "--workload", "w", "--config", str(config))
+    assert out.returncode == 2
+    assert "candidate 'nope/x' is not ranked for w (ranked: p/m)" in out.stderr
+
+
+def test_score_at_rejects_a_malformed_time(config: Path) -> None:
+    out = factorwatch("score", "--config", str(config), "--at", "yesterday")
+    assert out.returncode == 2
+    assert "--at: 'yesterday' is not an ISO 8601 time" in out.stderr
+
+
+def test_score_at_a_time_before_any_price_uses_the_configured_price(config: Path) -> None:
+    assert factorwatch("db", "upgrade", "--config", str(config)).returncode == 0
+    out = factorwatch("score", "--config", str(config), "--at", "2020-01-01T00:00:00Z",
+                      "--json", "-w", "w")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["evaluated_at"] == "2020-01-01T00:00:00+00:00"

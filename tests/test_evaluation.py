@@ -1,0 +1,116 @@
+"""A scoring pass on a real SQLite file: replay, announced changes, and one transaction."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from service.config import Settings, load_settings
+from service.evaluation import evaluate, evaluate_and_save
+from service.store.db import make_engine
+from service.store.migrate import upgrade
+from service.store.models import Evaluation, Event, ProbeResultRow, TopChoice
+from service.store.rollup import apply_rollups
+
+T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+CONFIG = """
+builtin_catalog: false
+database: sqlite:///{db}
+alerts: {{flip: {{margin: 0.1, confirmations: 2}}}}
+providers:
+  p: {{facts: {{founded_year: 2015}}}}
+candidates:
+  p/a: {{provider: p, api: openai, base_url: "http://127.0.0.1:9/v1", model: a}}
+  p/b: {{provider: p, api: openai, base_url: "http://127.0.0.1:9/v1", model: b}}
+workloads:
+  chat:
+    volume: {{requests_per_month: 1000, input_tokens: 100, output_tokens: 100}}
+    latency_budget: {{ttft_p99: 1s}}
+    weights: {{latency: 5, stability: 1}}
+"""
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> tuple[Settings, object]:
+    path = tmp_path / "fw.yaml"
+    path.write_text(CONFIG.format(db=tmp_path / "fw.db"))
+    settings = load_settings(path, environ={})
+    upgrade(settings.database)
+    return settings, make_engine(settings.database)
+
+
+def probes(engine: object, start: datetime, ttft: dict[str, float], count: int = 20) -> None:
+    rows = [ProbeResultRow(candidate_id=cid, kind="latency", started_at=start
+                           + timedelta(seconds=30 * i), ok=True, ttft_seconds=value,
+                           total_seconds=value + 0.5)
+            for cid, value in ttft.items() for i in range(count)]
+    with engine.begin() as conn:  # type: ignore[attr-defined]
+        conn.execute(ProbeResultRow.__table__.insert(),  # type: ignore[attr-defined]
+                     [r.model_dump(exclude={"id"}) for r in rows])
+        apply_rollups(conn, rows)
+
+
+def events(engine: object) -> list[Event]:
+    with Session(engine) as session:  # type: ignore[arg-type]
+        return list(session.exec(select(Event)).all())
+
+
+def test_change_is_announced_after_confirmations_with_its_explanation(setup) -> None:  # type: ignore[no-untyped-def]
+    settings, engine = setup
+    probes(engine, T0, {"p/a": 0.1, "p/b": 0.9})
+    rankings, changes = evaluate_and_save(engine, settings, T0 + timedelta(minutes=15))
+    assert rankings[0].leader == "p/a" and changes == []  # the first pass announces nothing
+
+    later = T0 + timedelta(hours=3)  # the 1 h window no longer sees the first probes
+    probes(engine, later, {"p/a": 0.9, "p/b": 0.1})
+    _, first = evaluate_and_save(engine, settings, later + timedelta(minutes=15))
+    assert first == []  # b leads, but once is not yet a change
+    _, second = evaluate_and_save(engine, settings, later + timedelta(minutes=16))
+    assert [(c.old, c.new, c.immediate) for c in second] == [("p/a", "p/b", False)]
+    assert second[0].explanation[0]["factor"] == "latency"
+
+    stored = events(engine)
+    assert [e.type for e in stored] == ["top_choice_changed"]
+    assert stored[0].payload["new"] == "p/b" and stored[0].payload["old"] == "p/a"
+    assert stored[0].payload["explanation"][0]["new_evidence"]["samples"] == 20
+    with Session(engine) as session:  # type: ignore[arg-type]
+        assert session.get(TopChoice, "chat").candidate == "p/b"  # type: ignore[union-attr]
+    _, third = evaluate_and_save(engine, settings, later + timedelta(minutes=17))
+    assert third == [] and len(events(engine)) == 1  # announced once
+
+
+def test_replay_at_a_past_time_sees_only_what_was_known_then(setup) -> None:  # type: ignore[no-untyped-def]
+    settings, engine = setup
+    probes(engine, T0, {"p/a": 0.1, "p/b": 0.9})
+    probes(engine, T0 + timedelta(hours=3), {"p/a": 0.9, "p/b": 0.1})
+    with Session(engine) as session:
+        then = evaluate(session, settings, T0 + timedelta(minutes=15))
+        now = evaluate(session, settings, T0 + timedelta(hours=3, minutes=15))
+    assert then[0].leader == "p/a" and now[0].leader == "p/b"
+    samples = then[0].entries[0].factors["latency"].evidence["samples"]
+    assert samples == 20
+
+
+def test_ranking_and_event_commit_together_or_not_at_all(setup) -> None:  # type: ignore[no-untyped-def]
+    settings, engine = setup
+    probes(engine, T0, {"p/a": 0.1, "p/b": 0.9})
+    evaluate_and_save(engine, settings, T0 + timedelta(minutes=15))
+    later = T0 + timedelta(hours=3)
+    probes(engine, later, {"p/a": 0.9, "p/b": 0.1})
+    evaluate_and_save(engine, settings, later + timedelta(minutes=15))
+    at = later + timedelta(minutes=16)
+    with Session(engine) as session:  # an event with the same stable id is already there
+        session.add(Event(type="top_choice_changed", dedup_key=f"top_choice_changed:chat:"
+                          f"{at.isoformat()}"))
+        session.commit()
+        before = len(session.exec(select(Evaluation)).all())
+    with pytest.raises(IntegrityError):
+        evaluate_and_save(engine, settings, at)
+    with Session(engine) as session:
+        assert len(session.exec(select(Evaluation)).all()) == before  # no ranking without it
+        assert session.get(TopChoice, "chat").candidate == "p/a"  # type: ignore[union-attr]
