@@ -1,0 +1,35 @@
+"""Price-list readers: one module per format, the same pure parse, one registry by name.
+
+    parse(body: bytes, keys: Collection[str] | None = None) -> PriceList
+
+`keys` names the entries wanted (every entry when None); each one missing or refused is in
+PriceList.errors with its reason, so a bad entry never hides the good ones. A body that is
+not the format at all raises ParseError. Fetching is probes/fetch.py. Config validation
+checks `pricing.sources[].format` and a candidate's `price.source` against READERS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+
+from probes.pricing import litellm, negotiated, openrouter
+from probes.pricing.model import (
+    MAX_PER_MTOK,
+    BadPrice,
+    ParseError,
+    PriceList,
+    PriceQuote,
+    QuoteTier,
+)
+
+Parse = Callable[[bytes, Collection[str] | None], PriceList]
+
+READERS: dict[str, Parse] = {
+    litellm.NAME: litellm.parse,
+    openrouter.NAME: openrouter.parse,
+    negotiated.NAME: negotiated.parse,
+}
+LOCAL_FORMATS = frozenset({negotiated.NAME})  # may be read from a local path
+
+__all__ = ["LOCAL_FORMATS", "MAX_PER_MTOK", "READERS", "BadPrice", "ParseError", "PriceList",
+           "PriceQuote", "QuoteTier"]
