@@ -145,7 +145,7 @@ def test_delta_kinds(delta: dict[str, object], kind: str) -> None:
     ],
 )
 def test_deltas_without_generated_text_are_not_content(delta: dict[str, object]) -> None:
-    assert parse(json.dumps({"choices": [{"index": 0, "delta": delta}]})) == []
+    assert content(parse(json.dumps({"choices": [{"index": 0, "delta": delta}]}))) == []
 
 
 def test_usage_on_a_chunk_with_choices_is_read_too() -> None:

@@ -1,12 +1,14 @@
 """Provider API dialects: one module each, one small interface, one registry by name.
 
-A dialect knows two things about its API: how to ask for a streamed answer (build_request)
-and what one parsed SSE event means (parse_event). Everything about sockets, timing and
-error classes lives in the probes, so a new provider API is one new module here.
+A dialect knows two things about its API: how to ask for a streamed answer (build_request,
+from a Chat: one prompt, a token cap and optionally tools) and what one parsed SSE event
+means (parse_event). Everything about sockets, timing and error classes lives in the probes,
+so a new provider API is one new module here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -27,6 +29,28 @@ class HttpRequest:
 
     def __repr__(self) -> str:  # keep Authorization out of tracebacks and logs
         return f"HttpRequest({self.method} {self.url})"
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """One function the model may call; each dialect writes it in its own form."""
+
+    name: str
+    description: str
+    parameters: Mapping[str, Any]  # JSON Schema of the arguments object
+
+
+@dataclass(frozen=True)
+class Chat:
+    """What a probe asks: one user turn, a token cap, and the tools it offers."""
+
+    prompt: str
+    max_tokens: int
+    tools: tuple[ToolSpec, ...] = ()
+
+    @classmethod
+    def of(cls, target: Target) -> Chat:
+        return cls(prompt=target.prompt, max_tokens=target.max_tokens)
 
 
 # --- Stream events: what a dialect turns SSE events into, each stamped with arrival time.
@@ -52,6 +76,16 @@ class ContentDelta:
 
 
 @dataclass(frozen=True)
+class ToolCallStart:
+    """The model began a tool call and named the function (not a content token: the
+    arguments that follow are)."""
+
+    name: str
+    index: int
+    at: float
+
+
+@dataclass(frozen=True)
 class Usage:
     input_tokens: int | None
     output_tokens: int | None
@@ -68,7 +102,8 @@ class StopReason:
 
 @dataclass(frozen=True)
 class Finish:
-    """The protocol's end-of-stream marker (OpenAI `data: [DONE]`)."""
+    """The protocol's end-of-stream marker (OpenAI `data: [DONE]`, Anthropic
+    `message_stop`, Gemini's chunk carrying finishReason)."""
 
     at: float
 
@@ -82,14 +117,16 @@ class StreamError:
     at: float
 
 
-StreamEvent = ResponseHeaders | ContentDelta | Usage | StopReason | Finish | StreamError
+StreamEvent = (
+    ResponseHeaders | ContentDelta | ToolCallStart | Usage | StopReason | Finish | StreamError
+)
 
 
 class Dialect(Protocol):
     name: str
 
-    def build_request(self, target: Target) -> HttpRequest:
-        """The streaming request for one cheap completion of target.prompt."""
+    def build_request(self, target: Target, chat: Chat | None = None) -> HttpRequest:
+        """The streaming request for `chat` (default: target.prompt, target.max_tokens)."""
         ...
 
     def parse_event(self, event: SSEEvent) -> list[StreamEvent]:
@@ -98,14 +135,21 @@ class Dialect(Protocol):
 
 
 # Imported last: dialect modules use the types above.
+from probes.dialects.anthropic import AnthropicDialect  # noqa: E402
+from probes.dialects.azure_openai import AzureOpenAIDialect  # noqa: E402
+from probes.dialects.gemini import GeminiDialect  # noqa: E402
 from probes.dialects.openai import OpenAIDialect  # noqa: E402
 
 DIALECTS: dict[str, Dialect] = {
     "openai": OpenAIDialect(),
+    "anthropic": AnthropicDialect(),
+    "gemini": GeminiDialect(),
+    "azure-openai": AzureOpenAIDialect(),
 }
 
 __all__ = [
     "DIALECTS",
+    "Chat",
     "ContentDelta",
     "Dialect",
     "Finish",
@@ -115,5 +159,7 @@ __all__ = [
     "StopReason",
     "StreamError",
     "StreamEvent",
+    "ToolCallStart",
+    "ToolSpec",
     "Usage",
 ]

@@ -8,37 +8,54 @@ then (with stream_options.include_usage) a `choices: []` chunk carrying usage, t
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from probes.dialects import (
+    Chat,
     ContentDelta,
     Finish,
     HttpRequest,
-    ProtocolError,
     StopReason,
-    StreamError,
     StreamEvent,
+    ToolCallStart,
     Usage,
 )
+from probes.dialects._common import int_or_none, json_object, stream_error
 from probes.sse import SSEEvent
 from probes.target import Target
+
+
+def chat_body(chat: Chat) -> dict[str, Any]:
+    """The Chat Completions body without `model` (Azure names the deployment in the URL)."""
+    body: dict[str, Any] = {
+        "messages": [{"role": "user", "content": chat.prompt}],
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        "max_tokens": chat.max_tokens,
+    }
+    if chat.tools:
+        body["tools"] = [
+            {
+                "type": "function",
+                "function": {
+                    "name": tool.name,
+                    "description": tool.description,
+                    "parameters": dict(tool.parameters),
+                },
+            }
+            for tool in chat.tools
+        ]
+    return body
 
 
 class OpenAIDialect:
     name = "openai"
 
-    def build_request(self, target: Target) -> HttpRequest:
+    def build_request(self, target: Target, chat: Chat | None = None) -> HttpRequest:
         headers = {"Accept": "text/event-stream", "Content-Type": "application/json"}
         if target.api_key:  # local OpenAI-compatible servers often need none
             headers["Authorization"] = f"Bearer {target.api_key}"
-        body: dict[str, Any] = {
-            "model": target.model,
-            "messages": [{"role": "user", "content": target.prompt}],
-            "stream": True,
-            "stream_options": {"include_usage": True},
-            "max_tokens": target.max_tokens,
-        }
+        body = {"model": target.model, **chat_body(chat or Chat.of(target))}
         url = target.base_url.rstrip("/") + "/chat/completions"
         return HttpRequest(method="POST", url=url, headers=headers, json=body)
 
@@ -49,14 +66,9 @@ class OpenAIDialect:
             return [Finish(at=at)]
         if not data:
             return []
-        try:
-            obj = json.loads(data)
-        except ValueError as exc:
-            raise ProtocolError(f"invalid JSON in SSE data: {exc}") from None
-        if not isinstance(obj, dict):
-            raise ProtocolError(f"SSE data is a JSON {type(obj).__name__}, not an object")
+        obj = json_object(data)
         if "error" in obj or event.event == "error":
-            return [_stream_error(obj.get("error", obj), at)]
+            return [stream_error(obj.get("error", obj), at)]
         out: list[StreamEvent] = []
         for choice in obj.get("choices") or []:
             if isinstance(choice, dict):
@@ -65,8 +77,8 @@ class OpenAIDialect:
         if isinstance(usage, dict):  # usually the final `choices: []` chunk
             out.append(
                 Usage(
-                    input_tokens=_int_or_none(usage.get("prompt_tokens")),
-                    output_tokens=_int_or_none(usage.get("completion_tokens")),
+                    input_tokens=int_or_none(usage.get("prompt_tokens")),
+                    output_tokens=int_or_none(usage.get("completion_tokens")),
                     at=at,
                 )
             )
@@ -86,32 +98,16 @@ def _choice_events(choice: dict[str, Any], at: float) -> list[StreamEvent]:
     for key in ("reasoning_content", "reasoning"):
         if isinstance(reasoning := delta.get(key), str) and reasoning:
             out.append(ContentDelta(text=reasoning, at=at, kind="reasoning"))
-    for call in delta.get("tool_calls") or []:
+    for position, call in enumerate(delta.get("tool_calls") or []):
         if not isinstance(call, dict):
             continue
         function = call.get("function") or {}
+        index = call.get("index")
+        index = index if isinstance(index, int) else position
+        if isinstance(name := function.get("name"), str) and name:  # first delta of a call
+            out.append(ToolCallStart(name=name, index=index, at=at))
         if isinstance(arguments := function.get("arguments"), str) and arguments:
-            index = call.get("index")
-            out.append(
-                ContentDelta(
-                    text=arguments,
-                    at=at,
-                    kind="tool_call",
-                    tool_index=index if isinstance(index, int) else None,
-                )
-            )
+            out.append(ContentDelta(text=arguments, at=at, kind="tool_call", tool_index=index))
     if isinstance(reason := choice.get("finish_reason"), str):
         out.append(StopReason(reason=reason, at=at))
     return out
-
-
-def _stream_error(error: Any, at: float) -> StreamError:
-    if isinstance(error, dict):
-        message = str(error.get("message") or json.dumps(error)[:300])
-        code = error.get("code") or error.get("type")
-        return StreamError(message=message, code=str(code) if code else None, at=at)
-    return StreamError(message=str(error)[:300], code=None, at=at)
-
-
-def _int_or_none(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
