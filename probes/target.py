@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+_NO_OPTIONS: Mapping[str, Any] = MappingProxyType({})
 
 
 @dataclass(frozen=True)
@@ -16,3 +21,10 @@ class Target:
     max_tokens: int = 16  # probes are cheap by default: every token is paid for
     prompt: str = "Count from 1 to 10, separated by spaces."
     max_body_bytes: int = 1_000_000  # a stream larger than this is cut and classed malformed
+    # Per-kind settings from the config (prompt, tools, eval_set, sample, context_tokens,
+    # depths, and max_tokens when it was set explicitly); each probe reads its own.
+    options: Mapping[str, Any] = field(default_factory=lambda: _NO_OPTIONS, hash=False)
+
+    def option(self, name: str, default: Any) -> Any:
+        value = self.options.get(name)
+        return default if value is None else value

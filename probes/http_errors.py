@@ -1,0 +1,89 @@
+"""What a response that is not a clean 200 event stream means: its error class and message.
+
+The status line decides the class (DESIGN.md, error classes); the body supplies a short,
+scrubbed message. Only the start of an error body is read: a proxy's page can be large.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+from probes.result import ErrorClass
+from probes.runner import scrub_secrets
+
+ERROR_BODY_LIMIT = 4096  # enough for a provider's error message, never a whole page
+
+Failure = tuple[ErrorClass, str, float | None]  # class, message, Retry-After seconds
+
+
+async def check_response(response: httpx.Response, secret: str | None) -> Failure | None:
+    """None for a 200 event stream; otherwise why this response is a failed probe."""
+    status = response.status_code
+    content_type = response.headers.get("content-type", "")
+    if status == 200 and content_type.lower().startswith("text/event-stream"):
+        return None
+    body = error_text(await read_limited(response), secret)
+    if status == 200:
+        what = "an HTML page" if "html" in content_type.lower() else "not an event stream"
+        message = f"HTTP 200 with {content_type or 'no content-type'} ({what}): {body}"
+        return ErrorClass.MALFORMED, message, None
+    message = f"HTTP {status}: {body}"
+    if status in (401, 403):
+        return ErrorClass.AUTH, message, None
+    if status == 429:
+        retry_after = retry_after_seconds(response.headers.get("retry-after"))
+        return ErrorClass.RATE_LIMITED, message, retry_after
+    if 400 <= status < 500:
+        return ErrorClass.HTTP_4XX, message, None
+    if status >= 500:
+        return ErrorClass.HTTP_5XX, message, None
+    # 1xx/2xx other than 200, or a redirect we refuse to follow: not the streaming protocol.
+    location = response.headers.get("location")
+    where = f" to {scrub_secrets(location, secret)}" if location else ""
+    return ErrorClass.MALFORMED, f"unexpected HTTP {status}{where}: {body}", None
+
+
+async def read_limited(response: httpx.Response) -> bytes:
+    body = bytearray()
+    async for chunk in response.aiter_bytes():
+        body += chunk
+        if len(body) >= ERROR_BODY_LIMIT:
+            break
+    return bytes(body[:ERROR_BODY_LIMIT])
+
+
+def error_text(body: bytes, secret: str | None) -> str:
+    """The provider's own error message when the body is JSON, else the compacted text."""
+    text = body.decode("utf-8", errors="replace")
+    with contextlib.suppress(ValueError):
+        obj = json.loads(text)
+        if isinstance(obj, list) and obj and isinstance(obj[0], dict):
+            obj = obj[0]  # Gemini answers some errors as a one-element array
+        error = obj.get("error") if isinstance(obj, dict) else None
+        if isinstance(error, dict) and error.get("message"):
+            text = str(error["message"])
+        elif isinstance(error, str):
+            text = error
+    text = " ".join(scrub_secrets(text, secret).split())
+    return text[:300] or "(empty body)"
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())

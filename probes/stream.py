@@ -1,0 +1,216 @@
+"""One streamed exchange with a model, timed as bytes arrive: the core every probe uses.
+
+Phases (DESIGN.md, Measurement definitions): connect = TCP (+TLS) setup, 0.0 on a reused
+pooled connection; TTFT = from the request starting to be sent (after connect) to the
+arrival of the first content token; total = from the call to the end-of-stream marker,
+connect included. Chunks are timestamped before they are parsed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import math
+from dataclasses import dataclass, field
+from time import perf_counter
+from typing import Any
+
+import httpx
+
+from probes.dialects import (
+    DIALECTS,
+    Chat,
+    Dialect,
+    Finish,
+    ProtocolError,
+    ResponseHeaders,
+    StreamError,
+    StreamEvent,
+)
+from probes.http_errors import Failure, check_response
+from probes.result import ErrorClass, ProbeResult
+from probes.sse import SSEEvent, SSEParser
+from probes.tally import Tally, ToolCall
+from probes.target import Target
+
+DRAIN_SECONDS = 1.0  # after the end marker, read the body's end so the connection is reused
+
+__all__ = ["Exchange", "ToolCall", "exchange"]
+
+
+class _Phases:
+    """httpx/httpcore `trace` extension: connect and request-send timestamps."""
+
+    def __init__(self) -> None:
+        self.connect_started: float | None = None
+        self.connect_done: float | None = None
+        self.request_sent_at: float | None = None
+
+    async def trace(self, name: str, info: dict[str, Any]) -> None:
+        now = perf_counter()
+        if name.endswith(".connect_tcp.started"):
+            self.connect_started = now
+        elif name.endswith((".connect_tcp.complete", ".start_tls.complete")):
+            self.connect_done = now
+        elif name.endswith(".send_request_headers.started") and self.request_sent_at is None:
+            self.request_sent_at = now
+
+    @property
+    def reused(self) -> bool | None:
+        if self.request_sent_at is None:
+            return None  # a transport without tracing (e.g. a mock): unknown
+        return self.connect_started is None
+
+    @property
+    def connect_seconds(self) -> float | None:
+        if self.connect_started is not None and self.connect_done is not None:
+            return self.connect_done - self.connect_started
+        return 0.0 if self.reused else None
+
+
+@dataclass
+class Exchange:
+    """What one request produced: a failure or none, the timings, and the answer."""
+
+    failure: Failure | None
+    measured: dict[str, Any] = field(default_factory=dict)  # ProbeResult keyword arguments
+    text: str = ""  # the generated text (not reasoning, not tool arguments)
+    tool_calls: list[ToolCall] = field(default_factory=list)
+
+    def result(self, kind: str, extra: dict[str, Any] | None = None) -> ProbeResult:
+        measured = dict(self.measured)
+        measured["extra"] = {**measured.get("extra", {}), **(extra or {})}
+        if self.failure is not None:
+            error_class, message, retry_after = self.failure
+            return ProbeResult.failure(
+                kind, error_class, message, retry_after_seconds=retry_after, **measured
+            )
+        return ProbeResult(kind=kind, ok=True, **measured)
+
+
+async def exchange(target: Target, client: httpx.AsyncClient, chat: Chat | None = None
+                   ) -> Exchange:
+    """Send one streaming request for `chat` and read the answer to its end marker."""
+    dialect = DIALECTS.get(target.api)
+    if dialect is None:
+        return Exchange((ErrorClass.MALFORMED, f"unknown api {target.api!r}", None))
+    request = dialect.build_request(target, chat)
+    phases, tally = _Phases(), Tally()
+    started = perf_counter()
+    async with client.stream(
+        request.method,
+        request.url,
+        # identity: timestamps must be taken on the bytes the server sent, not a decoder's
+        headers={**request.headers, "Accept-Encoding": "identity"},
+        json=request.json,
+        extensions={"trace": phases.trace},
+        follow_redirects=False,  # never carry the key elsewhere; a redirect is reported
+    ) as response:
+        tally.add(ResponseHeaders(response.status_code, dict(response.headers), perf_counter()))
+        failure = await check_response(response, target.api_key)
+        if failure is None:
+            failure = await _read_stream(response, dialect, target, tally)
+    return Exchange(
+        failure=failure,
+        measured=_measurements(tally, phases, started, response.status_code),
+        text=tally.text(),
+        tool_calls=tally.tool_calls,
+    )
+
+
+async def _read_stream(
+    response: httpx.Response, dialect: Dialect, target: Target, tally: Tally
+) -> Failure | None:
+    parser = SSEParser()
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    chunks = response.aiter_raw() if encoding in ("", "identity") else response.aiter_bytes()
+    try:
+        async for chunk in chunks:
+            at = perf_counter()  # arrival time, before any parsing
+            tally.last_chunk_at = at
+            tally.body_bytes += len(chunk)
+            if tally.body_bytes > target.max_body_bytes:
+                return ErrorClass.MALFORMED, f"body over {target.max_body_bytes} bytes", None
+            failure = _apply(dialect, parser.feed(chunk, at), tally)
+            if failure or tally.finished_at is not None:
+                break
+        else:
+            failure = _apply(dialect, parser.flush(), tally)
+    except httpx.TimeoutException:
+        raise  # the runner classes every timeout the same way
+    except httpx.TransportError as exc:
+        # The status line said 200 and then the connection went away mid-body.
+        return ErrorClass.TRUNCATED, f"connection lost mid-stream: {exc}", None
+    if failure is not None:
+        return failure
+    if tally.finished_at is None:
+        return ErrorClass.TRUNCATED, "stream ended without its end-of-stream marker", None
+    await _drain(chunks)
+    if not tally.token_times:
+        return ErrorClass.EMPTY_RESPONSE, "stream finished without a content token", None
+    return None
+
+
+def _apply(dialect: Dialect, events: list[SSEEvent], tally: Tally) -> Failure | None:
+    for sse_event in events:
+        try:
+            stream_events: list[StreamEvent] = dialect.parse_event(sse_event)
+        except ProtocolError as exc:
+            return ErrorClass.MALFORMED, str(exc), None
+        for event in stream_events:
+            tally.add(event)
+            if isinstance(event, StreamError):
+                code = f" ({event.code})" if event.code else ""
+                return ErrorClass.STREAM_ERROR, f"error in stream{code}: {event.message}", None
+            if isinstance(event, Finish):
+                return None
+    return None
+
+
+async def _drain(chunks: Any) -> None:
+    """Read what follows the end marker (normally the chunked terminator) so httpx can
+    return the connection to its pool; give up quickly on a server that keeps it open."""
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(DRAIN_SECONDS):
+            async for _ in chunks:
+                pass
+
+
+def _measurements(tally: Tally, phases: _Phases, started: float, status: int) -> dict[str, Any]:
+    sent_at = phases.request_sent_at if phases.request_sent_at is not None else started
+    times = tally.token_times
+    end = tally.finished_at or tally.last_chunk_at or perf_counter()
+    output_tokens, estimated = tally.output_tokens()
+    speed = None
+    if output_tokens is not None and output_tokens >= 2 and len(times) >= 2:
+        span = times[-1] - times[0]
+        speed = (output_tokens - 1) / span if span > 0 else None
+    gaps = sorted(b - a for a, b in itertools.pairwise(times))
+    extra: dict[str, Any] = {
+        "connection_reused": phases.reused,
+        # the server's think time before its status line (blackbox's "processing" phase)
+        "headers_seconds": tally.headers_at - sent_at if tally.headers_at else None,
+        "itl_p50_seconds": _percentile(gaps, 0.50),
+        "itl_p99_seconds": _percentile(gaps, 0.99),
+        "finish_reason": tally.stop_reason,
+    }
+    return {
+        "http_status": status,
+        "connect_seconds": phases.connect_seconds,
+        "ttft_seconds": times[0] - sent_at if times else None,
+        "total_seconds": end - started,
+        "input_tokens": tally.usage.input_tokens if tally.usage else None,
+        "output_tokens": output_tokens,
+        "output_tokens_estimated": estimated,
+        "output_tokens_per_second": speed,
+        "extra": extra,
+    }
+
+
+def _percentile(sorted_values: list[float], q: float) -> float | None:
+    if not sorted_values:
+        return None
+    pos = (len(sorted_values) - 1) * q
+    low, high = math.floor(pos), math.ceil(pos)
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (pos - low)
