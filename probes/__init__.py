@@ -8,11 +8,15 @@ failure into a classified ProbeResult. Config validation checks kinds against PR
 
 from __future__ import annotations
 
-from probes import latency
+from probes import latency, long_context, quality, tools, uptime
 from probes.runner import ProbeFn, run_probe
 
 PROBES: dict[str, ProbeFn] = {
     "latency": latency.probe,
+    "uptime": uptime.probe,
+    "tools": tools.probe,
+    "long_context": long_context.probe,
+    "quality": quality.probe,
 }
 
 __all__ = ["PROBES", "ProbeFn", "run_probe"]

@@ -308,8 +308,8 @@ async def test_runner_unknown_kind_is_a_failed_result(client: httpx.AsyncClient)
     assert (result.ok, result.kind) == (False, "nope")
 
 
-def test_registry_has_the_latency_probe() -> None:
-    assert set(PROBES) == {"latency"}
+def test_registry_has_every_probe_kind() -> None:
+    assert set(PROBES) == {"latency", "uptime", "tools", "long_context", "quality"}
 
 
 @pytest.mark.parametrize(

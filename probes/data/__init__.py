@@ -1,0 +1,1 @@
+"""Data that ships with the probes: the default tool catalog and eval set."""
