@@ -1,0 +1,207 @@
+"""The simulated fleet's server: every provider API on one real port on 127.0.0.1.
+
+Plain asyncio streams and hand-written HTTP/1.1 (service.sim.http11) rather than a
+framework, so the timing a client measures is the timing configured. Routes:
+
+    POST /v1/chat/completions                                     OpenAI (and compatibles)
+    POST /openai/deployments/{deployment}/chat/completions?api-version=...   Azure OpenAI
+    POST /v1/messages                                             Anthropic
+    POST /v1beta/models/{model}:streamGenerateContent?alt=sse     Gemini
+    GET  /v1/models                                               the model list
+
+With `api_key` set, each API's own key header must carry it (401 otherwise, echoing what
+was presented, as careless proxies do, so tests can check that probes scrub it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import random
+import re
+from time import perf_counter
+from typing import Any
+
+from service.sim.behaviour import Fault, SimModel, SimRecord
+from service.sim.brain import answer
+from service.sim.http11 import Request, send_body, send_json, serve_connection, write_head
+from service.sim.reply import Reply, new_state
+from service.sim.thread import ThreadRunner
+from service.sim.wire import Wire, prompt_tokens
+from service.sim.wire_anthropic import AnthropicWire
+from service.sim.wire_gemini import GeminiWire
+from service.sim.wire_openai import AzureWire, OpenAIWire, usage_of
+
+logger = logging.getLogger(__name__)
+
+_ROUTES: list[tuple[re.Pattern[str], Wire]] = [
+    (re.compile(r"/openai/deployments/(?P<model>[^/]+)/chat/completions$"), AzureWire()),
+    (re.compile(r"/chat/completions$"), OpenAIWire()),
+    (re.compile(r"/messages$"), AnthropicWire()),
+    (re.compile(r"/models/(?P<model>[^/:]+):streamGenerateContent$"), GeminiWire()),
+]
+_BASE_PATHS = {"openai": "/v1", "anthropic": "/v1", "gemini": "/v1beta", "azure-openai": ""}
+# Faults answered with status 200 and a body that is not an SSE stream.
+_WRONG_BODIES: dict[str, tuple[str, bytes]] = {
+    "html_200": ("text/html; charset=utf-8", b"<html><body><h1>502 Bad Gateway</h1></body></html>"),
+    "wrong_content_type": ("text/plain", b'data: {"choices": [{"delta": {"content": "x"}}]}\n\n'),
+}
+_STATUS_FAULTS = {"status_401": 401, "status_429": 429, "status_500": 500, "status_503": 503}
+
+
+class SimServer(ThreadRunner):
+    def __init__(self, models: dict[str, SimModel], seed: int = 0,
+                 api_key: str | None = None) -> None:
+        super().__init__()
+        self.models = models
+        self.seed = seed
+        self.api_key = api_key
+        self.records: list[SimRecord] = []
+        self.origin: str | None = None  # http://127.0.0.1:PORT
+        self.started_at = perf_counter()
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._connection_ids = itertools.count(1)
+        self._request_counts: dict[str, int] = {}
+
+    @property
+    def base_url(self) -> str | None:
+        """The OpenAI base URL (…/v1), as before the fleet spoke other APIs."""
+        return self.url_for("openai") if self.origin else None
+
+    def url_for(self, api: str) -> str:
+        """The base_url a candidate of dialect `api` uses against this server."""
+        assert self.origin, "the server is not started"
+        return self.origin + _BASE_PATHS[api]
+
+    @property
+    def first_content_times(self) -> list[float | None]:
+        return [record.first_content_at for record in self.records]
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        self._server = await asyncio.start_server(self._handle_connection, host, port)
+        bound_port = self._server.sockets[0].getsockname()[1]
+        self.origin = f"http://{host}:{bound_port}"
+        self.started_at = perf_counter()
+        logger.info("simulated provider fleet listening on %s", self.origin)
+        return self.url_for("openai")
+
+    async def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._server.wait_closed()
+        self._server = None
+
+    async def _handle_connection(self, reader: asyncio.StreamReader,
+                                 writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        connection = next(self._connection_ids)
+
+        async def respond(request: Request) -> bool:
+            return await self._respond(request, writer, connection)
+
+        try:
+            await serve_connection(reader, writer, respond)  # closes the writer
+        finally:
+            if task is not None:
+                self._tasks.discard(task)
+
+    async def _respond(self, request: Request, writer: asyncio.StreamWriter,
+                       connection: int) -> bool:
+        path, _, query = request.path.partition("?")
+        if request.method == "GET" and path.rstrip("/").endswith("/models"):
+            data = [{"id": name, "object": "model", "owned_by": "sim"} for name in self.models]
+            return await send_json(writer, 200, {"object": "list", "data": data})
+        route = next(((m, w) for p, w in _ROUTES if (m := p.search(path))), None)
+        if request.method != "POST" or route is None or (
+                route[1].name == "azure-openai" and "api-version=" not in query):
+            error = {"message": f"no route {path}", "type": "invalid_request_error",
+                     "param": None, "code": "not_found"}
+            return await send_json(writer, 404, {"error": error})
+        match, wire = route
+        try:
+            chat = wire.parse(request, match.groupdict().get("model"))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            return await send_json(writer, 400, wire.error_body(400, f"invalid request: {exc}"))
+        model = self.models.get(chat.model)
+        if model is None:
+            message = f"The model `{chat.model}` does not exist"
+            return await send_json(writer, 404, wire.error_body(404, message))
+        record = SimRecord(model=chat.model, connection=connection, received_at=perf_counter(),
+                           dialect=wire.name)
+        self.records.append(record)
+        count = self._request_counts[chat.model] = self._request_counts.get(chat.model, 0) + 1
+        rng = random.Random(f"{self.seed}:{chat.model}:{count}")
+        fault = model.draw_fault(rng)
+        record.outcome = fault or "ok"
+        refused = await self._refuse(request, writer, wire, model, record, fault)
+        if refused is not None:
+            return refused
+        reply = answer(chat.prompt, chat.tools, model, chat.max_tokens or 1 << 30, rng)
+        state = new_state(record, chat.model, prompt_tokens(chat.prompt),
+                          chat.include_usage and fault != "no_usage")
+        if chat.stream:
+            return await Reply(writer, wire, model, record, rng, state, reply, chat.max_tokens,
+                               fault).stream()
+        return await self._complete(writer, model, record, rng, state, reply, fault)
+
+    async def _refuse(self, request: Request, writer: asyncio.StreamWriter, wire: Wire,
+                      model: SimModel, record: SimRecord, fault: Fault | None) -> bool | None:
+        """Answers that are not a stream: outages, auth, status faults, wrong bodies."""
+        elapsed = record.received_at - self.started_at
+        outage = next((o for o in model.outages if o.active(elapsed)), None)
+        if outage is not None:
+            record.outcome, record.status = "outage", outage.status
+            if outage.status == 0:
+                writer.transport.abort()  # no answer at all: a network error
+                return False
+            return await send_json(writer, outage.status,
+                                   wire.error_body(outage.status, "Service unavailable"))
+        presented = wire.presented_key(request)
+        if fault == "status_401" or (self.api_key and presented != self.api_key):
+            record.status = 401
+            echoed = request.headers.get(wire.key_header, "")
+            message = f"Incorrect API key provided: {echoed}."  # echoed on purpose
+            return await send_json(writer, 401, wire.error_body(401, message))
+        if fault in _STATUS_FAULTS:
+            record.status = _STATUS_FAULTS[fault]
+            extra = {"retry-after": "7"} if record.status == 429 else None
+            message = ("Rate limit reached for requests" if record.status == 429
+                       else "The server had an error while processing your request.")
+            return await send_json(writer, record.status, wire.error_body(record.status, message),
+                                   extra)
+        if fault == "redirect":
+            record.status = 301
+            await write_head(writer, 301, {"location": "/moved" + request.path,
+                                           "content-length": "0"})
+            return True
+        if fault in _WRONG_BODIES:
+            content_type, payload = _WRONG_BODIES[fault]
+            return await send_body(writer, 200, content_type, payload)
+        return None
+
+    async def _complete(self, writer: asyncio.StreamWriter, model: SimModel, record: SimRecord,
+                        rng: random.Random, state: Any, reply: Any,
+                        fault: Fault | None) -> bool:
+        """The non-streaming OpenAI answer, sent when the last token would have been."""
+        pieces = [] if fault == "empty" else list(reply.pieces)
+        due = record.received_at + model.ttft(rng)
+        for _ in range(max(0, len(pieces) - 1)):
+            due += model.gap(rng)
+        await asyncio.sleep(max(0.0, due - perf_counter()))
+        now = perf_counter()
+        for _ in pieces:
+            record.token_written(now)
+        state.tokens = len(pieces)
+        message = {"role": "assistant", "content": "".join(pieces)}
+        return await send_json(writer, 200, {
+            "id": state.id, "object": "chat.completion", "created": state.created,
+            "model": state.model, "usage": usage_of(state),
+            "choices": [{"index": 0, "message": message, "finish_reason": "stop"}]})
