@@ -11,12 +11,9 @@ from __future__ import annotations
 from probes import latency, long_context, quality, tools, uptime
 from probes.runner import ProbeFn, run_probe
 
-PROBES: dict[str, ProbeFn] = {
-    "latency": latency.probe,
-    "uptime": uptime.probe,
-    "tools": tools.probe,
-    "long_context": long_context.probe,
-    "quality": quality.probe,
-}
+_KINDS = (latency, uptime, tools, long_context, quality)
+PROBES: dict[str, ProbeFn] = {kind.KIND: kind.probe for kind in _KINDS}
+# The per-kind config keys each probe reads from Target.options (all read max_tokens).
+PROBE_OPTIONS: dict[str, frozenset[str]] = {kind.KIND: kind.OPTIONS for kind in _KINDS}
 
-__all__ = ["PROBES", "ProbeFn", "run_probe"]
+__all__ = ["PROBES", "PROBE_OPTIONS", "ProbeFn", "run_probe"]

@@ -15,6 +15,7 @@ from probes.stream import exchange
 from probes.target import Target
 
 KIND = "latency"
+OPTIONS = frozenset({"prompt"})  # config keys this probe reads, besides max_tokens
 
 
 async def probe(target: Target, client: httpx.AsyncClient) -> ProbeResult:

@@ -21,6 +21,7 @@ from probes.stream import exchange
 from probes.target import Target
 
 KIND = "long_context"
+OPTIONS = frozenset({"context_tokens", "depths"})  # config keys it reads, and max_tokens
 CONTEXT_TOKENS = 8000
 DEPTHS = (0.1, 0.5, 0.9)
 CHARS_PER_TOKEN = 4

@@ -21,6 +21,7 @@ from probes.stream import Exchange, exchange
 from probes.target import Target
 
 KIND = "quality"
+OPTIONS = frozenset({"eval_set", "sample"})  # config keys it reads, and max_tokens
 SAMPLE = 5
 MAX_TOKENS = 256
 MAX_FAILURES = 5

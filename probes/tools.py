@@ -24,13 +24,14 @@ from probes.target import Target
 from probes.tool_catalog import ToolCase, load_catalog
 
 KIND = "tools"
+OPTIONS = frozenset({"catalog"})  # config keys this probe reads, besides max_tokens
 MAX_TOKENS = 256  # room for a call's arguments; the config's max_tokens overrides it
 MAX_ERRORS = 5
 _ERROR_CHARS = 160
 
 
 async def probe(target: Target, client: httpx.AsyncClient) -> ProbeResult:
-    catalog = load_catalog(target.option("tools", None))
+    catalog = load_catalog(target.option("catalog", None))
     case = random.choice(catalog.cases)  # every case in turn, over many runs
     chat = Chat(prompt=case.prompt, max_tokens=int(target.option("max_tokens", MAX_TOKENS)),
                 tools=catalog.tools)

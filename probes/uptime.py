@@ -17,6 +17,7 @@ from probes.stream import exchange
 from probes.target import Target
 
 KIND = "uptime"
+OPTIONS = frozenset({"prompt"})  # config keys this probe reads, besides max_tokens
 PROMPT = "Reply with OK."
 MAX_TOKENS = 1
 

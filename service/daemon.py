@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from contextlib import nullcontext
 from dataclasses import replace
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 
 import httpx
@@ -27,6 +28,7 @@ from probes import run_probe
 from probes.target import Target
 from service import __version__
 from service.api.app import create_app
+from service.budget import ProbeBudget
 from service.config import Settings
 from service.evaluation import evaluate_and_save
 from service.metrics import ProbeMetrics, StoreCollector
@@ -89,6 +91,7 @@ class Daemon:
         self.engine = make_engine(settings.database)
         self.registry = CollectorRegistry()
         self.metrics = ProbeMetrics(self.registry, __version__)
+        self.budget = ProbeBudget(settings.probe_budget, self.metrics)
         committed = {pid: p.sla.availability for pid, p in settings.providers.items()
                      if p.sla is not None}
         self.registry.register(StoreCollector(self._read_rankings, committed))
@@ -115,6 +118,7 @@ class Daemon:
             sync_static_prices(session, self.settings, now)
         with Session(self.engine) as session:
             self._prices = latest_prices(session, list(self.settings.candidates), now)
+        self.budget.seed(self.engine)  # today's spend survives a restart
 
     def bind(self) -> socket.socket:
         host, port = parse_listen(self.settings.listen)
@@ -187,14 +191,19 @@ class Daemon:
 
     async def _probe(self, plan: ProbePlan) -> None:
         assert self._http is not None
+        if not self.budget.allow(plan.candidate):
+            return  # its daily probe budget is spent: skipped, logged once a day
         schedule = self.settings.candidates[plan.candidate].probes[plan.kind]
         target = replace(self.targets[plan.candidate], timeout_seconds=schedule.timeout,
-                         max_tokens=schedule.max_tokens)
+                         max_tokens=schedule.max_tokens,
+                         options=MappingProxyType(schedule.probe_options()))
         result = await run_probe(plan.kind, target, self._http)
         provider = self.settings.candidates[plan.candidate].provider
         self.metrics.observe(plan.candidate, provider, self.settings.region, result)
-        self.writer.add(probe_row(plan.candidate, self.settings.region, result,
-                                  self._prices.get(plan.candidate)))
+        row = probe_row(plan.candidate, self.settings.region, result,
+                        self._prices.get(plan.candidate))
+        self.budget.spend(plan.candidate, provider, row.cost_usd)
+        self.writer.add(row)
         self.metrics.writer_buffered.set(self.writer.buffered)
 
     async def _score(self) -> None:

@@ -56,6 +56,14 @@ class ProbeMetrics:
             "factorwatch_probe_output_tokens_per_second",
             "Output speed of the latest successful latency probe: (tokens - 1) / "
             "(last token time - first token time).", labels, registry=registry)
+        self.probe_spend = Counter(
+            "factorwatch_probe_spend_usd",
+            "What probes cost: their reported usage at the candidate's price.",
+            ["candidate", "provider"], registry=registry)
+        self.budget_exhausted = Gauge(
+            "factorwatch_probe_budget_exhausted",
+            "1 while the candidate's probes are skipped because a daily probe budget "
+            "(per candidate or in total) is spent, else 0.", ["candidate"], registry=registry)
         self.writer_buffered = Gauge(
             "factorwatch_store_buffered_results",
             "Probe results waiting to be written to the database.", registry=registry)

@@ -1,7 +1,9 @@
 """`factorwatch probe`: run one probe now and print what it measured.
 
-Two forms: a configured candidate (`factorwatch probe openai/gpt-4o-mini`), or any endpoint
-without a config file (`factorwatch probe --url URL --api openai --model M`).
+Two forms: a configured candidate (`factorwatch probe openai/gpt-4o-mini --kind tools`),
+or any endpoint without a config file (`factorwatch probe --url URL --api anthropic
+--model M`). A kind's options come from the candidate's schedule for that kind, and flags
+override them; they are checked exactly as the config checks them.
 """
 
 from __future__ import annotations
@@ -12,15 +14,22 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from types import MappingProxyType
 from typing import Any
 
 import httpx
+from pydantic import ValidationError
 
-from probes import PROBES, run_probe
+from probes import PROBE_OPTIONS, PROBES, run_probe
 from probes.dialects import DIALECTS
 from probes.result import ProbeResult
 from probes.target import Target
-from service.config import ConfigError, load_settings
+from service.config import ConfigError, ProbeSchedule, load_settings
+from service.config.errors import _validation_errors
+
+# Flags that set a ProbeSchedule option of the same name.
+_OPTION_FLAGS = ("prompt", "catalog", "eval_set", "sample", "context_tokens", "depths",
+                 "max_tokens")
 
 
 def add_probe_parser(sub: Any, with_config: Callable[[argparse.ArgumentParser],
@@ -33,7 +42,14 @@ def add_probe_parser(sub: Any, with_config: Callable[[argparse.ArgumentParser],
     p.add_argument("--model", help="the model name the API expects")
     p.add_argument("--api-key-env", help="environment variable holding the API key")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds (default 30)")
-    p.add_argument("--max-tokens", type=int, default=16)
+    p.add_argument("--max-tokens", type=int, help="output cap (default: the kind's own)")
+    p.add_argument("--prompt", help="latency, uptime: the prompt")
+    p.add_argument("--catalog", help="tools: a tool catalog file (JSON)")
+    p.add_argument("--eval-set", help="quality: an eval set file (JSONL)")
+    p.add_argument("--sample", type=int, help="quality: items per run")
+    p.add_argument("--context-tokens", type=int, help="long_context: context size")
+    p.add_argument("--depths", type=lambda s: [float(x) for x in s.split(",")],
+                   help="long_context: comma-separated depths, e.g. 0.1,0.5,0.9")
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.set_defaults(func=cmd_probe)
 
@@ -51,8 +67,7 @@ def target_from_args(args: argparse.Namespace) -> Target:
             key = os.environ.get(args.api_key_env)
             if key is None:
                 raise ConfigError([f"probe: environment variable {args.api_key_env} is not set"])
-        return Target(api=args.api, base_url=args.url, model=args.model, api_key=key,
-                      timeout_seconds=args.timeout, max_tokens=args.max_tokens)
+        return _target(args, args.api, args.url, args.model, key, {})
     if not args.candidate:
         raise ConfigError(["probe: give a candidate id, or --url with --api and --model"])
     settings = load_settings(args.config or os.environ.get("FACTORWATCH_CONFIG"))
@@ -62,8 +77,37 @@ def target_from_args(args: argparse.Namespace) -> Target:
     key = cand.resolve_api_key(os.environ)
     if key is None and cand.api_key_env:
         raise ConfigError([f"probe: environment variable {cand.api_key_env} is not set"])
-    return Target(api=cand.api, base_url=cand.base_url, model=cand.model, api_key=key,
-                  timeout_seconds=args.timeout, max_tokens=args.max_tokens)
+    schedule = cand.probes.get(args.kind)
+    configured = schedule.probe_options() if schedule else {}
+    return _target(args, cand.api, cand.base_url, cand.model, key, configured)
+
+
+def _target(args: argparse.Namespace, api: str, url: str, model: str, key: str | None,
+            configured: dict[str, Any]) -> Target:
+    options = {**configured, **_flag_options(args)}
+    return Target(api=api, base_url=url, model=model, api_key=key,
+                  timeout_seconds=args.timeout, max_tokens=options.get("max_tokens", 16),
+                  options=MappingProxyType(options))
+
+
+def _flag_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The option flags given, checked by the config's own rules."""
+    given = {name: getattr(args, name) for name in _OPTION_FLAGS
+             if getattr(args, name, None) is not None}
+    try:
+        schedule = ProbeSchedule.model_validate({"every": 1, **given})
+    except ValidationError as exc:
+        raise ConfigError([f"{_flag(str(loc[0]))}{''.join(f'[{p}]' for p in loc[1:])}: {msg}"
+                           for loc, msg in _validation_errors(exc)]) from None
+    wrong = sorted(schedule.options_set() - PROBE_OPTIONS[args.kind])
+    if wrong:
+        flags = ", ".join(_flag(name) for name in wrong)
+        raise ConfigError([f"probe: the {args.kind} probe does not read {flags}"])
+    return schedule.probe_options()
+
+
+def _flag(option: str) -> str:
+    return "--" + option.replace("_", "-")
 
 
 async def probe_once(kind: str, target: Target) -> ProbeResult:

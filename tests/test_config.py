@@ -75,6 +75,22 @@ INVALID_CASES: dict[str, str] = {
         "candidates.openai/gpt-4o.probes.telepathy: unknown probe kind 'telepathy' "
         f"(known: {', '.join(sorted(PROBES))})"
     ),
+    "probe_budget_negative": "probe_budget.daily_usd_total: must be >= 0",
+    "probe_catalog_missing": (
+        "candidates.openai/gpt-4o.probes.tools.catalog: cannot read tool catalog "
+        "'no-such-catalog.json': No such file or directory"
+    ),
+    "probe_depth_out_of_range": (
+        "candidates.openai/gpt-4o.probes.long_context.depths.1: must be <= 1"
+    ),
+    "probe_eval_set_missing": (
+        "candidates.openai/gpt-4o.probes.quality.eval_set: cannot read eval set "
+        "'no-such-evals.jsonl': No such file or directory"
+    ),
+    "probe_option_wrong_kind": (
+        "candidates.openai/gpt-4o.probes: latency does not read sample (quality does)"
+    ),
+    "probe_sample_zero": "candidates.openai/gpt-4o.probes.quality.sample: must be >= 1",
     "provider_unknown": (
         f"candidates.x/y.provider: unknown provider 'nope' (known: {_KNOWN_PROVIDERS})"
     ),

@@ -99,7 +99,7 @@ async def test_tools_reads_a_catalog_in_anthropic_form(fleet: SimServer,
                "cases": [{"prompt": "Look up invoice 42.", "expected_tool": "lookup_invoice"}]}
     path = tmp_path / "catalog.json"
     path.write_text(json.dumps(catalog))
-    result = await run(fleet, client, "tools", "gemini", "perfect", tools=str(path))
+    result = await run(fleet, client, "tools", "gemini", "perfect", catalog=str(path))
     assert result.extra["expected_tool"] == "lookup_invoice"
     assert result.extra["tool_call_valid"] is True
 

@@ -14,6 +14,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from probes import PROBE_OPTIONS
+from probes.eval_set import load_eval_set
+from probes.tool_catalog import load_catalog
 from service.config.fields import (
     Availability,
     DialectName,
@@ -78,10 +81,45 @@ class ProviderConfig(_Strict):
     facts: dict[FactName, Fact] = {}
 
 
+# Probe options, each read by one or two kinds (probes.PROBE_OPTIONS says which).
+_OPTIONS = ("prompt", "catalog", "eval_set", "sample", "context_tokens", "depths")
+
+
 class ProbeSchedule(_Strict):
     every: PositiveDuration
     timeout: PositiveDuration = 30.0
-    max_tokens: Annotated[int, Field(ge=1)] = 16
+    max_tokens: Annotated[int, Field(ge=1)] = 16  # when unset, each kind has its own default
+    prompt: NonEmpty | None = None  # latency, uptime
+    catalog: str | None = None  # tools: a tool catalog file (JSON)
+    eval_set: str | None = None  # quality: an eval set file (JSONL)
+    sample: Annotated[int, Field(ge=1)] | None = None  # quality: items per run
+    context_tokens: Annotated[int, Field(ge=100)] | None = None  # long_context
+    depths: Annotated[list[Ratio], Field(min_length=1, max_length=16)] | None = None
+
+    @field_validator("catalog")
+    @classmethod
+    def _catalog_readable(cls, path: str | None) -> str | None:
+        if path is not None:
+            load_catalog(path)  # a bad catalog fails here, not in every probe run
+        return path
+
+    @field_validator("eval_set")
+    @classmethod
+    def _eval_set_readable(cls, path: str | None) -> str | None:
+        if path is not None:
+            load_eval_set(path)
+        return path
+
+    def probe_options(self) -> dict[str, Any]:
+        """What the probe reads from Target.options: the options set, and max_tokens only
+        when the config gives it (otherwise the kind's own default applies)."""
+        out: dict[str, Any] = {k: getattr(self, k) for k in sorted(self.options_set())}
+        if "max_tokens" in self.model_fields_set:
+            out["max_tokens"] = self.max_tokens
+        return out
+
+    def options_set(self) -> set[str]:
+        return {k for k in _OPTIONS if getattr(self, k) is not None}
 
 
 class PriceConfig(_Strict):
@@ -123,6 +161,16 @@ class CandidateConfig(_Strict):
                                   or not 1 <= prior.value <= 5):
             raise ValueError("quality_prior must be a score from 1 to 5")
         return prior
+
+    @field_validator("probes")
+    @classmethod
+    def _options_fit_kinds(cls, probes: dict[str, ProbeSchedule]) -> dict[str, ProbeSchedule]:
+        for kind, schedule in probes.items():
+            for option in sorted(schedule.options_set() - PROBE_OPTIONS.get(kind, frozenset())):
+                readers = sorted(k for k, names in PROBE_OPTIONS.items() if option in names)
+                verb = "does" if len(readers) == 1 else "do"
+                raise ValueError(f"{kind} does not read {option} ({' and '.join(readers)} {verb})")
+        return probes
 
     @model_validator(mode="after")
     def _one_key_source(self) -> CandidateConfig:
@@ -220,6 +268,13 @@ class PricingConfig(_Strict):
     sources: list[PricingSource] = []
 
 
+class ProbeBudgetConfig(_Strict):
+    """Daily probe spend caps in USD (UTC days); a probe that would run past one is skipped."""
+
+    daily_usd_per_candidate: NonNegative | None = None
+    daily_usd_total: NonNegative | None = None
+
+
 class ScoringConfig(_Strict):
     every: PositiveDuration = 60.0
     window: PositiveDuration = 3600.0
@@ -244,6 +299,7 @@ class Settings(BaseSettings):
     workloads: dict[str, WorkloadConfig] = {}
     alerts: AlertsConfig = AlertsConfig()
     scoring: ScoringConfig = ScoringConfig()
+    probe_budget: ProbeBudgetConfig = ProbeBudgetConfig()
 
     @classmethod
     def settings_customise_sources(
