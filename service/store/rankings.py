@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, insert
 from sqlmodel import Session, col, select
 
 from service.scoring.ranking import Ranking
@@ -12,23 +12,28 @@ from service.store.models import Evaluation, FactorScoreRow, RankingEntry, TopCh
 
 
 def save_ranking(session: Session, ranking: Ranking) -> int:
-    """Add one evaluation with its entries and factor scores to the session's transaction."""
+    """Add one evaluation with its entries and factor scores to the session's transaction.
+
+    Entries and scores go in as two multi-row inserts: a cycle writes thousands of rows,
+    and building an ORM object for each costs more than the rest of the cycle.
+    """
     evaluation = Evaluation(workload=ranking.workload, evaluated_at=ranking.evaluated_at,
                             leader=ranking.leader)
     session.add(evaluation)
     session.flush()  # assigns evaluation.id
     assert evaluation.id is not None
-    for entry in ranking.entries:
-        session.add(RankingEntry(evaluation_id=evaluation.id, candidate_id=entry.candidate,
-                                 rank=entry.rank, composite=entry.composite,
-                                 partial=entry.partial, gated=entry.gated,
-                                 gate_reasons=list(entry.gate_reasons),
-                                 notes=list(entry.notes)))
-        for name, factor in entry.factors.items():
-            session.add(FactorScoreRow(evaluation_id=evaluation.id, candidate_id=entry.candidate,
-                                       factor=name, score=factor.score,
-                                       weight=entry.weights.get(name, 0.0), source=factor.source,
-                                       evidence={"reason": factor.reason, **factor.evidence}))
+    entries = [{"evaluation_id": evaluation.id, "candidate_id": e.candidate, "rank": e.rank,
+                "composite": e.composite, "partial": e.partial, "gated": e.gated,
+                "gate_reasons": list(e.gate_reasons), "notes": list(e.notes)}
+               for e in ranking.entries]
+    scores = [{"evaluation_id": evaluation.id, "candidate_id": e.candidate, "factor": name,
+               "score": f.score, "weight": e.weights.get(name, 0.0), "source": f.source,
+               "evidence": {"reason": f.reason, **f.evidence}}
+              for e in ranking.entries for name, f in e.factors.items()]
+    if entries:
+        session.execute(insert(RankingEntry), entries)
+    if scores:
+        session.execute(insert(FactorScoreRow), scores)
     return evaluation.id
 
 

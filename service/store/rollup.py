@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, func, select, update
 from sqlalchemy.orm import Session
 
 from probes.result import ErrorClass
@@ -25,6 +25,7 @@ HOUR = timedelta(hours=1)
 Key = tuple[str, str, str, int, datetime]
 # What windows are summed by: (candidate_id, kind, context_tokens), regions together.
 WindowKey = tuple[str, str, int]
+JUDGED_KINDS = ("tools", "long_context", "quality")  # results that carry a judgement
 COUNTS = ("ok", "failed", "throttled", "config_errors", "judged_successes", "judged_trials",
           "judged_runs")
 
@@ -138,7 +139,10 @@ def window_totals(session: Session, ids: Sequence[str], since: datetime, until: 
         edges = [(since, first_full), (last_full, until)]
     else:
         edges = [(since, until)]
-    _add_raw(session, out, ids, kinds, edges)
+    if sketches or any(k in JUDGED_KINDS for k in kinds):
+        _add_raw(session, out, ids, kinds, edges)
+    else:
+        _count_raw(session, out, ids, kinds, edges)
     return out
 
 
@@ -160,15 +164,43 @@ def _add_rollups(session: Session, out: dict[WindowKey, Totals], ids: Sequence[s
         totals.speed.merge(Sketch.from_json(row[4]))
 
 
+def _span_filter(t: Any, ids: Sequence[str], kinds: Sequence[str], start: datetime,
+                 end: datetime, last: bool) -> Any:
+    # One query per span: an OR of two ranges keeps SQLite off the (candidate, kind,
+    # started_at) index and scans the whole table. The last span includes its end.
+    before_end = t.c.started_at <= end if last else t.c.started_at < end
+    return and_(t.c.candidate_id.in_(ids), t.c.kind.in_(kinds), t.c.started_at >= start,
+                before_end)
+
+
+def _count_raw(session: Session, out: dict[WindowKey, Totals], ids: Sequence[str],
+               kinds: Sequence[str], spans: list[tuple[datetime, datetime]]) -> None:
+    """Outcome counts of each span, counted by the database (no judgements, no sketches)."""
+    t = ProbeResultRow.__table__  # type: ignore[attr-defined]
+    group = (t.c.candidate_id, t.c.kind, t.c.ok, t.c.error_class)
+    for i, (start, end) in enumerate(spans):
+        rows = session.execute(select(*group, func.count()).where(
+            _span_filter(t, ids, kinds, start, end, i == len(spans) - 1)).group_by(*group))
+        for candidate_id, kind, ok, error_class, count in rows:
+            totals = out[(candidate_id, kind, 0)]
+            if ok:
+                totals.ok += count
+            elif error_class == ErrorClass.AUTH:
+                totals.config_errors += count
+            elif error_class == ErrorClass.RATE_LIMITED:
+                totals.throttled += count
+            else:
+                totals.failed += count
+
+
 def _add_raw(session: Session, out: dict[WindowKey, Totals], ids: Sequence[str],
              kinds: Sequence[str], spans: list[tuple[datetime, datetime]]) -> None:
+    """Add raw rows of each span; the last span includes its end (the window's `until`)."""
     t = ProbeResultRow.__table__  # type: ignore[attr-defined]
-    in_spans = or_(*(and_(t.c.started_at >= a, t.c.started_at < b) if i == 0 and len(spans) > 1
-                     else and_(t.c.started_at >= a, t.c.started_at <= b)
-                     for i, (a, b) in enumerate(spans)))
-    rows = session.execute(
-        select(t.c.candidate_id, t.c.kind, t.c.region, t.c.started_at, t.c.ok, t.c.error_class,
-               t.c.ttft_seconds, t.c.output_tokens_per_second, t.c.extra)
-        .where(t.c.candidate_id.in_(ids), t.c.kind.in_(kinds), in_spans))
-    for row in rows:
-        out[(row.candidate_id, row.kind, context_tokens(row))].add_row(row)
+    columns = (t.c.candidate_id, t.c.kind, t.c.region, t.c.started_at, t.c.ok,
+               t.c.error_class, t.c.ttft_seconds, t.c.output_tokens_per_second, t.c.extra)
+    for i, (start, end) in enumerate(spans):
+        rows = session.execute(select(*columns).where(
+            _span_filter(t, ids, kinds, start, end, i == len(spans) - 1)))
+        for row in rows:
+            out[(row.candidate_id, row.kind, context_tokens(row))].add_row(row)
