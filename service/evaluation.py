@@ -74,7 +74,9 @@ def evaluate(session: Session, settings: Settings, now: datetime,
     `weights` overrides the workload's weights factor by factor (a what-if).
     """
     windows = Windows(scoring_seconds=settings.scoring.window,
-                      rate_seconds=settings.scoring.rate_window)
+                      rate_seconds=settings.scoring.rate_window,
+                      status_followed=frozenset(p for p, cfg in settings.providers.items()
+                                                if cfg.status))
     evidence = gather(session, candidate_facts(settings), now, windows)
     names = workloads if workloads is not None else sorted(settings.workloads)
     rankings = []

@@ -114,3 +114,34 @@ def test_ranking_and_event_commit_together_or_not_at_all(setup) -> None:  # type
     with Session(engine) as session:
         assert len(session.exec(select(Evaluation)).all()) == before  # no ranking without it
         assert session.get(TopChoice, "chat").candidate == "p/a"  # type: ignore[union-attr]
+
+
+def test_declared_incidents_reach_stability_and_reliability(tmp_path: Path) -> None:
+    from service.store.models import Incident
+
+    path = tmp_path / "fw.yaml"
+    path.write_text(CONFIG.format(db=tmp_path / "fw.db").replace(
+        "  p: {facts: {founded_year: 2015}}",
+        "  p:\n    facts: {founded_year: 2015}\n"
+        "    status: [{url: 'https://status.example.com/api/v2/summary.json'}]"))
+    settings = load_settings(path, environ={})
+    upgrade(settings.database)
+    engine = make_engine(settings.database)
+    now = T0 + timedelta(hours=1)
+    probes(engine, T0, {"p/a": 0.1, "p/b": 0.2})
+    with Session(engine) as session:
+        session.add(Incident(provider="p", external_id="i1", title="Errors", status="resolved",
+                             impact="major", started_at=now - timedelta(days=2),
+                             resolved_at=now - timedelta(days=2) + timedelta(minutes=45)))
+        session.add(Incident(provider="p", external_id="m1", title="Upgrade",
+                             status="completed", impact="none", is_maintenance=True,
+                             started_at=now - timedelta(days=1),
+                             resolved_at=now - timedelta(days=1) + timedelta(hours=2)))
+        session.commit()
+        (ranking,) = evaluate(session, settings, now)
+    entry = ranking.entries[0]
+    assert entry.factors["reliability"].evidence["declared_incident_minutes"] == {
+        "1h": 0.0, "24h": 0.0, "7d": 45.0, "30d": 45.0}  # maintenance left out
+    stability = entry.factors["stability"]
+    assert stability.source == "measured"
+    assert stability.evidence["incidents_last_90d"] == {"major": 1}

@@ -7,9 +7,9 @@ few SQL sums, not 30 days of rows; TTFT quantiles come from mergeable sketches (
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel import Session
@@ -24,6 +24,7 @@ from service.scoring.evidence import (
     Price,
     RateStats,
 )
+from service.store.incidents import declared_incident_minutes, incidents_between
 from service.store.prices import latest_prices, price_histories
 from service.store.rollup import Totals, WindowKey, window_totals
 
@@ -52,7 +53,32 @@ class Windows:
 
     scoring_seconds: float  # latency and the gates
     rate_seconds: float  # tools, long context, quality
-    incident_history: Mapping[str, IncidentHistory] = field(default_factory=dict)
+    status_followed: frozenset[str] = frozenset()  # providers whose status page is read
+
+
+INCIDENT_TREND_PERIOD = timedelta(days=90)
+
+
+def incident_histories(session: Session, providers: Iterable[str], now: datetime
+                       ) -> dict[str, IncidentHistory]:
+    """Declared incidents of each provider whose status page is followed (maintenance apart):
+    minutes per availability window, and counts by impact in the last two 90-day periods."""
+    out = {}
+    for provider in providers:
+        declared = {name: round(declared_incident_minutes(
+            session, provider, now - timedelta(seconds=seconds), now), 1)
+            for name, seconds in AVAILABILITY_WINDOWS.items()}
+        recent: Counter[str] = Counter()
+        prior: Counter[str] = Counter()
+        for incident in incidents_between(session, provider, now - 2 * INCIDENT_TREND_PERIOD,
+                                          now):
+            if incident.is_maintenance or incident.started_at > now:
+                continue
+            bucket = recent if incident.started_at >= now - INCIDENT_TREND_PERIOD else prior
+            if incident.started_at >= now - 2 * INCIDENT_TREND_PERIOD:
+                bucket[incident.impact or "none"] += 1
+        out[provider] = IncidentHistory(declared, dict(recent), dict(prior))
+    return out
 
 
 def _availability(totals: Mapping[WindowKey, Totals]) -> dict[str, AvailabilityStats]:
@@ -110,6 +136,7 @@ def gather(session: Session, candidates: Iterable[CandidateFacts], now: datetime
     tools, quality, long_context = (_rates(judged, k) for k in ("tools", "quality",
                                                                  "long_context"))
     histories = price_histories(session, ids, now)
+    incidents = incident_histories(session, sorted(windows.status_followed), now)
     return [
         CandidateEvidence(
             candidate=c.candidate, provider=c.provider, window_seconds=windows.scoring_seconds,
@@ -124,7 +151,7 @@ def gather(session: Session, candidates: Iterable[CandidateFacts], now: datetime
             tool_calls=_merged(tools.get(c.candidate)),
             quality=_merged(quality.get(c.candidate)), quality_prior=c.quality_prior,
             long_context=long_context.get(c.candidate, {}),
-            incidents=windows.incident_history.get(c.provider),
+            incidents=incidents.get(c.provider),
             price_history=histories.get(c.candidate, ()))
         for c in known
     ]
