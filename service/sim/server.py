@@ -50,6 +50,11 @@ _WRONG_BODIES: dict[str, tuple[str, bytes]] = {
 _STATUS_FAULTS = {"status_401": 401, "status_429": 429, "status_500": 500, "status_503": 503}
 
 
+def base_url_for(origin: str, api: str) -> str:
+    """The base_url of dialect `api` on the server at `origin` (http://127.0.0.1:PORT)."""
+    return origin + _BASE_PATHS[api]
+
+
 class SimServer(ThreadRunner):
     def __init__(self, models: dict[str, SimModel], seed: int = 0,
                  api_key: str | None = None) -> None:
@@ -73,7 +78,7 @@ class SimServer(ThreadRunner):
     def url_for(self, api: str) -> str:
         """The base_url a candidate of dialect `api` uses against this server."""
         assert self.origin, "the server is not started"
-        return self.origin + _BASE_PATHS[api]
+        return base_url_for(self.origin, api)
 
     @property
     def first_content_times(self) -> list[float | None]:
