@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
@@ -19,6 +20,7 @@ from probes.runner import scrub_secrets
 ERROR_BODY_LIMIT = 4096  # enough for a provider's error message, never a whole page
 
 Failure = tuple[ErrorClass, str, float | None]  # class, message, Retry-After seconds
+_RETRY_DELAY = re.compile(r'"retryDelay"\s*:\s*"(\d+(?:\.\d+)?)s"')
 
 
 async def check_response(response: httpx.Response, secret: str | None) -> Failure | None:
@@ -27,7 +29,8 @@ async def check_response(response: httpx.Response, secret: str | None) -> Failur
     content_type = response.headers.get("content-type", "")
     if status == 200 and content_type.lower().startswith("text/event-stream"):
         return None
-    body = error_text(await read_limited(response), secret)
+    raw = await read_limited(response)
+    body = error_text(raw, secret)
     if status == 200:
         what = "an HTML page" if "html" in content_type.lower() else "not an event stream"
         message = f"HTTP 200 with {content_type or 'no content-type'} ({what}): {body}"
@@ -37,6 +40,9 @@ async def check_response(response: httpx.Response, secret: str | None) -> Failur
         return ErrorClass.AUTH, message, None
     if status == 429:
         retry_after = retry_after_seconds(response.headers.get("retry-after"))
+        if retry_after is None:  # Gemini says it in the body: RetryInfo.retryDelay "7s"
+            delay = _RETRY_DELAY.search(raw.decode("utf-8", errors="replace"))
+            retry_after = float(delay.group(1)) if delay else None
         return ErrorClass.RATE_LIMITED, message, retry_after
     if 400 <= status < 500:
         return ErrorClass.HTTP_4XX, message, None

@@ -15,6 +15,7 @@ import traceback
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from time import perf_counter
+from typing import Any
 
 import httpx
 
@@ -119,16 +120,24 @@ def _classify(kind: str, target: Target, exc: Exception) -> ProbeResult:
     return ProbeResult.failure(kind, error_class, message)
 
 
+def _scrubbed(value: Any, secret: str | None) -> Any:
+    """Strings anywhere in a JSON-like value, scrubbed (model output can echo anything)."""
+    if isinstance(value, str):
+        return scrub_secrets(value, secret)
+    if isinstance(value, list):
+        return [_scrubbed(v, secret) for v in value]
+    if isinstance(value, dict):
+        return {k: _scrubbed(v, secret) for k, v in value.items()}
+    return value
+
+
 def _finish(
     result: ProbeResult, target: Target, started_at: datetime, elapsed: float
 ) -> ProbeResult:
     message = result.error_message
     if message is not None:
         message = scrub_secrets(message, target.api_key)
-    extra = {
-        key: scrub_secrets(value, target.api_key) if isinstance(value, str) else value
-        for key, value in result.extra.items()
-    }
+    extra = {key: _scrubbed(value, target.api_key) for key, value in result.extra.items()}
     return dataclasses.replace(
         result,
         started_at=started_at,

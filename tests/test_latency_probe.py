@@ -292,6 +292,18 @@ async def test_runner_logs_unexpected_exception_without_the_key(
     assert SECRET not in caplog.text and SECRET not in str(result.error_message)
 
 
+async def test_runner_scrubs_the_key_from_nested_extra_fields(
+    client: httpx.AsyncClient,
+) -> None:
+    async def echoes(target: Target, client: httpx.AsyncClient) -> ProbeResult:
+        reason = f"got 'Bearer {SECRET}'"
+        return ProbeResult("x", True, extra={"failures": [{"id": "1", "reason": reason}]})
+
+    result = await run_probe("x", target_for("http://x", "m"), client, {"x": echoes})
+    assert SECRET not in json.dumps(result.to_json())
+    assert result.extra["failures"] == [{"id": "1", "reason": "got 'Bearer [REDACTED]'"}]
+
+
 async def test_runner_owns_the_timeout(client: httpx.AsyncClient) -> None:
     async def hangs(target: Target, client: httpx.AsyncClient) -> ProbeResult:
         await asyncio.sleep(10)

@@ -177,7 +177,8 @@ class SimServer(ThreadRunner):
             return await send_json(writer, 401, wire.error_body(401, message))
         if fault in _STATUS_FAULTS:
             record.status = _STATUS_FAULTS[fault]
-            extra = {"retry-after": "7"} if record.status == 429 else None
+            extra = ({"retry-after": "7"} if record.status == 429 and wire.name != "gemini"
+                     else None)
             message = ("Rate limit reached for requests" if record.status == 429
                        else "The server had an error while processing your request.")
             return await send_json(writer, record.status, wire.error_body(record.status, message),

@@ -34,8 +34,12 @@ class GeminiWire:
         return request.headers.get("x-goog-api-key")
 
     def error_body(self, status: int, message: str) -> dict[str, Any]:
-        return {"error": {"code": status, "message": message,
-                          "status": _STATUS.get(status, "UNKNOWN")}}
+        error: dict[str, Any] = {"code": status, "message": message,
+                                 "status": _STATUS.get(status, "UNKNOWN")}
+        if status == 429:  # Gemini says when to retry in the body, not in Retry-After
+            error["details"] = [{"@type": "type.googleapis.com/google.rpc.RetryInfo",
+                                 "retryDelay": "7s"}]
+        return {"error": error}
 
     def start(self, s: StreamState, tool: bool) -> list[bytes]:
         return []
