@@ -191,3 +191,25 @@ class TopChoice(SQLModel, table=True):
     challenger: str | None = Field(default=None, max_length=200)
     streak: int = 0  # consecutive evaluations the challenger has led by the margin
     updated_at: datetime = _ts()
+
+
+class Replica(SQLModel, table=True):
+    """A running factorwatch process: its membership lease, renewed by heartbeats.
+
+    A replica whose heartbeat is older than the lease TTL is gone; the live replicas of a
+    region share that region's probe work (service/cluster.py).
+    """
+
+    id: str = Field(primary_key=True, max_length=120)
+    region: str = Field(max_length=60)
+    heartbeat_at: datetime = _ts()
+    started_at: datetime = _ts()
+
+
+class Lease(SQLModel, table=True):
+    """A named lease held by one replica until it expires (e.g. scoring and alerting)."""
+
+    name: str = Field(primary_key=True, max_length=60)
+    holder: str = Field(max_length=120)
+    expires_at: datetime = _ts()
+    acquired_at: datetime = _ts()
