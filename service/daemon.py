@@ -31,9 +31,16 @@ from service.api.app import create_app
 from service.budget import ProbeBudget
 from service.config import Settings
 from service.evaluation import evaluate_and_save
-from service.metrics import ProbeMetrics, StoreCollector
+from service.looplag import monitor_loop_lag
+from service.metrics import (
+    OperationsCollector,
+    ProbeMetrics,
+    StoreCollector,
+    loop_lag_histogram,
+)
 from service.scheduler import PeriodicJob, ProbePlan, Scheduler
 from service.scoring.evidence import Price
+from service.sla import OpsSnapshot, ops_snapshot
 from service.store.db import make_engine, ping
 from service.store.evidence import latest_prices
 from service.store.migrate import is_up_to_date, upgrade
@@ -95,6 +102,10 @@ class Daemon:
         committed = {pid: p.sla.availability for pid, p in settings.providers.items()
                      if p.sla is not None}
         self.registry.register(StoreCollector(self._read_rankings, committed))
+        self.registry.register(OperationsCollector(self._read_operations))
+        self.loop_lag = loop_lag_histogram(self.registry)
+        for workload in settings.workloads:  # at 0 from the start: increase() sees the 1st
+            self.metrics.top_choice_changes.labels(workload)
         self.writer = ResultWriter(self.engine, in_transaction=apply_rollups)
         self.scheduler = Scheduler(self._probe)
         self.targets, self.skipped = build_targets(settings, self._environ)
@@ -164,10 +175,12 @@ class Daemon:
         host, port = sock.getsockname()[:2]
         log.info("factorwatch %s serving on http://%s:%d (%d candidates probed, %d workloads)",
                  __version__, host, port, len(self.targets), len(self.settings.workloads))
+        lag_task = asyncio.create_task(monitor_loop_lag(self.loop_lag), name="loop-lag")
         self.started.set()
         try:
             await stop.wait()
         finally:
+            lag_task.cancel()
             await self._shutdown(writer_task, server_task)
 
     async def _shutdown(self, writer_task: asyncio.Task[None],
@@ -229,3 +242,7 @@ class Daemon:
     def _read_rankings(self) -> list[dict[str, Any]]:
         with Session(self.engine) as session:
             return latest_rankings(session)
+
+    def _read_operations(self) -> OpsSnapshot:
+        with Session(self.engine) as session:
+            return ops_snapshot(session, self.settings, datetime.now(UTC))

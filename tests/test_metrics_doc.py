@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from probes.result import ErrorClass, ProbeResult
-from service.metrics import ProbeMetrics, StoreCollector
+from service.metrics import (
+    OperationsCollector,
+    ProbeMetrics,
+    StoreCollector,
+    loop_lag_histogram,
+)
+from service.scoring.evidence import AvailabilityStats, Price
+from service.sla import OpsSnapshot, SlaRow, WindowFigures, budget
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "metrics.md"
 
@@ -27,6 +35,14 @@ RANKING = {
          "gate_reasons": ["requires hipaa_baa: unknown"], "notes": [], "factors": {}},
     ],
 }
+
+
+_STATS = AvailabilityStats(ok=999, failed=1)
+OPERATIONS = OpsSnapshot(
+    sla=[SlaRow("a/x", "a", 0.999, {"1h": WindowFigures("1h", _STATS, *budget(_STATS, 0.999))})],
+    incidents_open={"a": 1}, prices={"a/x": Price(1.0, 2.0, 0.5, "static")},
+    providers={"a/x": "a"}, last_probe={("a/x", "latency"): datetime(2026, 11, 28, tzinfo=UTC)},
+    probe_interval={("a/x", "latency"): 60.0})
 
 
 def exposed_names(registry: CollectorRegistry) -> set[str]:
@@ -47,6 +63,8 @@ def full_registry() -> CollectorRegistry:
     metrics.scoring_runs.labels("ok").inc()
     metrics.top_choice_changes.labels("chat").inc()
     registry.register(StoreCollector(lambda: [RANKING], {"a": 0.999}))
+    registry.register(OperationsCollector(lambda: OPERATIONS))
+    loop_lag_histogram(registry).observe(0.002)
     return registry
 
 
