@@ -12,7 +12,7 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -29,6 +29,7 @@ from probes.target import Target
 from service import __version__
 from service.api.app import create_app
 from service.budget import ProbeBudget
+from service.cluster import Cluster, default_replica_id
 from service.config import Settings
 from service.evaluation import evaluate_and_save
 from service.looplag import monitor_loop_lag
@@ -108,6 +109,8 @@ class Daemon:
             self.metrics.top_choice_changes.labels(workload)
         self.writer = ResultWriter(self.engine, in_transaction=apply_rollups)
         self.scheduler = Scheduler(self._probe)
+        self.cluster = Cluster(self.engine, settings.cluster.replica_id or default_replica_id(),
+                               settings.region, settings.cluster.lease_ttl)
         self.targets, self.skipped = build_targets(settings, self._environ)
         self._prices: dict[str, Price] = {}
         self._http: httpx.AsyncClient | None = None
@@ -151,6 +154,13 @@ class Daemon:
                 for kind, schedule in sorted(self.settings.candidates[cid].probes.items())]
 
     def periodic_jobs(self) -> list[PeriodicJob]:
+        """The cluster heartbeat on every replica; every other job on the leader only."""
+        heartbeat = PeriodicJob("cluster", self.settings.cluster.lease_ttl / 3,
+                                self._cluster_tick, first_delay=0)
+        return [heartbeat, *(replace(job, run=self._on_leader(job.run))
+                             for job in self._leader_jobs())]
+
+    def _leader_jobs(self) -> list[PeriodicJob]:
         return [PeriodicJob("scoring", self.settings.scoring.every, self._score)]
 
     # --- run ------------------------------------------------------------------------------
@@ -171,6 +181,7 @@ class Daemon:
         self._server = _Server(uvicorn.Config(app, log_level="warning", lifespan="off",
                                               access_log=False))
         server_task = asyncio.create_task(self._server.serve(sockets=[sock]), name="http")
+        await self._cluster_tick()  # know the replicas before the first probe is due
         self.scheduler.start(self.plans(), self.periodic_jobs())
         host, port = sock.getsockname()[:2]
         log.info("factorwatch %s serving on http://%s:%d (%d candidates probed, %d workloads)",
@@ -187,6 +198,7 @@ class Daemon:
                         server_task: asyncio.Task[None]) -> None:
         log.info("stopping: waiting for in-flight probes")
         cancelled = await self.scheduler.stop(STOP_GRACE_SECONDS)
+        await asyncio.to_thread(self.cluster.stop)
         if cancelled:
             log.warning("%d probes did not finish within %gs and were abandoned unrecorded",
                         cancelled, STOP_GRACE_SECONDS)
@@ -202,7 +214,23 @@ class Daemon:
 
     # --- jobs -----------------------------------------------------------------------------
 
+    async def _cluster_tick(self) -> None:
+        try:
+            await asyncio.to_thread(self.cluster.tick)
+        finally:  # also when the database is unreachable: leadership then lapses
+            self.metrics.leader.set(1 if self.cluster.is_leader else 0)
+            self.metrics.replicas.set(len(self.cluster.replicas))
+
+    def _on_leader(self, job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        async def run_if_leader() -> None:
+            if self.cluster.is_leader:
+                await job()
+        run_if_leader.__name__ = getattr(job, "__name__", "job")
+        return run_if_leader
+
     async def _probe(self, plan: ProbePlan) -> None:
+        if not self.cluster.owns(plan.candidate):
+            return  # another replica in this region probes this candidate
         assert self._http is not None
         if not self.budget.allow(plan.candidate):
             return  # its daily probe budget is spent: skipped, logged once a day

@@ -74,6 +74,13 @@ class ProbeMetrics:
             "factorwatch_top_choice_changes",
             "Announced changes of a workload's top choice (after hysteresis, or at once when "
             "the incumbent is gated out).", ["workload"], registry=registry)
+        self.leader = Gauge(
+            "factorwatch_leader",
+            "1 on the replica that holds the scoring-and-alerting lease, else 0.",
+            registry=registry)
+        self.replicas = Gauge(
+            "factorwatch_cluster_replicas",
+            "Live replicas in this replica's region, sharing its probe work.", registry=registry)
         self.scoring_runs = Counter(
             "factorwatch_scoring_runs", "Scoring passes, by result.", ["result"],
             registry=registry)

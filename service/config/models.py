@@ -281,6 +281,13 @@ class ScoringConfig(_Strict):
     rate_window: PositiveDuration = 7 * 86400.0  # tools, long-context and quality results
 
 
+class ClusterConfig(_Strict):
+    """Several replicas on one database (service/cluster.py)."""
+
+    replica_id: NonEmpty | None = None  # default: hostname-pid
+    lease_ttl: PositiveDuration = 15.0
+
+
 class Settings(BaseSettings):
     """Build it with load_settings(), which layers catalog, file and environment."""
 
@@ -299,6 +306,7 @@ class Settings(BaseSettings):
     workloads: dict[str, WorkloadConfig] = {}
     alerts: AlertsConfig = AlertsConfig()
     scoring: ScoringConfig = ScoringConfig()
+    cluster: ClusterConfig = ClusterConfig()
     probe_budget: ProbeBudgetConfig = ProbeBudgetConfig()
 
     @classmethod

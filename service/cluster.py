@@ -1,0 +1,92 @@
+"""Several replicas on one database: who probes what, and who scores and alerts.
+
+- Membership: every replica renews a row in `replica` every TTL/3 (a lease on being
+  alive). Replicas whose row is older than the TTL are gone.
+- Probe work: within a region, each candidate belongs to exactly one live replica, chosen
+  by rendezvous hashing (the replica with the highest hash of replica id and candidate).
+  When a replica joins or dies, only the candidates it gains or loses move. Each region
+  probes every candidate: regions measure from different places on purpose.
+- Leadership: one replica holds the `scoring-and-alerting` lease (a conditional update in
+  the database) and runs the jobs that must run once: scoring, alerting, polling status
+  pages and price lists. If it dies, another takes the lease once it expires: within
+  TTL + TTL/3.
+A replica that cannot reach the database stops calling itself leader when the lease it last
+renewed would have run out, so two replicas never both act as leader for long.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import socket
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy.engine import Engine
+
+from service.store.leases import acquire, heartbeat, leave, live_replicas, release
+
+log = logging.getLogger(__name__)
+
+LEADER_LEASE = "scoring-and-alerting"
+
+
+def default_replica_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def owner(candidate: str, replicas: Sequence[str]) -> str | None:
+    """The replica that probes `candidate`: highest hash of (replica, candidate)."""
+    if not replicas:
+        return None
+    return max(replicas, key=lambda r: hashlib.sha256(f"{r}\0{candidate}".encode()).digest())
+
+
+class Cluster:
+    def __init__(self, engine: Engine, replica_id: str, region: str, ttl_seconds: float) -> None:
+        self.engine = engine
+        self.replica_id = replica_id
+        self.region = region
+        self.ttl = timedelta(seconds=ttl_seconds)
+        self.replicas: list[str] = [replica_id]  # until the first heartbeat: probe everything
+        self._leader_until = 0.0  # time.monotonic() until which the last renewal holds
+
+    @property
+    def is_leader(self) -> bool:
+        return time.monotonic() < self._leader_until
+
+    def owns(self, candidate: str) -> bool:
+        return owner(candidate, self.replicas) == self.replica_id
+
+    def tick(self) -> None:
+        """Heartbeat, refresh the membership view, take or renew the leader lease.
+
+        Blocking (database I/O): run it in a worker thread.
+        """
+        was_leader, before = self.is_leader, list(self.replicas)
+        started = time.monotonic()
+        with self.engine.begin() as conn:
+            now = heartbeat(conn, self.replica_id, self.region)
+            self.replicas = live_replicas(conn, self.region, self.ttl, now) or [self.replica_id]
+        with self.engine.begin() as conn:
+            if acquire(conn, LEADER_LEASE, self.replica_id, self.ttl):
+                # Counted from before the renewal was sent: never later than the real expiry.
+                self._leader_until = started + self.ttl.total_seconds()
+            else:
+                self._leader_until = 0.0
+        if self.replicas != before:
+            log.info("replicas in region %s: %s", self.region, ", ".join(self.replicas))
+        if self.is_leader != was_leader:
+            log.warning("%s the %s lease", "took" if self.is_leader else "lost", LEADER_LEASE)
+
+    def stop(self) -> None:
+        """Leave cleanly: hand the lease back and drop out of the membership at once."""
+        try:
+            with self.engine.begin() as conn:
+                release(conn, LEADER_LEASE, self.replica_id)
+                leave(conn, self.replica_id)
+        except Exception as exc:  # the database may be the reason we are stopping
+            log.warning("could not leave the cluster cleanly: %s", type(exc).__name__)
+        self._leader_until = 0.0
