@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import tempfile
 import time
@@ -150,28 +151,31 @@ def _prices(engine: Engine, ids: list[str], days: int, rng: random.Random) -> No
         conn.execute(insert(PricePoint.__table__), points)  # type: ignore[attr-defined]
 
 
-def run(backend: str, candidates: int, days: int, cycles: int, seed: int) -> dict[str, Any]:
+def run(backend: str, candidates: int, days: int, cycles: int, seed: int,
+        reuse: Path | None = None) -> dict[str, Any]:
     cluster = None
-    workdir = Path(tempfile.mkdtemp(prefix="factorwatch-bench-"))
+    workdir = reuse.parent if reuse else Path(tempfile.mkdtemp(prefix="factorwatch-bench-"))
+    loaded = reuse is not None and reuse.exists()
     if backend == "postgres":
         from devtools.pgcluster import PostgresCluster
 
         cluster = PostgresCluster().start()
         url = cluster.url
     else:
-        url = f"sqlite:///{workdir / 'bench.db'}"
+        url = f"sqlite:///{reuse or workdir / 'bench.db'}"
     try:
         settings = config(candidates, url, workdir)
         upgrade(url)
         engine = make_engine(url)
         started = time.perf_counter()
-        rows = generate(engine, settings, days, seed)
+        rows = 0 if loaded else generate(engine, settings, days, seed)
         load_seconds = time.perf_counter() - started
-        timings, rss = [], []
+        timings, cpu, rss = [], [], []
         for i in range(cycles):
-            t = time.perf_counter()
-            rankings, _ = evaluate_and_save(engine, settings, END + timedelta(seconds=i))
+            t, c = time.perf_counter(), time.process_time()
+            rankings, _ = evaluate_and_save(engine, settings, END + timedelta(minutes=i))
             timings.append(time.perf_counter() - t)
+            cpu.append(time.process_time() - c)  # this process only: less noisy under load
             rss.append(rss_mb())
             assert len(rankings) == len(settings.workloads)
         engine.dispose()
@@ -181,6 +185,8 @@ def run(backend: str, candidates: int, days: int, cycles: int, seed: int) -> dic
     return {"backend": backend, "candidates": candidates, "workloads": len(settings.workloads),
             "days": days, "probe_rows": rows, "load_seconds": round(load_seconds, 1),
             "cycle_seconds": [round(x, 3) for x in timings],
+            "cycle_cpu_seconds_this_process": [round(x, 3) for x in cpu],
+            "load_average_1m": round(os.getloadavg()[0], 2),
             "rss_mb_after_each_cycle": [round(x, 1) for x in rss]}
 
 
@@ -191,8 +197,10 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--cycles", type=int, default=8)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--reuse", type=Path, help="SQLite file: load it once, time it again")
     args = parser.parse_args()
-    print(json.dumps(run(args.backend, args.candidates, args.days, args.cycles, args.seed)))
+    print(json.dumps(run(args.backend, args.candidates, args.days, args.cycles, args.seed,
+                         args.reuse)))
 
 
 if __name__ == "__main__":
