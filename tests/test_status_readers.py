@@ -82,8 +82,21 @@ def test_google_cloud_incident_maps_products_impact_and_end() -> None:
                                                  utc("2026-09-01T18:52:00+00:00"))
     assert "Google Compute Engine" in inc.components and len(inc.components) == 15
     assert len(inc.updates) == 8 and inc.updates[-1].status == "resolved"
-    assert matches_components(inc.components, ["google compute engine"]) is True
-    assert matches_components(inc.components, ["Vertex Gemini API"]) is False
+    assert matches_components(inc, ["google compute engine"]) is True
+    assert matches_components(inc, ["Vertex Gemini API"]) is False
+
+
+def test_component_filter_uses_what_each_format_can_tell() -> None:
+    summary = parse(real("openai_status_summary_incidentio.json"))
+    inc = summary.incidents[0]  # incident.io names no component on its incidents
+    page = summary.component_status
+    assert page["Chat Completions"] == "degraded_performance"
+    assert matches_components(inc, ["Chat Completions"], page) is None  # cannot rule out
+    assert matches_components(inc, ["Ads API", "Decisions"], page) is False  # all operational
+    assert matches_components(inc, []) is True
+    generic = parse(_feed(_entry_xml("g1", "2026-03-03T10:00:00Z", "Azure OpenAI degraded")))
+    assert matches_components(generic.incidents[0], ["azure openai"]) is True
+    assert matches_components(generic.incidents[0], ["Cosmos DB"]) is False
 
 
 def test_statuspage_atom_timeline_uses_entry_dates_for_the_year() -> None:

@@ -7,7 +7,8 @@ Dates come from each entry (feedparser turns every zone into UTC), never from th
   date), the incident code in the link, which is also its id in Statuspage JSON.
 - incident.io (generator incident.io): one entry per incident with its current
   "Status: X" and "Affected components"; the ULID in the link gives the start time.
-- anything else: one entry is one incident, resolved when its text says so.
+- anything else: one entry is one incident, resolved when its text says so, or when it is
+  no longer listed.
 """
 
 from __future__ import annotations
@@ -82,7 +83,11 @@ def parse(body: bytes) -> StatusReport:
             found.append(_entry(entry, incident_io))
         except ParseError as exc:
             warnings.append(f"skipped entry {entry.get('id') or entry.get('link')!r}: {exc}")
-    return StatusReport(NAME, merge_duplicates(found), warnings=tuple(warnings))
+    # A feed of unknown structure only shows what it still lists: an open incident that
+    # drops out of it has ended (else an update-per-item feed would keep one open forever).
+    generic = bool(found) and all(i.text_only for i in found)
+    return StatusReport(NAME, merge_duplicates(found), lists_all_open=generic,
+                        warnings=tuple(warnings))
 
 
 def _entry(entry: Any, incident_io: bool) -> IncidentReport:
@@ -104,7 +109,7 @@ def _entry(entry: Any, incident_io: bool) -> IncidentReport:
     status = "resolved" if _RESOLVED_WORDS.search(text + " " + title) else "investigating"
     update = StatusUpdate(status, when, clip(_plain(text)))
     return IncidentReport(ext_id, title, status, when, updates=(update,), url=link or None,
-                          resolved_at=when if status == "resolved" else None)
+                          resolved_at=when if status == "resolved" else None, text_only=True)
 
 
 def _entry_time(entry: Any) -> datetime | None:

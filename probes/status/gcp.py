@@ -56,8 +56,10 @@ def _incident(raw: Any) -> IncidentReport:
     if begin is None:
         raise ParseError(f"incident {raw['id']}: no begin time")
     end = parse_time(raw.get("end"))
-    products = tuple(str(p["title"]) for p in raw.get("affected_products") or []
-                     if isinstance(p, dict) and isinstance(p.get("title"), str))
+    # A product keeps its old `title` when renamed (`current_title`): match either.
+    products = tuple(dict.fromkeys(
+        str(p[k]) for p in raw.get("affected_products") or [] if isinstance(p, dict)
+        for k in ("title", "current_title") if isinstance(p.get(k), str)))
     updates = tuple(sorted((u for u in map(_update, raw.get("updates") or []) if u),
                            key=lambda u: u.at))
     uri = raw.get("uri")

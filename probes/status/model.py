@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -52,6 +53,8 @@ class IncidentReport:
     updates: tuple[StatusUpdate, ...] = ()
     is_maintenance: bool = False
     url: str | None = None
+    # A feed of unknown structure: components can only be looked for in the text.
+    text_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,8 @@ class StatusReport:
     # is missing from the next snapshot has ended.
     lists_all_open: bool = False
     warnings: tuple[str, ...] = field(default=())
+    # The page's components and their status at this moment (summary.json), by name.
+    component_status: dict[str, str] = field(default_factory=dict)
 
 
 def normalize_status(raw: Any) -> str | None:
@@ -138,11 +143,25 @@ def _last_time(inc: IncidentReport) -> datetime:
     return max([inc.started_at, *(u.at for u in inc.updates)])
 
 
-def matches_components(components: tuple[str, ...], wanted: list[str]) -> bool | None:
-    """Whether an incident touches a wanted component: None when it names none (unknown)."""
+def matches_components(incident: IncidentReport, wanted: list[str],
+                       page: Mapping[str, str] | None = None) -> bool | None:
+    """Whether an incident touches a wanted component (names compare case-insensitively).
+
+    None means it cannot be told: the incident names no component. Two things still tell:
+    a feed of unknown structure matches when its text names a wanted component; and a
+    summary whose wanted components are all operational at this moment rules it out.
+    """
     if not wanted:
         return True
-    if not components:
-        return None
-    names = {c.strip().casefold() for c in components}
-    return any(w.strip().casefold() in names for w in wanted)
+    folded = [w.strip().casefold() for w in wanted]
+    if incident.components:
+        names = {c.strip().casefold() for c in incident.components}
+        return any(w in names for w in folded)
+    if incident.text_only:
+        text = " ".join([incident.title, *(u.body for u in incident.updates)]).casefold()
+        return any(w in text for w in folded)
+    statuses = {k.strip().casefold(): v for k, v in (page or {}).items()}
+    shown = [statuses[w] for w in folded if w in statuses]
+    if shown and all(status == "operational" for status in shown):
+        return False
+    return None

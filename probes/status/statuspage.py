@@ -54,8 +54,10 @@ def parse_document(doc: Any, fmt: str, fill_start: StartFiller | None = None) ->
             except ParseError as exc:
                 warnings.append(f"{key}: skipped an entry: {exc}")
     summary = isinstance(doc.get("components"), list) and isinstance(doc.get("status"), dict)
+    page = {c["name"]: str(c.get("status")) for c in doc.get("components") or []
+            if isinstance(c, dict) and isinstance(c.get("name"), str)} if summary else {}
     return StatusReport(fmt, merge_duplicates(found), lists_all_open=summary,
-                        warnings=tuple(warnings))
+                        warnings=tuple(warnings), component_status=page)
 
 
 def incident(raw: Any, maintenance: bool, fill_start: StartFiller | None = None

@@ -44,7 +44,7 @@ def sync_report(session: Session, provider: str, source: str, report: StatusRepo
     for inc in report.incidents:
         row = rows.get(inc.external_id)
         if row is None:
-            if matches_components(inc.components, components) is False:
+            if matches_components(inc, components, report.component_status) is False:
                 result.skipped += 1
                 continue
             row = _new_row(provider, source, inc)
