@@ -28,6 +28,7 @@ from probes import run_probe
 from probes.target import Target
 from service import __version__
 from service.api.app import create_app
+from service.api.auth import api_token_from
 from service.budget import ProbeBudget
 from service.cluster import Cluster, default_replica_id
 from service.config import Settings
@@ -177,7 +178,9 @@ class Daemon:
         writer_task = asyncio.create_task(self.writer.run(), name="result-writer")
         app = create_app(version=__version__, engine=self.engine, registry=self.registry,
                          readiness=self.readiness,
-                         workloads=lambda: sorted(self.settings.workloads))
+                         workloads=lambda: sorted(self.settings.workloads),
+                         settings=self.settings, rescore=self._score,
+                         api_token=api_token_from(self._environ))
         self._server = _Server(uvicorn.Config(app, log_level="warning", lifespan="off",
                                               access_log=False))
         server_task = asyncio.create_task(self._server.serve(sockets=[sock]), name="http")

@@ -1,58 +1,51 @@
-"""The HTTP side on one port: health, readiness, /metrics and the JSON API.
+"""The HTTP side on one port: health, /metrics, the JSON API (/api/v1) and the overview page.
 
-Handlers are thin: they read what the store holds and return it. Reads run in a worker
-thread so a slow database never stalls the event loop that times the probes.
+One router per resource; this module only assembles them. Lists are paginated with `limit`
+and an opaque `cursor` (the previous page's `next_cursor`), newest first. Endpoints that
+change state need `Authorization: Bearer $FACTORWATCH_API_TOKEN` (service/api/auth.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, HTTPException, Response
-from fastapi.concurrency import run_in_threadpool
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
-from service.store.rankings import latest_ranking
+from service.api import candidates, events, health, incidents, prices, sla
+from service.api import workloads as workload_routes
+from service.api.deps import ApiContext
+from service.config import Settings
+from service.store.queries import CursorError
+from service.web import overview
+
+DESCRIPTION = """Live, evidence-based ranking of LLM providers per workload.
+
+Lists return `{items, next_cursor}`, newest first: pass `next_cursor` back as `cursor` for
+the next page (`limit` sets the page size, at most 500). Endpoints that change state need
+`Authorization: Bearer <token>` with the token the daemon was given in
+`FACTORWATCH_API_TOKEN`; without one configured they are refused."""
 
 
 def create_app(*, version: str, engine: Engine, registry: CollectorRegistry,
-               readiness: Callable[[], dict[str, bool]], workloads: Callable[[], list[str]]
-               ) -> FastAPI:
-    app = FastAPI(title="factorwatch", version=version,
-                  description="Live, evidence-based ranking of LLM providers per workload.")
+               readiness: Callable[[], dict[str, bool]], settings: Settings,
+               workloads: Callable[[], list[str]] | None = None,
+               rescore: Callable[[], Awaitable[None]] | None = None,
+               api_token: str | None = None) -> FastAPI:
+    app = FastAPI(title="factorwatch", version=version, description=DESCRIPTION)
+    app.state.ctx = ApiContext(
+        version=version, engine=engine, registry=registry, settings=settings,
+        readiness=readiness, rescore=rescore,
+        workloads=workloads or (lambda: sorted(settings.workloads)))
+    app.state.api_token = api_token
+    for module in (health, workload_routes, candidates, sla, incidents, prices, events,
+                   overview):
+        app.include_router(module.router)
 
-    @app.get("/healthz", summary="The process is alive")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/readyz", summary="The database answers and the scheduler runs")
-    def readyz(response: Response) -> dict[str, Any]:
-        checks = readiness()
-        ready = all(checks.values())
-        response.status_code = 200 if ready else 503
-        return {"ready": ready, "checks": checks}
-
-    @app.get("/metrics", summary="Prometheus exposition", response_class=Response)
-    async def metrics() -> Response:
-        body = await run_in_threadpool(generate_latest, registry)
-        return Response(content=body, media_type=CONTENT_TYPE_LATEST)
-
-    @app.get("/api/v1/workloads", summary="Configured workloads")
-    def list_workloads() -> dict[str, list[str]]:
-        return {"workloads": workloads()}
-
-    @app.get("/api/v1/workloads/{workload}/ranking",
-             summary="The latest ranking of a workload (as `factorwatch score --json`)")
-    def workload_ranking(workload: str) -> dict[str, Any]:
-        if workload not in workloads():
-            raise HTTPException(404, f"unknown workload {workload!r}")
-        with Session(engine) as session:
-            doc = latest_ranking(session, workload)
-        if doc is None:
-            raise HTTPException(404, f"workload {workload!r} has not been scored yet")
-        return doc
+    @app.exception_handler(CursorError)
+    async def bad_cursor(request: Request, exc: CursorError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=400)
 
     return app

@@ -1,0 +1,103 @@
+"""Candidates: what is configured, how each stands, and every factor behind its score."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query
+from sqlmodel import Session
+
+from service.api.deps import ApiContext, Ctx, Db, known_candidate, known_workload
+from service.api.schemas import CandidateDetail, CandidateOut, CandidateRank, PriceOut, SlaRowOut
+from service.api.sla import sla_row_out
+from service.scoring.evidence import Price
+from service.sla import committed_sla, sla_rows
+from service.store.incidents import open_incident_counts
+from service.store.prices import latest_prices
+from service.store.queries import last_probe_times
+from service.store.rankings import latest_ranking, latest_rankings
+
+router = APIRouter(prefix="/api/v1", tags=["candidates"])
+
+
+def price_out(candidate: str, p: Price) -> PriceOut:
+    return PriceOut(candidate=candidate, source=p.source,
+                    effective_at=p.effective_at or datetime.fromtimestamp(0, UTC),
+                    input_per_mtok=p.input_per_mtok, output_per_mtok=p.output_per_mtok,
+                    cached_input_per_mtok=p.cached_input_per_mtok,
+                    cache_write_per_mtok=p.cache_write_per_mtok,
+                    batch_input_per_mtok=p.batch_input_per_mtok,
+                    batch_output_per_mtok=p.batch_output_per_mtok,
+                    tiers=[t.__dict__ for t in p.tiers])
+
+
+def _summary(ctx: ApiContext, cid: str, price: Price | None) -> dict[str, Any]:
+    c = ctx.settings.candidates[cid]
+    return {"id": cid, "provider": c.provider, "api": c.api, "model": c.model,
+            "enabled": c.enabled, "probes": {k: s.every for k, s in sorted(c.probes.items())},
+            "committed_sla": committed_sla(ctx.settings, c.provider),
+            "price": price_out(cid, price) if price else None}
+
+
+@router.get("/candidates", summary="Every configured candidate with its current price")
+def list_candidates(ctx: Ctx, db: Db) -> list[CandidateOut]:
+    ids = sorted(ctx.settings.candidates)
+    prices = latest_prices(db, ids, datetime.now(UTC))
+    return [CandidateOut(**_summary(ctx, cid, prices.get(cid))) for cid in ids]
+
+
+@router.get("/candidates/{candidate:path}/explain",
+            summary="Every factor of one candidate for a workload, with its evidence",
+            description="By default the factor scores stored with the workload's latest "
+            "ranking; `fresh=true` evaluates the current evidence afresh (read-only, like "
+            "`factorwatch explain`).",
+            responses={404: {"description": "unknown candidate or workload, or not ranked"}})
+def explain(ctx: Ctx, db: Db, candidate: str,
+            workload: Annotated[str, Query(max_length=100)],
+            fresh: bool = False) -> dict[str, Any]:
+    known_candidate(ctx, candidate)
+    known_workload(ctx, workload)
+    doc = _fresh(ctx, db, workload) if fresh else _stored(db, workload)
+    entry = next((e for e in (doc or {}).get("ranking", []) if e["candidate"] == candidate),
+                 None)
+    if doc is None or entry is None:
+        raise HTTPException(404, f"{candidate!r} is not ranked for {workload!r} yet")
+    return {"workload": workload, "evaluated_at": doc["evaluated_at"], **entry}
+
+
+def _stored(db: Session, workload: str) -> dict[str, Any] | None:
+    return latest_ranking(db, workload)
+
+
+def _fresh(ctx: ApiContext, db: Session, workload: str) -> dict[str, Any]:
+    from service.evaluation import evaluate
+    from service.scoring.ranking import ranking_document
+
+    (ranking,) = evaluate(db, ctx.settings, datetime.now(UTC), [workload])
+    return ranking_document(ranking)
+
+
+@router.get("/candidates/{candidate:path}", summary="One candidate: config, price, SLA per "
+            "window, last probes, open incidents of its provider, rank in every workload",
+            responses={404: {"description": "unknown candidate"}})
+def candidate_detail(ctx: Ctx, db: Db, candidate: str) -> CandidateDetail:
+    known_candidate(ctx, candidate)
+    now = datetime.now(UTC)
+    cfg = ctx.settings.candidates[candidate]
+    price = latest_prices(db, [candidate], now).get(candidate)
+    row = next(iter(sla_rows(db, ctx.settings, now, only=[candidate])), None)
+    last = last_probe_times(db, [(candidate, kind) for kind in sorted(cfg.probes)])
+    ranks = []
+    for doc in latest_rankings(db):
+        for e in doc["ranking"]:
+            if e["candidate"] == candidate:
+                ranks.append(CandidateRank(
+                    workload=doc["workload"], evaluated_at=doc["evaluated_at"], rank=e["rank"],
+                    composite=e["composite"], gated=e["gated"], gate_reasons=e["gate_reasons"],
+                    top_choice=doc.get("top_choice") == candidate))
+    return CandidateDetail(
+        **_summary(ctx, candidate, price),
+        open_incidents=open_incident_counts(db).get(cfg.provider, 0),
+        last_probe={kind: at for (_, kind), at in last.items()},
+        sla=SlaRowOut(**sla_row_out(row)) if row else None, rankings=ranks)

@@ -1,0 +1,60 @@
+"""What every router is handed: the daemon's parts, as FastAPI dependencies.
+
+Handlers are plain `def`s: FastAPI runs them in a worker thread, so a slow database never
+stalls the event loop that times the probes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Query, Request
+from prometheus_client import CollectorRegistry
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from service.config import Settings
+
+MAX_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class ApiContext:
+    version: str
+    engine: Engine
+    registry: CollectorRegistry
+    settings: Settings
+    readiness: Callable[[], dict[str, bool]]
+    workloads: Callable[[], list[str]]
+    rescore: Callable[[], Awaitable[None]] | None = None
+
+
+def _context(request: Request) -> ApiContext:
+    ctx: ApiContext = request.app.state.ctx
+    return ctx
+
+
+def _session(ctx: Annotated[ApiContext, Depends(_context)]) -> Iterator[Session]:
+    with Session(ctx.engine) as session:
+        yield session
+
+
+Ctx = Annotated[ApiContext, Depends(_context)]
+Db = Annotated[Session, Depends(_session)]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")]
+Cursor = Annotated[str | None, Query(max_length=200, description="`next_cursor` of the "
+                                     "previous page; omit for the first (newest) page.")]
+
+
+def known_workload(ctx: ApiContext, workload: str) -> str:
+    if workload not in ctx.workloads():
+        raise HTTPException(404, f"unknown workload {workload!r}")
+    return workload
+
+
+def known_candidate(ctx: ApiContext, candidate: str) -> str:
+    if candidate not in ctx.settings.candidates:
+        raise HTTPException(404, f"unknown candidate {candidate!r}")
+    return candidate

@@ -1,0 +1,50 @@
+"""The SLA table: committed vs observed per window, and declared vs observed outages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from service.api.deps import Ctx, Db
+from service.api.schemas import OutageOut, SlaRowOut, SlaTable
+from service.scoring.outages import OutageSummary
+from service.sla import SlaRow, enabled_candidates, sla_rows
+from service.store.outages import outage_summaries
+
+router = APIRouter(prefix="/api/v1", tags=["sla"])
+
+
+def sla_row_out(row: SlaRow) -> dict[str, Any]:
+    return {"candidate": row.candidate, "provider": row.provider, "committed": row.committed,
+            "windows": {name: {"ok": w.stats.ok, "failed": w.stats.failed,
+                               "throttled": w.stats.throttled,
+                               "config_errors": w.stats.config_errors,
+                               "availability": w.availability,
+                               "error_budget_remaining": w.error_budget_remaining,
+                               "burn_rate": w.burn_rate}
+                        for name, w in row.windows.items()}}
+
+
+def outage_out(s: OutageSummary) -> OutageOut:
+    lead = s.median_lead_seconds
+    return OutageOut(provider=s.provider, declared_minutes=round(s.declared_minutes, 1),
+                     observed_minutes=s.observed_minutes,
+                     undeclared_minutes=s.undeclared_minutes, outages=len(s.verdicts),
+                     undeclared_outages=len(s.undeclared),
+                     median_detection_lead_seconds=round(lead, 1) if lead is not None else None)
+
+
+@router.get("/sla", summary="Committed SLA vs observed availability per window (1h, 24h, 7d, "
+            "30d) with error budget and burn rate; declared vs observed outage minutes per "
+            "provider over the last `outage_hours`")
+def sla_table(ctx: Ctx, db: Db,
+              outage_hours: Annotated[int, Query(ge=1, le=168)] = 24) -> SlaTable:
+    now = datetime.now(UTC)
+    rows = sla_rows(db, ctx.settings, now)
+    summaries = outage_summaries(db, enabled_candidates(ctx.settings),
+                                 now - timedelta(hours=outage_hours), now)
+    return SlaTable(evaluated_at=now, candidates=[SlaRowOut(**sla_row_out(r)) for r in rows],
+                    outage_window_hours=outage_hours,
+                    outages=[outage_out(s) for s in summaries.values()])

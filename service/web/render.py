@@ -1,0 +1,156 @@
+"""HTML for the overview page: small functions that escape everything they are given.
+
+No template engine: the page is a handful of tables, and f-strings with html.escape keep
+it one dependency lighter. Every value from the store or the config goes through `e()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+from service.scoring.evidence import AVAILABILITY_WINDOWS
+from service.web.style import CSS
+
+if TYPE_CHECKING:
+    from service.web.overview import Overview
+
+TOP_REASONS = 2
+
+
+def e(value: object) -> str:
+    return escape("" if value is None else str(value))
+
+
+def when(at: datetime | str | None) -> str:
+    if at is None:
+        return "-"
+    if isinstance(at, str):
+        at = datetime.fromisoformat(at)
+    return f'<time datetime="{e(at.isoformat())}">{at:%Y-%m-%d %H:%M:%S}Z</time>'
+
+
+def pct(ratio: float | None, digits: int = 3) -> str:
+    return "-" if ratio is None else f"{ratio * 100:.{digits}f}%"
+
+
+def table(head: Iterable[str], rows: Iterable[str], cls: str = "") -> str:
+    ths = "".join(f"<th>{h}</th>" for h in head)
+    body = "".join(rows) or '<tr><td colspan="9" class="none">nothing yet</td></tr>'
+    return (f'<div class="scroll"><table class="{cls}"><thead><tr>{ths}</tr></thead>'
+            f"<tbody>{body}</tbody></table></div>")
+
+
+def top_reasons(entry: dict[str, Any], count: int = TOP_REASONS) -> list[str]:
+    """The factors that weigh most in the composite, as in `factorwatch score`."""
+    weighted = sorted(((f["weight"] * f["score"], name, f) for name, f in entry["factors"].items()
+                       if f["score"] is not None and f["weight"] > 0),
+                      key=lambda t: (-t[0], t[1]))
+    return [f"{name} {f['score']:.1f}: {f.get('reason', '')}" for _, name, f in weighted[:count]]
+
+
+def ranking_section(doc: dict[str, Any], description: str) -> str:
+    workload, top = doc["workload"], doc.get("top_choice")
+    rows = []
+    for entry in doc["ranking"]:
+        is_top = entry["candidate"] == top
+        if entry["gated"]:
+            why = "".join(f'<span class="gate">gated: {e(r)}</span>' for r in entry["gate_reasons"])
+        else:
+            why = "<br>".join(e(r) for r in top_reasons(entry)) or "no evidence yet"
+        notes = "".join(f'<div class="note">{e(n)}</div>' for n in entry.get("notes", []))
+        composite = "-" if entry["composite"] is None else f"{entry['composite']:.2f}"
+        badge = ' <span class="badge">top choice</span>' if is_top else ""
+        rows.append(f'<tr class="{"top" if is_top else ""}{" gated" if entry["gated"] else ""}">'
+                    f'<td class="num">{e(entry["rank"] or "-")}</td>'
+                    f'<td class="cand">{e(entry["candidate"])}{badge}</td>'
+                    f'<td class="num">{composite}{"*" if entry.get("partial") else ""}</td>'
+                    f"<td>{why}{notes}</td></tr>")
+    leader = doc.get("leader")
+    lead_note = (f' <span class="muted">(leading now: {e(leader)}, not yet confirmed)</span>'
+                 if leader and leader != top else "")
+    return (f'<section class="workload" id="wl-{e(workload)}"><h2>{e(workload)}</h2>'
+            f'<p class="muted">{e(description)}</p>'
+            f'<p class="leader">Top choice: <strong data-top-choice="{e(workload)}">'
+            f'{e(top or "none")}</strong>{lead_note} &middot; evaluated {when(doc["evaluated_at"])}'
+            f"</p>{table(['#', 'candidate', 'composite', 'why'], rows, 'ranking')}</section>")
+
+
+def _avail_cell(ratio: float | None, committed: float | None) -> str:
+    cls = "" if ratio is None or committed is None else ("ok" if ratio >= committed else "bad")
+    return f'<td class="num {cls}">{pct(ratio)}</td>'
+
+
+def sla_section(view: Overview) -> str:
+    rows = []
+    for row in view.sla:
+        windows = [row.windows[w] for w in AVAILABILITY_WINDOWS if w in row.windows]
+        scored = next((w for w in reversed(windows) if w.stats.counted), None)
+        remaining = scored.error_budget_remaining if scored else None
+        budget = "-" if remaining is None or scored is None else \
+            f"{remaining:.0%} ({scored.window})"
+        rows.append(f'<tr><td class="cand">{e(row.candidate)}</td>'
+                    f'<td class="num">{pct(row.committed)}</td>'
+                    + "".join(_avail_cell(w.availability, row.committed) for w in windows)
+                    + f'<td class="num {"bad" if remaining is not None and remaining < 0 else ""}">'
+                    f"{e(budget)}</td></tr>")
+    outages = [f'<tr><td>{e(p)}</td><td class="num">{s.declared_minutes:.0f}</td>'
+               f'<td class="num">{s.observed_minutes}</td>'
+               f'<td class="num {"bad" if s.undeclared_minutes else ""}">{s.undeclared_minutes}'
+               "</td></tr>" for p, s in sorted(view.outages.items())]
+    return ('<section id="sla"><h2>SLA: reality vs commitment</h2>'
+            + table(["candidate", "committed", *AVAILABILITY_WINDOWS, "error budget left"], rows)
+            + "<h3>Outage minutes, last 24 hours</h3>"
+            + table(["provider", "declared", "observed", "undeclared"], outages) + "</section>")
+
+
+def incidents_section(view: Overview) -> str:
+    rows = [f"<tr><td>{e(i.provider)}</td><td>{e(i.title)}</td><td>{e(i.status)}</td>"
+            f"<td>{e(i.impact or '-')}</td><td>{when(i.started_at)}</td></tr>"
+            for i in view.open_incidents]
+    return ('<section id="incidents"><h2>Open incidents</h2>'
+            + table(["provider", "title", "status", "impact", "since"], rows) + "</section>")
+
+
+def changes_section(view: Overview) -> str:
+    flips = [f"<tr><td>{when(ev.created_at)}</td><td>{e(ev.payload.get('workload'))}</td>"
+             f"<td>{e(ev.payload.get('old') or 'none')} &rarr; "
+             f"<strong>{e(ev.payload.get('new') or 'none')}</strong></td>"
+             f"<td>{e(ev.payload.get('reason'))}</td></tr>" for ev in view.top_choice_changes]
+    prices = []
+    for new, old in view.price_changes:
+        def fig(name: str, new: Any = new, old: Any = old) -> str:
+            before = getattr(old, name) if old is not None else None
+            after = getattr(new, name)
+            return (f"${after:g}" if before is None or before == after
+                    else f"${before:g} &rarr; ${after:g}")
+        prices.append(f"<tr><td>{when(new.effective_at)}</td><td>{e(new.candidate_id)}</td>"
+                      f"<td>{e(new.source)}</td><td>{fig('input_per_mtok')}</td>"
+                      f"<td>{fig('output_per_mtok')}</td></tr>")
+    return ('<section id="changes"><h2>Recent top-choice changes</h2>'
+            + table(["when", "workload", "change", "why"], flips)
+            + "<h2>Recent price changes</h2><p class=\"muted\">USD per million tokens</p>"
+            + table(["effective", "candidate", "source", "input", "output"], prices)
+            + "</section>")
+
+
+def render_overview(view: Overview) -> str:
+    nav = "".join(f'<a href="#wl-{e(d["workload"])}">{e(d["workload"])}</a>'
+                  for d in view.rankings)
+    workloads = "".join(ranking_section(d, view.descriptions.get(d["workload"], ""))
+                        for d in view.rankings) or (
+        '<p class="none">No workload has been scored yet: the first scoring pass runs '
+        "shortly after start.</p>")
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<link rel="icon" href="data:,"><title>factorwatch</title>'
+        f"<style>{CSS}</style></head><body><header><h1>factorwatch</h1>"
+        f'<p class="muted">version {e(view.version)} &middot; {when(view.generated_at)} &middot; '
+        '<a href="/docs">API</a> &middot; <a href="/metrics">metrics</a></p>'
+        f'<nav>{nav}<a href="#sla">SLA</a><a href="#incidents">incidents</a>'
+        '<a href="#changes">changes</a></nav></header><main>'
+        f"{workloads}{sla_section(view)}{incidents_section(view)}{changes_section(view)}"
+        "</main></body></html>")
