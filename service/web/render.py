@@ -68,6 +68,9 @@ def ranking_section(doc: dict[str, Any], description: str) -> str:
                     f'<td class="cand">{e(entry["candidate"])}{badge}</td>'
                     f'<td class="num">{composite}{"*" if entry.get("partial") else ""}</td>'
                     f"<td>{why}{notes}</td></tr>")
+    if any(entry.get("partial") for entry in doc["ranking"]):
+        rows.append('<tr><td colspan="4" class="note">* partial: some weighted factors have '
+                    "no evidence yet and were left out of the composite</td></tr>")
     leader = doc.get("leader")
     lead_note = (f' <span class="muted">(leading now: {e(leader)}, not yet confirmed)</span>'
                  if leader and leader != top else "")
@@ -124,8 +127,9 @@ def changes_section(view: Overview) -> str:
         def fig(name: str, new: Any = new, old: Any = old) -> str:
             before = getattr(old, name) if old is not None else None
             after = getattr(new, name)
-            return (f"${after:g}" if before is None or before == after
-                    else f"${before:g} &rarr; ${after:g}")
+            if old is None:
+                return f"${after:g} (first known)"
+            return f"${after:g}" if before == after else f"${before:g} &rarr; ${after:g}"
         prices.append(f"<tr><td>{when(new.effective_at)}</td><td>{e(new.candidate_id)}</td>"
                       f"<td>{e(new.source)}</td><td>{fig('input_per_mtok')}</td>"
                       f"<td>{fig('output_per_mtok')}</td></tr>")

@@ -41,6 +41,12 @@ tr.gated td { color: var(--muted); }
   header, main { padding: 0 .5rem; }
   section { padding: .25rem .5rem .75rem; }
   th, td { padding: .3rem .35rem; }
-  td.cand { white-space: normal; word-break: break-word; }
+  td.cand { white-space: normal; overflow-wrap: anywhere; }
+  /* The ranking as cards: rank, candidate and composite on a line, the reasons below. */
+  table.ranking thead { display: none; }
+  table.ranking tr { display: grid; grid-template-columns: 1.5rem 1fr auto;
+    border-bottom: 1px solid var(--line); }
+  table.ranking td { border-bottom: 0; }
+  table.ranking td:nth-child(4) { grid-column: 2 / -1; padding-top: 0; font-size: .9em; }
 }
 """
