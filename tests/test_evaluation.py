@@ -1,4 +1,5 @@
-"""A scoring pass on a real SQLite file: replay, announced changes, and one transaction."""
+"""A scoring pass on a real database (SQLite and PostgreSQL): replay, announced changes, and
+one transaction."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
 CONFIG = """
 builtin_catalog: false
-database: sqlite:///{db}
+database: {db}
 alerts: {{flip: {{margin: 0.1, confirmations: 2}}}}
 providers:
   p: {{facts: {{founded_year: 2015}}}}
@@ -36,9 +37,9 @@ workloads:
 
 
 @pytest.fixture
-def setup(tmp_path: Path) -> tuple[Settings, object]:
+def setup(tmp_path: Path, database_url: str) -> tuple[Settings, object]:
     path = tmp_path / "fw.yaml"
-    path.write_text(CONFIG.format(db=tmp_path / "fw.db"))
+    path.write_text(CONFIG.format(db=database_url))
     settings = load_settings(path, environ={})
     upgrade(settings.database)
     return settings, make_engine(settings.database)
@@ -116,11 +117,12 @@ def test_ranking_and_event_commit_together_or_not_at_all(setup) -> None:  # type
         assert session.get(TopChoice, "chat").candidate == "p/a"  # type: ignore[union-attr]
 
 
-def test_declared_incidents_reach_stability_and_reliability(tmp_path: Path) -> None:
+def test_declared_incidents_reach_stability_and_reliability(tmp_path: Path,
+                                                          database_url: str) -> None:
     from service.store.models import Incident
 
     path = tmp_path / "fw.yaml"
-    path.write_text(CONFIG.format(db=tmp_path / "fw.db").replace(
+    path.write_text(CONFIG.format(db=database_url).replace(
         "  p: {facts: {founded_year: 2015}}",
         "  p:\n    facts: {founded_year: 2015}\n"
         "    status: [{url: 'https://status.example.com/api/v2/summary.json'}]"))

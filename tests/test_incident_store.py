@@ -29,9 +29,9 @@ SRC = "https://status.example/api/v2/summary.json"
 
 
 @pytest.fixture
-def engine(sqlite_url: str) -> Iterator[Engine]:
-    upgrade(sqlite_url)
-    eng = make_engine(sqlite_url)
+def engine(database_url: str) -> Iterator[Engine]:
+    upgrade(database_url)
+    eng = make_engine(database_url)
     yield eng
     eng.dispose()
 

@@ -104,9 +104,9 @@ def test_undeclared_outage_is_overdue_only_after_the_grace_period() -> None:
 # --- store ----------------------------------------------------------------------------------
 
 @pytest.fixture
-def engine(sqlite_url: str) -> Iterator[Engine]:
-    upgrade(sqlite_url)
-    eng = make_engine(sqlite_url)
+def engine(database_url: str) -> Iterator[Engine]:
+    upgrade(database_url)
+    eng = make_engine(database_url)
     yield eng
     eng.dispose()
 

@@ -34,8 +34,8 @@ def rows(seed: int, count: int) -> list[ProbeResultRow]:
 
 
 @pytest.fixture
-async def store(tmp_path) -> tuple[object, list[ProbeResultRow]]:  # type: ignore[no-untyped-def]
-    url = f"sqlite:///{tmp_path / 'r.db'}"
+async def store(database_url: str) -> tuple[object, list[ProbeResultRow]]:
+    url = database_url
     upgrade(url)
     engine = make_engine(url)
     writer = ResultWriter(engine, batch_size=97, in_transaction=apply_rollups)
@@ -109,12 +109,12 @@ def test_hour_rounding() -> None:
     assert ceil_hour(floor_hour(t)) == floor_hour(t)
 
 
-def test_migration_backfills_rollups_for_existing_results(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_migration_backfills_rollups_for_existing_results(database_url: str) -> None:
     from alembic import command
 
     from service.store.migrate import alembic_config
 
-    url = f"sqlite:///{tmp_path / 'old.db'}"
+    url = database_url
     engine = make_engine(url)
     with engine.begin() as conn:
         cfg = alembic_config(conn)

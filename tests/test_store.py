@@ -1,4 +1,5 @@
-"""The store's plumbing on real SQLite files: engine, migrations, batched result writer."""
+"""The store's plumbing on real SQLite files and a real PostgreSQL: engine, migrations,
+batched result writer. Tests taking `database_url` run once per backend."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -38,8 +40,17 @@ def db_path(url: str) -> str:
     return database
 
 
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
 def raw_rows(url: str, sql: str) -> list[tuple[Any, ...]]:
-    """Read with a plain sqlite3 connection, apart from any engine under test."""
+    """Read with a plain driver connection, apart from any engine under test."""
+    if not is_sqlite(url):
+        conninfo = make_url(url).set(drivername="postgresql").render_as_string(
+            hide_password=False)
+        with psycopg.connect(conninfo) as pg:
+            return [tuple(r) for r in pg.execute(sql).fetchall()]  # type: ignore[arg-type]
     conn = sqlite3.connect(db_path(url))
     try:
         return conn.execute(sql).fetchall()
@@ -60,9 +71,9 @@ async def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
 
 
 @pytest.fixture
-def engine(sqlite_url: str) -> Iterator[Engine]:
-    upgrade(sqlite_url)
-    eng = make_engine(sqlite_url)
+def engine(database_url: str) -> Iterator[Engine]:
+    upgrade(database_url)
+    eng = make_engine(database_url)
     yield eng
     eng.dispose()
 
@@ -129,7 +140,7 @@ def test_session_scope_commits_on_success_and_rolls_back_on_error(engine: Engine
 
 # --- timestamps ----------------------------------------------------------------------------
 
-def test_timestamps_come_back_tz_aware_utc(engine: Engine, sqlite_url: str) -> None:
+def test_timestamps_come_back_tz_aware_utc(engine: Engine, database_url: str) -> None:
     paris_noon = datetime(2025, 3, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))
     with session_scope(engine) as s:
         s.add(row(started_at=paris_noon))
@@ -137,9 +148,13 @@ def test_timestamps_come_back_tz_aware_utc(engine: Engine, sqlite_url: str) -> N
         got = s.exec(select(ProbeResultRow)).one().started_at
     assert got.tzinfo is UTC
     assert got == paris_noon
-    # Stored as UTC text, so SQL ordering and range filters compare instants.
-    assert raw_rows(sqlite_url, "SELECT started_at FROM probe_result") == [
-        ("2025-03-01 10:00:00.000000",)]
+    if is_sqlite(database_url):
+        # Stored as UTC text, so SQL ordering and range filters compare instants.
+        assert raw_rows(database_url, "SELECT started_at FROM probe_result") == [
+            ("2025-03-01 10:00:00.000000",)]
+    else:  # timestamptz: an instant, whatever the session's time zone
+        assert raw_rows(database_url, "SELECT started_at AT TIME ZONE 'UTC' "
+                                      "FROM probe_result") == [(datetime(2025, 3, 1, 10, 0),)]
 
 
 def test_naive_timestamps_are_refused(engine: Engine) -> None:
@@ -149,18 +164,18 @@ def test_naive_timestamps_are_refused(engine: Engine) -> None:
 
 # --- migrations ----------------------------------------------------------------------------
 
-def test_upgrade_creates_every_table_and_index(sqlite_url: str) -> None:
-    assert current_revision(sqlite_url) is None
-    assert not is_up_to_date(sqlite_url)
-    upgrade(sqlite_url)
-    eng = make_engine(sqlite_url)
+def test_upgrade_creates_every_table_and_index(database_url: str) -> None:
+    assert current_revision(database_url) is None
+    assert not is_up_to_date(database_url)
+    upgrade(database_url)
+    eng = make_engine(database_url)
     insp = inspect(eng)
     assert set(insp.get_table_names()) == set(SQLModel.metadata.tables) | {"alembic_version"}
     for name, table in SQLModel.metadata.tables.items():
         assert {i["name"] for i in insp.get_indexes(name)} >= {i.name for i in table.indexes}
     eng.dispose()
-    assert current_revision(sqlite_url) == head_revision()
-    assert is_up_to_date(sqlite_url)
+    assert current_revision(database_url) == head_revision()
+    assert is_up_to_date(database_url)
 
 
 def test_migrations_match_the_models_exactly(engine: Engine) -> None:
@@ -172,22 +187,26 @@ def test_migrations_match_the_models_exactly(engine: Engine) -> None:
     assert diff == [], f"models.py and the migrations differ; write a revision: {diff}"
 
 
-def test_upgrade_twice_is_a_noop_and_keeps_data(engine: Engine, sqlite_url: str) -> None:
+def test_upgrade_twice_is_a_noop_and_keeps_data(engine: Engine, database_url: str) -> None:
     with session_scope(engine) as s:
         s.add(row("survivor"))
-    upgrade(sqlite_url)
-    assert current_revision(sqlite_url) == head_revision()
-    assert raw_rows(sqlite_url, "SELECT candidate_id FROM probe_result") == [("survivor",)]
+    upgrade(database_url)
+    assert current_revision(database_url) == head_revision()
+    assert raw_rows(database_url, "SELECT candidate_id FROM probe_result") == [("survivor",)]
 
 
-def test_two_processes_upgrading_at_once_both_succeed(sqlite_url: str) -> None:
-    code = "import sys; from service.store.migrate import upgrade; upgrade(sys.argv[1])"
-    procs = [subprocess.Popen([sys.executable, "-c", code, sqlite_url], cwd=REPO,
+def test_two_replicas_running_db_upgrade_at_once_both_succeed(database_url: str) -> None:
+    # The command each replica's init step runs; the lock in migrate.py serialises them.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FACTORWATCH_")}
+    env["FACTORWATCH_DATABASE"] = database_url
+    procs = [subprocess.Popen([sys.executable, "-m", "service.cli", "db", "upgrade"],
+                              cwd=REPO, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(3)]
-    errors = [p.communicate(timeout=60)[1] for p in procs]
-    assert [p.returncode for p in procs] == [0, 0, 0], errors
-    assert current_revision(sqlite_url) == head_revision()
-    assert raw_rows(sqlite_url, "SELECT count(*) FROM alembic_version") == [(1,)]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], outputs
+    assert {out.strip().rsplit(" ", 1)[-1] for out, _ in outputs} == {head_revision()}
+    assert current_revision(database_url) == head_revision()
+    assert raw_rows(database_url, "SELECT count(*) FROM alembic_version") == [(1,)]
 
 
 # --- writer --------------------------------------------------------------------------------
@@ -195,31 +214,52 @@ def test_two_processes_upgrading_at_once_both_succeed(sqlite_url: str) -> None:
 class Fault:
     """Makes the database fail inside an INSERT of chosen rows, as a lost disk would.
 
-    A trigger calls a Python function on every inserted probe_result row; when it raises,
-    SQLite reports OperationalError midway through the batch, after earlier rows of the
-    same transaction were already inserted.
+    A trigger runs on every inserted probe_result row and fails for the chosen candidates
+    ("*": all), midway through the batch, after earlier rows of the same transaction were
+    already inserted. Both backends report it as OperationalError. SQLite's trigger calls
+    back into Python; PostgreSQL's reads the chosen candidates from a table.
     """
 
     def __init__(self, engine: Engine) -> None:
-        self.fail_on: Callable[[str], bool] = lambda candidate: False
+        self._engine = engine
+        self._failing: set[str] = set()
+        if engine.dialect.name == "sqlite":
+            @event.listens_for(engine, "connect")
+            def _register(dbapi_conn: Any, _record: Any) -> None:
+                dbapi_conn.create_function("fw_fault", 1, self._check)
 
-        @event.listens_for(engine, "connect")
-        def _register(dbapi_conn: Any, _record: Any) -> None:
-            dbapi_conn.create_function("fw_fault", 1, self._check)
-
-        engine.dispose()  # pooled connections predate the function
+            engine.dispose()  # pooled connections predate the function
+            ddl = ["CREATE TRIGGER fw_fault_trg BEFORE INSERT ON probe_result "
+                   "BEGIN SELECT fw_fault(NEW.candidate_id); END"]
+        else:
+            ddl = ["CREATE TABLE fw_fault (candidate text PRIMARY KEY)",
+                   "CREATE FUNCTION fw_fault() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                   "IF EXISTS (SELECT 1 FROM fw_fault WHERE candidate IN (NEW.candidate_id, '*'))"
+                   " THEN RAISE EXCEPTION 'injected: disk gone' USING ERRCODE = '58030'; "
+                   "END IF; RETURN NEW; END $$",
+                   "CREATE TRIGGER fw_fault_trg BEFORE INSERT ON probe_result "
+                   "FOR EACH ROW EXECUTE FUNCTION fw_fault()"]
         with engine.begin() as conn:
-            conn.execute(text("CREATE TRIGGER fw_fault_trg BEFORE INSERT ON probe_result "
-                              "BEGIN SELECT fw_fault(NEW.candidate_id); END"))
+            for statement in ddl:
+                conn.execute(text(statement))
+
+    def fail_on(self, *candidates: str) -> None:
+        """Fail inserts of these candidates ("*": every row) from now on; none: heal."""
+        self._failing = set(candidates)
+        if self._engine.dialect.name != "sqlite":
+            with self._engine.begin() as conn:
+                conn.execute(text("DELETE FROM fw_fault"))
+                for candidate in candidates:
+                    conn.execute(text("INSERT INTO fw_fault VALUES (:c)"), {"c": candidate})
 
     def _check(self, candidate: str) -> int:
-        if self.fail_on(candidate):
+        if {candidate, "*"} & self._failing:
             raise RuntimeError("injected: disk gone")
         return 0
 
 
 async def test_writer_batches_and_close_writes_everything(engine: Engine,
-                                                          sqlite_url: str) -> None:
+                                                          database_url: str) -> None:
     batches: list[int] = []
     writer = ResultWriter(engine, flush_interval=30, batch_size=200,
                           on_flush=lambda rows: batches.append(len(rows)))
@@ -231,50 +271,51 @@ async def test_writer_batches_and_close_writes_everything(engine: Engine,
     await task
     assert batches == [200] * 5 + [50]
     assert writer.buffered == 0 and writer.written == 1050
-    assert raw_rows(sqlite_url, "SELECT count(DISTINCT candidate_id) FROM probe_result") == [
-        (1050,)]
+    assert raw_rows(database_url, "SELECT count(DISTINCT candidate_id) FROM probe_result") \
+        == [(1050,)]
 
 
-async def test_writer_flushes_on_the_interval(engine: Engine, sqlite_url: str) -> None:
+async def test_writer_flushes_on_the_interval(engine: Engine, database_url: str) -> None:
     writer = ResultWriter(engine, flush_interval=0.05)
     task = asyncio.create_task(writer.run())
     writer.add(row())
     await eventually(lambda: writer.written == 1)
-    assert raw_rows(sqlite_url, "SELECT count(*) FROM probe_result") == [(1,)]
+    assert raw_rows(database_url, "SELECT count(*) FROM probe_result") == [(1,)]
     await writer.close()
     await task
 
 
-async def test_close_without_run_flushes(engine: Engine, sqlite_url: str) -> None:
+async def test_close_without_run_flushes(engine: Engine, database_url: str) -> None:
     writer = ResultWriter(engine)
     writer.add(row())
     await writer.close()
-    assert raw_rows(sqlite_url, "SELECT count(*) FROM probe_result") == [(1,)]
+    assert raw_rows(database_url, "SELECT count(*) FROM probe_result") == [(1,)]
 
 
 async def test_failed_batch_is_all_or_nothing_and_retried(engine: Engine,
-                                                          sqlite_url: str) -> None:
+                                                          database_url: str) -> None:
     fault = Fault(engine)
-    fault.fail_on = lambda candidate: candidate == "c-150"  # midway through the batch
+    fault.fail_on("c-150")  # midway through the batch
     writer = ResultWriter(engine, flush_interval=0.05, batch_size=300)
     task = asyncio.create_task(writer.run())
     for i in range(300):
         writer.add(row(f"c-{i}"))
     await eventually(lambda: writer.failures >= 2)  # failed, and failed again on retry
-    assert raw_rows(sqlite_url, "SELECT count(*) FROM probe_result") == [(0,)]
+    assert raw_rows(database_url, "SELECT count(*) FROM probe_result") == [(0,)]
     assert writer.buffered == 300
     assert writer.last_error and "OperationalError" in writer.last_error
 
-    fault.fail_on = lambda candidate: False  # the database comes back
+    fault.fail_on()  # the database comes back
     await eventually(lambda: writer.buffered == 0)
     await writer.close()
     await task
-    assert raw_rows(sqlite_url, "SELECT count(*), count(DISTINCT candidate_id) "
-                                "FROM probe_result") == [(300, 300)]
+    assert raw_rows(database_url, "SELECT count(*), count(DISTINCT candidate_id) "
+                                  "FROM probe_result") == [(300, 300)]
     assert writer.dropped == 0
 
 
-async def test_row_refused_for_good_costs_only_itself(engine: Engine, sqlite_url: str) -> None:
+async def test_row_refused_for_good_costs_only_itself(engine: Engine,
+                                                      database_url: str) -> None:
     writer = ResultWriter(engine, batch_size=20)
     for i in range(10):
         writer.add(row(f"c-{i}"))
@@ -282,13 +323,13 @@ async def test_row_refused_for_good_costs_only_itself(engine: Engine, sqlite_url
             writer.add(ProbeResultRow(candidate_id=None, kind="x", ok=True))  # type: ignore[arg-type]
     await writer.close()
     assert writer.rejected == 1 and writer.written == 10 and writer.buffered == 0
-    assert raw_rows(sqlite_url, "SELECT count(*) FROM probe_result") == [(10,)]
+    assert raw_rows(database_url, "SELECT count(*) FROM probe_result") == [(10,)]
 
 
-async def test_full_buffer_drops_oldest_and_warns_once(engine: Engine, sqlite_url: str,
+async def test_full_buffer_drops_oldest_and_warns_once(engine: Engine, database_url: str,
                                                        caplog: pytest.LogCaptureFixture) -> None:
     fault = Fault(engine)
-    fault.fail_on = lambda candidate: True
+    fault.fail_on("*")
     writer = ResultWriter(engine, flush_interval=0.02, batch_size=5, max_buffered=10)
     task = asyncio.create_task(writer.run())
     with caplog.at_level(logging.WARNING, logger="service.store.writer"):
@@ -300,10 +341,11 @@ async def test_full_buffer_drops_oldest_and_warns_once(engine: Engine, sqlite_ur
     assert writer.buffered == 10 and writer.dropped == 15
     assert sum("dropping the oldest" in r.message for r in caplog.records) == 1
 
-    fault.fail_on = lambda candidate: False
+    fault.fail_on()
     await writer.close()
     await task
-    assert sorted(r[0] for r in raw_rows(sqlite_url, "SELECT candidate_id FROM probe_result")) \
+    assert sorted(r[0] for r in raw_rows(database_url,
+                                         "SELECT candidate_id FROM probe_result")) \
         == sorted(f"c-{i}" for i in range(15, 25))
 
 
@@ -331,21 +373,22 @@ KILLED_WRITER = textwrap.dedent("""
 
 
 @pytest.mark.integration
-def test_sigkill_mid_write_leaves_no_half_batch(sqlite_url: str) -> None:
-    upgrade(sqlite_url)
-    with subprocess.Popen([sys.executable, "-c", KILLED_WRITER, sqlite_url], cwd=REPO,
+def test_sigkill_mid_write_leaves_no_half_batch(database_url: str) -> None:
+    upgrade(database_url)
+    with subprocess.Popen([sys.executable, "-c", KILLED_WRITER, database_url], cwd=REPO,
                           stderr=subprocess.PIPE, text=True) as proc:
         try:
             deadline = time.monotonic() + 30
-            while raw_rows(sqlite_url, "SELECT count(*) FROM probe_result")[0][0] < 2000:
+            while raw_rows(database_url, "SELECT count(*) FROM probe_result")[0][0] < 2000:
                 assert proc.poll() is None, proc.communicate()[1]
                 assert time.monotonic() < deadline, "the writer made no progress"
                 time.sleep(0.02)
         finally:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
-    assert raw_rows(sqlite_url, "PRAGMA integrity_check") == [("ok",)]
-    counts = raw_rows(sqlite_url, "SELECT candidate_id, count(*) FROM probe_result "
-                                  "GROUP BY candidate_id")
+    if is_sqlite(database_url):
+        assert raw_rows(database_url, "PRAGMA integrity_check") == [("ok",)]
+    counts = raw_rows(database_url, "SELECT candidate_id, count(*) FROM probe_result "
+                                    "GROUP BY candidate_id")
     assert len(counts) >= 40
     assert {n for _, n in counts} == {50}, [c for c in counts if c[1] != 50]
