@@ -56,12 +56,24 @@ class PostgresCluster:
         options = (f"-c listen_addresses=127.0.0.1 -c port={self.port} "
                    f"-c unix_socket_directories={self.dir} -c fsync=off "
                    "-c max_connections=200 -c shared_buffers=256MB")
-        self._run(_bin("pg_ctl"), "-D", str(self.data), "-o", options, "-w", "-t", "60",
-                  "-l", str(self.dir / "server.log"), "start")
+        self._options = options
+        self._start_server()
         return self
+
+    def _start_server(self) -> None:
+        self._run(_bin("pg_ctl"), "-D", str(self.data), "-o", self._options, "-w", "-t", "60",
+                  "-l", str(self.dir / "server.log"), "start")
 
     def restart(self) -> None:
         self._run(_bin("pg_ctl"), "-D", str(self.data), "-w", "-m", "fast", "restart")
+
+    def pause(self) -> None:
+        """Stop the server, keeping its data and port, as a crash or a failover would."""
+        self._run(_bin("pg_ctl"), "-D", str(self.data), "-w", "-m", "fast", "stop")
+
+    def resume(self) -> None:
+        """Start the paused server again on the same port."""
+        self._start_server()
 
     def stop(self) -> None:
         try:

@@ -1,0 +1,112 @@
+"""Store faults on a real PostgreSQL server that goes away while probe results keep coming.
+
+The server is stopped (as a crash or a failover would) between batches, results keep arriving
+for a second, then it comes back: the writer keeps them, bounded by `max_buffered`, says so
+in the log, and writes them all once it can. (Two replicas running `factorwatch db upgrade`
+at once is a contract test in test_store.py, run on both backends.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from service.store.db import make_engine
+from service.store.migrate import upgrade
+from service.store.models import ProbeResultRow
+from service.store.rollup import apply_rollups
+from service.store.writer import ResultWriter
+
+if TYPE_CHECKING:
+    from devtools.pgcluster import PostgresCluster
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def server(own_postgres: PostgresCluster) -> Iterator[tuple[PostgresCluster, Engine]]:
+    upgrade(own_postgres.url)
+    engine = make_engine(own_postgres.url)
+    yield own_postgres, engine
+    engine.dispose()
+
+
+def result(i: int) -> ProbeResultRow:
+    return ProbeResultRow(candidate_id=f"c-{i % 7}", kind="latency", ok=True,
+                          ttft_seconds=0.1 + (i % 10) / 100, extra={"i": i})
+
+
+async def eventually(check: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+async def pour(writer: ResultWriter, first: int, count: int, seconds: float) -> None:
+    """Add results first..first+count-1 at a steady rate, as the probe scheduler would."""
+    for i in range(first, first + count):
+        writer.add(result(i))
+        if i % 20 == 0:
+            await asyncio.sleep(seconds * 20 / count)
+
+
+def stored(engine: Engine) -> list[int]:
+    with engine.connect() as conn:
+        return sorted(int(v) for v in conn.execute(text(
+            "SELECT (extra->>'i')::int FROM probe_result")).scalars())
+
+
+def rolled_up(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT coalesce(sum(ok), 0) FROM probe_rollup")).scalar()
+                   or 0)
+
+
+@pytest.mark.parametrize(("max_buffered", "kept_from_outage"), [
+    pytest.param(5000, 1000, id="buffer-holds-the-outage"),
+    pytest.param(400, 400, id="buffer-full-keeps-the-newest"),
+])
+async def test_results_survive_a_postgresql_restart_under_load(
+        server: tuple[PostgresCluster, Engine], caplog: pytest.LogCaptureFixture,
+        max_buffered: int, kept_from_outage: int) -> None:
+    cluster, engine = server
+    writer = ResultWriter(engine, flush_interval=0.05, batch_size=50, max_buffered=max_buffered,
+                          in_transaction=apply_rollups)
+    task = asyncio.create_task(writer.run())
+    with caplog.at_level(logging.INFO, logger="service.store.writer"):
+        await pour(writer, 0, 300, 0.5)
+        await eventually(lambda: writer.written == 300)
+
+        await asyncio.to_thread(cluster.pause)
+        await pour(writer, 300, 1000, 1.0)  # 1000 results while the server is down
+        await eventually(lambda: writer.failures >= 2)  # tried, and tried again
+        assert writer.buffered == kept_from_outage <= max_buffered
+        assert writer.dropped == 1000 - kept_from_outage
+
+        await asyncio.to_thread(cluster.resume)
+        await pour(writer, 1300, 300, 0.5)
+        await eventually(lambda: writer.buffered == 0)
+        await writer.close()
+        await task
+
+    outage_kept = range(1300 - kept_from_outage, 1300)  # the oldest are dropped first
+    assert stored(engine) == [*range(300), *outage_kept, *range(1300, 1600)]
+    assert rolled_up(engine) == 600 + kept_from_outage  # rollups committed with their rows
+    assert writer.rejected == 0
+
+    messages = [(r.levelname, r.getMessage(), getattr(r, "buffered", None))
+                for r in caplog.records]
+    failed = [m for m in messages if m[1].startswith("writing probe results failed")]
+    assert len(failed) == 1 and failed[0][0] == "WARNING" and failed[0][2] >= 1  # once
+    assert any(m[1] == "writing probe results recovered" for m in messages)
+    full = [m for m in messages if m[1].startswith("result buffer full")]
+    assert len(full) == (1 if writer.dropped else 0)
