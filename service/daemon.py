@@ -49,8 +49,9 @@ from service.store.migrate import is_up_to_date, upgrade
 from service.store.rankings import latest_rankings
 from service.store.results import probe_row
 from service.store.rollup import apply_rollups
-from service.store.sync import sync_candidates, sync_static_prices
+from service.store.sync import sync_candidates
 from service.store.writer import ResultWriter
+from service.watch import Watch
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,8 @@ class Daemon:
         committed = {pid: p.sla.availability for pid, p in settings.providers.items()
                      if p.sla is not None}
         self.registry.register(StoreCollector(self._read_rankings, committed))
+        # Status pages and price lists; their polls use the daemon's HTTP client.
+        self.watch = Watch(settings, self.engine, self.registry, lambda: self._http)
         self.registry.register(OperationsCollector(self._read_operations))
         self.loop_lag = loop_lag_histogram(self.registry)
         for workload in settings.workloads:  # at 0 from the start: increase() sees the 1st
@@ -130,7 +133,7 @@ class Daemon:
         now = datetime.now(UTC)
         with Session(self.engine) as session, session.begin():
             sync_candidates(session, self.settings, now)
-            sync_static_prices(session, self.settings, now)
+            self.watch.prepare(session, now)  # price history seeds, static and negotiated
         with Session(self.engine) as session:
             self._prices = latest_prices(session, list(self.settings.candidates), now)
         self.budget.seed(self.engine)  # today's spend survives a restart
@@ -162,7 +165,8 @@ class Daemon:
                              for job in self._leader_jobs())]
 
     def _leader_jobs(self) -> list[PeriodicJob]:
-        return [PeriodicJob("scoring", self.settings.scoring.every, self._score)]
+        return [PeriodicJob("scoring", self.settings.scoring.every, self._score),
+                *self.watch.jobs()]
 
     # --- run ------------------------------------------------------------------------------
 

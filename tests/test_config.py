@@ -9,6 +9,8 @@ import pytest
 
 from probes import PROBES
 from probes.dialects import DIALECTS
+from probes.pricing import READERS as PRICE_READERS
+from probes.status import READERS as STATUS_READERS
 from service.catalog import builtin_catalog
 from service.config import ConfigError, Fact, Settings, check_config, load_settings
 from service.durations import parse_duration
@@ -71,6 +73,17 @@ INVALID_CASES: dict[str, str] = {
     "price_static_incomplete": (
         "candidates.acme/small.price: a static price needs input_per_mtok and output_per_mtok"
     ),
+    "pricing_format_twice": (
+        "pricing.sources: more than one 'litellm' source: give one source per format"
+    ),
+    "pricing_format_unknown": (
+        "pricing.sources.0.format: unknown price format 'csv' "
+        f"(known: {', '.join(sorted(PRICE_READERS))})"
+    ),
+    "pricing_list_not_http": (
+        "pricing.sources.0.url: a litellm list is fetched over http(s), got "
+        "'/tmp/prices.json' (only a yaml file may be a local path)"
+    ),
     "probe_kind_unknown": (
         "candidates.openai/gpt-4o.probes.telepathy: unknown probe kind 'telepathy' "
         f"(known: {', '.join(sorted(PROBES))})"
@@ -110,6 +123,14 @@ INVALID_CASES: dict[str, str] = {
     "share_out_of_range": "workloads.consumer-chat.volume.cached_input_share: must be <= 1",
     "sla_not_a_ratio": (
         "providers.openai.sla.availability: must be a ratio in (0, 1]: 0.999 means 99.9%"
+    ),
+    "status_format_unknown": (
+        "providers.openai.status.0.format: unknown status format 'rss' "
+        f"(known: {', '.join(sorted(STATUS_READERS))})"
+    ),
+    "status_google_cloud_without_products": (
+        "providers.acme.status.0: a google-cloud source covers every Google Cloud product: "
+        "name the ones to follow in `components` (e.g. [Vertex Gemini API])"
     ),
     "top_level_not_mapping": "{path}: top level must be a mapping, got a list",
     "volume_missing": "workloads.w.volume: required",

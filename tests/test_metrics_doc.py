@@ -13,6 +13,7 @@ from probes.result import ErrorClass, ProbeResult
 from service.metrics import (
     OperationsCollector,
     ProbeMetrics,
+    SourceMetrics,
     StoreCollector,
     loop_lag_histogram,
 )
@@ -65,6 +66,10 @@ def full_registry() -> CollectorRegistry:
     registry.register(StoreCollector(lambda: [RANKING], {"a": 0.999}))
     registry.register(OperationsCollector(lambda: OPERATIONS))
     loop_lag_histogram(registry).observe(0.002)
+    sources = SourceMetrics(registry)
+    sources.polls.labels("status", "https://s.example", "ok").inc()
+    sources.rejected.labels("pricing", "https://p.example").inc()
+    sources.price_points.labels("litellm").inc()
     return registry
 
 

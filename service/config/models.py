@@ -9,13 +9,23 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from probes import PROBE_OPTIONS
 from probes.eval_set import load_eval_set
+from probes.pricing import LOCAL_FORMATS as LOCAL_PRICE_FORMATS
+from probes.pricing import READERS as PRICE_READERS
+from probes.status import READERS as STATUS_READERS
 from probes.tool_catalog import load_catalog
 from service.config.fields import (
     Availability,
@@ -63,10 +73,32 @@ class Fact(_Strict):
         return value
 
 
+def _price_source_names() -> str:
+    names = [repr(n) for n in ("static", *sorted(PRICE_READERS))]
+    return f"{', '.join(names[:-1])} or {names[-1]}"
+
+
 class StatusSource(_Strict):
     url: HttpUrl
     components: list[str] = []
-    format: str | None = None
+    format: str | None = None  # None: detected from the response
+    every: PositiveDuration = 120.0
+    stale_after: PositiveDuration = 1800.0
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, value: str | None) -> str | None:
+        if value is not None and value not in STATUS_READERS:
+            raise ValueError(f"unknown status format {value!r} (known: "
+                             f"{', '.join(sorted(STATUS_READERS))})")
+        return value
+
+    @model_validator(mode="after")
+    def _products_named(self) -> StatusSource:
+        if self.format == "google-cloud" and not self.components:
+            raise ValueError("a google-cloud source covers every Google Cloud product: name "
+                             "the ones to follow in `components` (e.g. [Vertex Gemini API])")
+        return self
 
 
 class SlaConfig(_Strict):
@@ -123,12 +155,19 @@ class ProbeSchedule(_Strict):
 
 
 class PriceConfig(_Strict):
-    source: Literal["static", "litellm", "openrouter", "yaml"] = "static"
+    source: str = "static"  # static, or a price-list format (probes.pricing.READERS)
     key: str | None = None  # the entry in the price list; defaults to the candidate's model
     input_per_mtok: NonNegative | None = None  # USD per million tokens
     output_per_mtok: NonNegative | None = None
     cached_input_per_mtok: NonNegative | None = None
     as_of: date | None = None
+
+    @field_validator("source")
+    @classmethod
+    def _known_source(cls, value: str) -> str:
+        if value != "static" and value not in PRICE_READERS:
+            raise ValueError(f"must be one of {_price_source_names()}")
+        return value
 
     @model_validator(mode="after")
     def _static_needs_prices(self) -> PriceConfig:
@@ -263,9 +302,36 @@ class PricingSource(_Strict):
     url: NonEmpty  # http(s) URL or a local path (the yaml format)
     every: PositiveDuration = 21600.0
 
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        if value not in PRICE_READERS:
+            raise ValueError(f"unknown price format {value!r} (known: "
+                             f"{', '.join(sorted(PRICE_READERS))})")
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _url_for_format(cls, url: str, info: ValidationInfo) -> str:
+        fmt = info.data.get("format")  # absent when the format itself was refused
+        if fmt and fmt not in LOCAL_PRICE_FORMATS and not url.startswith(("http://",
+                                                                           "https://")):
+            raise ValueError(f"a {fmt} list is fetched over http(s), got {url!r} "
+                             "(only a yaml file may be a local path)")
+        return url
+
 
 class PricingConfig(_Strict):
     sources: list[PricingSource] = []
+
+    @field_validator("sources")
+    @classmethod
+    def _one_per_format(cls, sources: list[PricingSource]) -> list[PricingSource]:
+        formats = [s.format for s in sources]
+        twice = sorted({f for f in formats if formats.count(f) > 1})
+        if twice:
+            raise ValueError(f"more than one {twice[0]!r} source: give one source per format")
+        return sources
 
 
 class ProbeBudgetConfig(_Strict):

@@ -1,0 +1,69 @@
+"""The outside sources the probes cannot see: status pages and price lists, and the outage
+comparison between what providers declare and what the probes observe.
+
+Watch is built by the daemon (the composition root) from the settings; it owns its pollers
+and hands the scheduler one periodic job per source, plus the outage check.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from prometheus_client import CollectorRegistry
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from probes.fetch import is_http
+from probes.pricing import READERS as PRICE_READERS
+from service.config import Settings
+from service.metrics import SourceMetrics
+from service.scheduler import PeriodicJob
+from service.watch.outages import OutageWatch
+from service.watch.pricing import NEGOTIATED, PriceBook, PricePoller
+from service.watch.sources import ClientGetter
+from service.watch.status import StatusPoller
+
+OUTAGE_CHECK_EVERY = 300.0  # seconds
+
+
+class Watch:
+    def __init__(self, settings: Settings, engine: Engine, registry: CollectorRegistry,
+                 client: ClientGetter) -> None:
+        self.metrics = SourceMetrics(registry)
+        self.status = [
+            (source.every, StatusPoller(pid, source.url, fmt=source.format,
+                                        components=source.components,
+                                        stale_after=source.stale_after, engine=engine,
+                                        client=client, metrics=self.metrics))
+            for pid, provider in sorted(settings.providers.items())
+            for source in provider.status]
+        self.book = PriceBook(settings.candidates, engine, self.metrics)
+        self.pricing = [(source.every, PricePoller(source.format, source.url, self.book, client,
+                                                   self.metrics))
+                        for source in settings.pricing.sources]
+        self.outages = OutageWatch({cid: c.provider for cid, c in settings.candidates.items()
+                                    if c.enabled}, engine, self.metrics)
+
+    def prepare(self, session: Session, now: datetime) -> None:
+        """At start-up, in the store's transaction: seed the price history, then record the
+        configured prices (static ones, and a local negotiated file's overrides)."""
+        self.book.seed(session, now)
+        for _, poller in self.pricing:
+            if poller.format == NEGOTIATED and not is_http(poller.url):
+                try:
+                    with open(poller.url, "rb") as fh:
+                        self.book.lists[NEGOTIATED] = PRICE_READERS[NEGOTIATED](fh.read(), None)
+                except (OSError, ValueError):
+                    pass  # its poll reports why, in the log and the metrics
+        self.book.apply(session, now)
+
+    def jobs(self) -> list[PeriodicJob]:
+        jobs = [PeriodicJob(f"status:{p.provider}:{n}", every, p.poll)
+                for n, (every, p) in enumerate(self.status)]
+        jobs += [PeriodicJob(f"pricing:{p.format}", every, p.poll,
+                             first_delay=1.0 if p.format == NEGOTIATED else 5.0)
+                 for every, p in self.pricing]
+        if self.outages.providers:
+            jobs.append(PeriodicJob("outages", OUTAGE_CHECK_EVERY, self.outages.run,
+                                    first_delay=60.0))
+        return jobs

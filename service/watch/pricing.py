@@ -1,0 +1,159 @@
+"""Price lists -> each candidate's price, recorded when it changes.
+
+Which price a candidate has, in order: an entry for the candidate's id in the negotiated
+YAML (it overrides every other source); else its `price.source`: `static` (the config's
+figures), or the entry `price.key` (default: its model) of the list of that format. A
+candidate whose entry is missing or refused keeps its last good price; a list not read yet
+decides nothing. Every source's poll re-resolves all candidates with the latest list of each
+format, so the order in which sources answer does not matter.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime, time
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from probes.pricing import READERS, PriceList, PriceQuote
+from service.catalog.price_history import bundled_history
+from service.config import CandidateConfig
+from service.metrics import SourceMetrics
+from service.scoring.evidence import Price, PriceTier
+from service.store.price_points import Quoted, record_prices, seed_points
+from service.watch.sources import ClientGetter, SourcePoller
+
+log = logging.getLogger(__name__)
+
+NEGOTIATED = "yaml"
+
+
+def as_price(quote: PriceQuote, source: str, effective_at: datetime | None = None) -> Price:
+    return Price(quote.input_per_mtok, quote.output_per_mtok, quote.cached_input_per_mtok,
+                 source, effective_at, quote.cache_write_per_mtok, quote.batch_input_per_mtok,
+                 quote.batch_output_per_mtok,
+                 tuple(PriceTier(t.above_input_tokens, t.input_per_mtok, t.output_per_mtok,
+                                 t.cached_input_per_mtok) for t in quote.tiers))
+
+
+def price_key(cand: CandidateConfig) -> str:
+    return (cand.price.key if cand.price and cand.price.key else None) or cand.model
+
+
+def resolve(candidates: Mapping[str, CandidateConfig], lists: Mapping[str, PriceList]
+            ) -> tuple[list[Quoted], dict[str, str]]:
+    """Each candidate's price from the lists read so far; and why some have none now."""
+    negotiated = lists.get(NEGOTIATED)
+    quotes: list[Quoted] = []
+    errors: dict[str, str] = {}
+    for cid, cand in sorted(candidates.items()):
+        if not cand.enabled:
+            continue
+        if negotiated is not None and cid in negotiated.errors:
+            errors[cid] = negotiated.errors[cid]
+            continue
+        if negotiated is not None and cid in negotiated.quotes:
+            quotes.append(Quoted(cid, as_price(negotiated.quotes[cid], NEGOTIATED), cid))
+            continue
+        cfg = cand.price
+        if cfg is None:
+            continue
+        if cfg.source == "static":
+            if cfg.input_per_mtok is not None and cfg.output_per_mtok is not None:
+                quotes.append(Quoted(cid, Price(cfg.input_per_mtok, cfg.output_per_mtok,
+                                                cfg.cached_input_per_mtok, "static"), cfg.key))
+            continue
+        found, key = lists.get(cfg.source), price_key(cand)
+        if found is None:
+            continue
+        if key in found.quotes:
+            quotes.append(Quoted(cid, as_price(found.quotes[key], cfg.source), key))
+        else:
+            errors[cid] = found.errors.get(key, f"no entry {key!r} in the {cfg.source} list")
+    return quotes, errors
+
+
+def seeds(candidates: Mapping[str, CandidateConfig], now: datetime
+          ) -> tuple[list[tuple[str, Price]], list[tuple[str, Price]]]:
+    """(the dated figures of list-priced candidates, the bundled history of LiteLLM ones)."""
+    figures, history = [], []
+    by_key: dict[str, list[str]] = {}
+    for cid, cand in sorted(candidates.items()):
+        cfg = cand.price
+        if cfg is None or cfg.source == "static":
+            continue
+        if cfg.input_per_mtok is not None and cfg.output_per_mtok is not None:
+            at = datetime.combine(cfg.as_of, time(), UTC) if cfg.as_of else now
+            figures.append((cid, Price(cfg.input_per_mtok, cfg.output_per_mtok,
+                                       cfg.cached_input_per_mtok, cfg.source, at)))
+        if cfg.source == "litellm":
+            by_key.setdefault(price_key(cand), []).append(cid)
+    for point in bundled_history():
+        for cid in by_key.get(point.key, []):
+            history.append((cid, Price(point.input_per_mtok, point.output_per_mtok,
+                                       point.cached_input_per_mtok, "litellm",
+                                       point.effective_at)))
+    return figures, history
+
+
+class PriceBook:
+    """The latest list of each format, shared by the price pollers; records what changes."""
+
+    def __init__(self, candidates: Mapping[str, CandidateConfig], engine: Engine,
+                 metrics: SourceMetrics) -> None:
+        self.candidates = candidates
+        self.lists: dict[str, PriceList] = {}
+        self._engine = engine
+        self._metrics = metrics
+        self._told: dict[str, str] = {}  # candidate -> the error last logged for it
+
+    def keys_for(self, fmt: str) -> list[str] | None:
+        if fmt == NEGOTIATED:
+            return None  # overrides are keyed by candidate id: read every entry
+        return sorted({price_key(c) for c in self.candidates.values()
+                       if c.price is not None and c.price.source == fmt})
+
+    def seed(self, session: Session, now: datetime) -> int:
+        figures, history = seeds(self.candidates, now)
+        return (seed_points(session, figures, only_if_unpriced=True)
+                + seed_points(session, history))
+
+    def apply(self, session: Session, now: datetime) -> list[str]:
+        quotes, errors = resolve(self.candidates, self.lists)
+        for cid, error in errors.items():
+            if self._told.get(cid) != error:
+                log.warning("price of %s not updated, keeping the last good one: %s", cid, error)
+        self._told = errors
+        recorded = record_prices(session, quotes, now)
+        for source in recorded.sources:
+            self._metrics.price_points.labels(source).inc()
+        return recorded.changed
+
+    def update(self, prices: PriceList, now: datetime) -> list[str]:
+        self.lists[prices.format] = prices
+        with Session(self._engine) as session, session.begin():
+            return self.apply(session, now)
+
+
+class PricePoller(SourcePoller[PriceList]):
+    kind = "pricing"
+    max_bytes = 32 * 1024 * 1024  # LiteLLM's map is 3.5 MB and growing
+    timeout = 60.0
+
+    def __init__(self, fmt: str, url: str, book: PriceBook, client: ClientGetter,
+                 metrics: SourceMetrics) -> None:
+        super().__init__(url, client, metrics)
+        self.format = fmt
+        self.book = book
+
+    def read(self, body: bytes) -> PriceList:
+        return READERS[self.format](body, self.book.keys_for(self.format))
+
+    def store(self, result: PriceList, now: datetime) -> None:
+        self.rejected(len(result.errors))
+        changed = self.book.update(result, now)
+        if changed:
+            log.info("price list %s changed %d prices", self.url, len(changed),
+                     extra={"candidates": changed})
