@@ -1,0 +1,92 @@
+"""Dashboards and alert rules, statically: generated from dashboards/generate.py, wired to a
+templated data source, querying only metrics factorwatch exposes; rules valid and unit-tested with
+promtool; the example Prometheus and Alertmanager configs valid."""
+
+from __future__ import annotations
+
+import runpy
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.needs import binary
+from tests.promql import (
+    DASHBOARDS,
+    RULES,
+    dashboards,
+    metric_names,
+    panel_queries,
+    rule_queries,
+    top_level_comparisons,
+    variable_queries,
+    with_bool,
+)
+from tests.test_metrics_doc import exposed_names, full_registry
+
+# What service/metrics.py exposes (tests/test_metrics_doc.py holds docs/metrics.md to it).
+EXPOSED = exposed_names(full_registry())
+TITLES = {"factorwatch / Providers", "factorwatch / SLA reality vs commitment",
+          "factorwatch / Workload ranking", "factorwatch / factorwatch itself"}
+
+
+def run(*cmd: str, cwd: Path = DASHBOARDS) -> None:
+    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_dashboard_files_are_what_the_generator_makes() -> None:
+    built = runpy.run_path(str(DASHBOARDS / "generate.py"))["build"]()
+    on_disk = {p.name: p.read_text() for p in DASHBOARDS.glob("*.json")}
+    assert on_disk == built, "run `python dashboards/generate.py` and commit the result"
+
+
+def test_the_four_dashboards_use_a_templated_prometheus_data_source() -> None:
+    boards = dashboards()
+    assert {b["title"] for b in boards.values()} == TITLES
+    assert len({b["uid"] for b in boards.values()}) == len(boards)
+    for name, board in boards.items():
+        variables = {v["name"]: v for v in board["templating"]["list"]}
+        assert variables["datasource"]["type"] == "datasource"
+        assert variables["datasource"]["query"] == "prometheus"
+        for panel in board["panels"]:
+            assert panel["datasource"]["uid"] == "${datasource}", (name, panel["title"])
+            assert panel["gridPos"]["x"] + panel["gridPos"]["w"] <= 24
+        assert len({p["id"] for p in board["panels"]}) == len(board["panels"])
+
+
+@pytest.mark.parametrize("name,variables", [
+    ("providers.json", {"provider", "candidate"}), ("sla.json", {"provider"}),
+    ("ranking.json", {"workload", "candidate"})])
+def test_workload_and_provider_variables(name: str, variables: set[str]) -> None:
+    board = dashboards()[name]
+    assert variables <= {v["name"] for v in board["templating"]["list"]}
+    exprs = " ".join(t["expr"] for p in board["panels"] for t in p["targets"])
+    for variable in variables:
+        assert f"${variable}" in exprs
+
+
+def test_every_queried_metric_exists() -> None:
+    for query in [*panel_queries(), *variable_queries(), *rule_queries()]:
+        unknown = metric_names(query.expr) - EXPOSED
+        assert not unknown, f"{query.where} queries unknown metrics {sorted(unknown)}"
+
+
+def test_each_rule_is_one_condition_so_its_signal_can_be_shown() -> None:
+    for query in rule_queries():
+        assert len(top_level_comparisons(query.expr)) == 1, query.where
+    assert with_bool('up{job="x"} == 0') == 'up{job="x"} == bool 0'
+    assert with_bool("sum by (a) (rate(x[5m])) / sum(y{l=~\"a|b\"}) > 0.5").endswith(
+        "> bool 0.5")
+
+
+def test_rules_are_valid_and_their_unit_tests_pass() -> None:
+    promtool = binary("promtool", "prometheus")
+    run(promtool, "check", "rules", str(RULES))
+    run(promtool, "test", "rules", "factorwatch_test.yml", cwd=RULES.parent)
+
+
+def test_example_prometheus_and_alertmanager_configs_are_valid() -> None:
+    run(binary("promtool", "prometheus"), "check", "config", "prometheus.example.yml")
+    run(binary("amtool", "prometheus-alertmanager"), "check-config",
+        "alertmanager.example.yml")
