@@ -1,0 +1,151 @@
+"""Each sink's pure payload builder against golden JSON, and Slack's limits.
+
+A golden file that does not exist yet is written and the test fails: review the file, commit
+it, re-run. To change a format on purpose, delete its golden file(s) and re-run.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from service.alerts.alertmanager import AlertmanagerSink
+from service.alerts.base import (
+    Message,
+    SinkError,
+    SinkSpec,
+    check_response,
+    retry_after_seconds,
+)
+from service.alerts.events import AlertEvent
+from service.alerts.render import Links
+from service.alerts.slack import MAX_BLOCKS, SlackSink
+from service.alerts.webhook import WebhookSink, signature, verify_signature
+
+GOLDEN = Path(__file__).parent / "golden"
+T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+LINKS = Links(dashboard="https://grafana.example/d/fw?var-workload={workload}",
+              api="https://factorwatch.example")
+PROVIDERS = {"openai/gpt-4o-mini": "openai", "anthropic/claude-haiku": "anthropic"}
+
+
+def event(id_: int, type_: str, payload: dict[str, Any], severity: str = "info",
+          at: datetime = T0) -> AlertEvent:
+    return AlertEvent.of(id_, type_, severity, f"{type_}:{id_}", at, payload, PROVIDERS)
+
+
+TOP_CHOICE = event(1, "top_choice_changed", {
+    "workload": "consumer-chat", "old": "openai/gpt-4o-mini", "new": "anthropic/claude-haiku",
+    "old_composite": 3.91, "new_composite": 4.12, "immediate": False,
+    "reason": "anthropic/claude-haiku led by 0.21 (margin 0.1) for 3 consecutive evaluations",
+    "explanation": [
+        {"factor": "latency", "delta": 0.3, "weight": 5, "new_score": 4.6, "old_score": 3.1,
+         "new_reason": "TTFT p99 0.41s against a 0.8s budget", "old_reason": "p99 0.93s"},
+        {"factor": "cost", "delta": -0.1, "weight": 3, "new_score": 3.0, "old_score": 3.5,
+         "new_reason": "$412/month", "old_reason": "$301/month"}],
+    "evaluated_at": T0.isoformat()}, "info")
+INCIDENT = event(2, "incident_opened", {
+    "provider": "openai", "external_id": "inc-42", "title": "Elevated errors on <Chat> & co",
+    "status": "investigating", "impact": "major"}, "warning")
+INCIDENT_END = event(3, "incident_resolved", {
+    "provider": "openai", "external_id": "inc-42", "title": "Elevated errors on <Chat> & co",
+    "status": "resolved", "impact": "major"}, "info", T0 + timedelta(minutes=40))
+BREACH = event(4, "sla_breach", {
+    "candidate": "openai/gpt-4o-mini", "provider": "openai", "sla": 0.999, "threshold": 14.4,
+    "state": "firing", "episode": T0.isoformat(),
+    "windows": [{"window": "1h", "burn_rate": 30.0}, {"window": "5m", "burn_rate": 100.0}]},
+    "critical")
+
+
+def spec(type_: str) -> SinkSpec:
+    return SinkSpec(name=type_, type=type_, url="https://hooks.example/T0/B0/SECRETSECRET",
+                    secret="s3cret", links=LINKS)
+
+
+def check_golden(name: str, payload: Any) -> None:
+    path = GOLDEN / f"{name}.json"
+    text = json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    if not path.exists():
+        path.write_text(text)
+        pytest.fail(f"wrote {path.name}: review it and re-run")
+    assert json.loads(text) == json.loads(path.read_text())
+
+
+GOLDEN_CASES = [
+    ("slack_top_choice", SlackSink, (TOP_CHOICE,)),
+    ("slack_group", SlackSink, (INCIDENT, BREACH, INCIDENT_END)),
+    ("webhook_group", WebhookSink, (TOP_CHOICE, INCIDENT)),
+    ("alertmanager_incident", AlertmanagerSink, (INCIDENT, INCIDENT_END, TOP_CHOICE)),
+]
+
+
+@pytest.mark.parametrize(("name", "sink", "events"), GOLDEN_CASES,
+                         ids=[c[0] for c in GOLDEN_CASES])
+def test_payload_matches_golden(name: str, sink: Any, events: tuple[AlertEvent, ...]) -> None:
+    built = sink(spec(name.split("_")[0])).build_payload(Message("fw-key-1", events))
+    check_golden(name, built)
+    assert "SECRETSECRET" not in json.dumps(built)
+
+
+def test_slack_message_stays_within_block_and_text_limits() -> None:
+    long_title = {**INCIDENT.payload, "title": "x" * 5000}
+    many = tuple(event(100 + i, "incident_opened", {**long_title, "external_id": f"i{i}"},
+                       "warning") for i in range(60))
+    built = SlackSink(spec("slack")).build_payload(Message("k", many))
+    blocks = built["blocks"]
+    assert len(blocks) <= MAX_BLOCKS
+    assert blocks[-1]["elements"][0]["text"] == "… and 44 more events"
+    assert all(len(b["text"]["text"]) <= 3000 for b in blocks if b["type"] == "section")
+    assert len(blocks[0]["text"]["text"]) <= 150
+    assert len(built["text"]) <= 3000
+
+
+def test_alertmanager_resolution_ends_the_alert_its_firing_started() -> None:
+    sink = AlertmanagerSink(spec("alertmanager"))
+    firing = sink.build_payload(Message("k", (INCIDENT,)))[0]
+    ended = sink.build_payload(Message("k", (INCIDENT_END,)))
+    same = [a for a in ended if a["labels"] == firing["labels"]]
+    assert len(same) == 1 and same[0]["endsAt"] == "2026-11-28T12:40:00Z"
+    assert {a["labels"]["severity"] for a in ended} == {"info", "warning", "critical"}
+
+
+def test_webhook_signature_verifies_and_refuses_tampering_and_replays() -> None:
+    body = b'{"events":[]}'
+    sig = signature("s3cret", "1000", body)
+    assert verify_signature("s3cret", "1000", body, sig, now=1010)
+    assert not verify_signature("s3cret", "1000", body + b" ", sig, now=1010)
+    assert not verify_signature("other", "1000", body, sig, now=1010)
+    assert not verify_signature("s3cret", "1000", body, sig, now=1000 + 301)
+
+
+@pytest.mark.parametrize(("value", "seconds"), [
+    ("7", 7.0), ("0", 0.0), ("-5", 0.0), ("1.5", 1.5), ("Sat, 28 Nov 2026 12:00:30 GMT", 30.0),
+    ("soon", None), ("", None), (None, None), ("999999999", 86400.0),
+])
+def test_retry_after_reads_seconds_or_an_http_date(value: str | None,
+                                                   seconds: float | None) -> None:
+    assert retry_after_seconds(value, now=T0.timestamp()) == seconds
+
+
+@pytest.mark.parametrize(("status", "permanent"), [
+    (400, True), (401, True), (403, True), (404, True), (410, True), (301, True),
+    (408, False), (425, False), (429, False), (500, False), (502, False), (503, False),
+])
+def test_response_status_says_whether_a_retry_can_help(status: int, permanent: bool) -> None:
+    response = httpx.Response(status, headers={"retry-after": "3"},
+                              text="bad hook /T0/B0/SECRETSECRET")
+    with pytest.raises(SinkError) as err:
+        check_response(response, spec("slack"))
+    assert err.value.permanent is permanent
+    assert "SECRETSECRET" not in str(err.value)
+    assert err.value.retry_after == (None if permanent and status != 429 else 3.0) or permanent
+
+
+def test_success_statuses_pass() -> None:
+    for status in (200, 201, 202, 204):
+        check_response(httpx.Response(status), spec("slack"))
