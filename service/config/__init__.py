@@ -12,16 +12,15 @@ The package: models (the shape), fields (field types), loading (file, environmen
 checks (secrets in the config, cross-references) and errors (ConfigError, message text).
 """
 
+from service.config.alerts import AlertsConfig, FlipConfig, SinkConfig
 from service.config.checks import SECRET_KEYS
 from service.config.errors import ConfigError
 from service.config.fields import Duration, PositiveDuration
 from service.config.loading import RESERVED_ENV, check_config, load_settings
 from service.config.models import (
     ENV_PREFIX,
-    AlertsConfig,
     CandidateConfig,
     Fact,
-    FlipConfig,
     Gates,
     LatencyBudget,
     PriceConfig,
@@ -31,7 +30,6 @@ from service.config.models import (
     ProviderConfig,
     ScoringConfig,
     Settings,
-    SinkConfig,
     SlaConfig,
     StatusSource,
     Volume,

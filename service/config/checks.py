@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+from service.config.alerts import unknown_references
 from service.config.errors import Loc, _known, _show
 from service.scoring.factors_names import BOOLEAN_FACTS, INT_FACTS, TEXT_FACTS
 
@@ -17,6 +18,7 @@ from service.scoring.factors_names import BOOLEAN_FACTS, INT_FACTS, TEXT_FACTS
 SECRET_KEYS = {
     "api_key": "api_key_env or api_key_file",
     "webhook_url": "webhook_url_env or webhook_url_file",
+    "secret": "secret_env or secret_file",
     "password": "an *_env or *_file setting, e.g. FACTORWATCH_DATABASE_FILE for the database URL",
 }
 
@@ -88,4 +90,4 @@ def _cross_check(data: dict[str, Any]) -> list[tuple[Loc, str]]:
                 found.append(
                     (("providers", pid, "facts", name), f"expected {wanted}, got {_show(value)}")
                 )
-    return found
+    return found + unknown_references(data)

@@ -27,6 +27,7 @@ from probes.pricing import LOCAL_FORMATS as LOCAL_PRICE_FORMATS
 from probes.pricing import READERS as PRICE_READERS
 from probes.status import READERS as STATUS_READERS
 from probes.tool_catalog import load_catalog
+from service.config.alerts import AlertsConfig
 from service.config.fields import (
     Availability,
     DialectName,
@@ -269,32 +270,6 @@ class WorkloadConfig(_Strict):
         if not any(weights.values()):
             raise ValueError("all weights are zero; give at least one factor a positive weight")
         return weights
-
-
-class FlipConfig(_Strict):
-    margin: NonNegative = 0.1
-    confirmations: Annotated[int, Field(ge=1)] = 3
-
-
-class SinkConfig(_Strict):
-    type: NonEmpty
-    webhook_url_env: EnvName | None = None
-    webhook_url_file: str | None = None
-    events: list[str] = []
-
-    @model_validator(mode="after")
-    def _one_url_source(self) -> SinkConfig:
-        if self.webhook_url_env and self.webhook_url_file:
-            raise ValueError("set only one of webhook_url_env and webhook_url_file")
-        return self
-
-    def resolve_webhook_url(self, environ: Mapping[str, str] | None = None) -> str | None:
-        return _resolve_secret(self.webhook_url_env, self.webhook_url_file, environ)
-
-
-class AlertsConfig(_Strict):
-    flip: FlipConfig = FlipConfig()
-    sinks: list[SinkConfig] = []
 
 
 class PricingSource(_Strict):
