@@ -23,10 +23,11 @@ from service.config.checks import _cross_check, _file_database_password, _pop_se
 from service.config.errors import ConfigError, Loc, _format, _kind, _validation_errors
 from service.config.models import ENV_PREFIX, Settings
 
-# FACTORWATCH_* variables that are not settings: the config path (the CLI reads it) and the
-# HTTP API's bearer token (service/api/auth.py; never part of the settings or their dumps).
+# FACTORWATCH_* variables that are not settings: the config path (the CLI reads it), the
+# HTTP API's bearer token (service/api/auth.py; never part of the settings or their dumps),
+# and FACTORWATCH_CI, which .ci/run sets for the test suite.
 RESERVED_ENV = frozenset({"FACTORWATCH_CONFIG", "FACTORWATCH_API_TOKEN",
-                          "FACTORWATCH_API_TOKEN_FILE"})
+                          "FACTORWATCH_API_TOKEN_FILE", "FACTORWATCH_CI"})
 
 
 # --- reading the file ----------------------------------------------------------------------
