@@ -153,6 +153,65 @@ class Event(SQLModel, table=True):
     attempts: int = 0
 
 
+class AlertDelivery(SQLModel, table=True):
+    """One event to one sink (service/store/alert_outbox.py): claimed, sent, retried apart.
+
+    `batch` names the message the row was first claimed into; it is also the idempotency key
+    of that message, so a retry or a repeat after a crash sends the same events with it.
+    """
+
+    __tablename__ = "alert_delivery"
+    __table_args__ = (UniqueConstraint("event_id", "sink"),
+                      Index("ix_alert_delivery_due", "sink", "status", "next_attempt_at"),
+                      Index("ix_alert_delivery_repeat", "sink", "repeat_key"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="event.id", index=True)
+    sink: str = Field(max_length=64)
+    # pending | claimed | sent | failed | silenced | superseded | expired
+    status: str = Field(default="pending", max_length=20)
+    batch: str | None = Field(default=None, max_length=64, index=True)
+    repeat_key: str = Field(max_length=300)
+    attempts: int = 0
+    next_attempt_at: datetime = _ts()
+    claimed_by: str | None = Field(default=None, max_length=100)
+    claimed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    last_error: str | None = Field(default=None, max_length=300)  # never holds a URL
+
+
+class AlertCondition(SQLModel, table=True):
+    """A condition that fired (SLA burn, exhausted budget, failing probes) and has not cleared.
+
+    Its row and its firing event are saved together; clearing deletes the row and saves the
+    resolution. The key is the primary key, so two replicas cannot open it twice.
+    """
+
+    __tablename__ = "alert_condition"
+
+    key: str = Field(primary_key=True, max_length=300)  # e.g. sla_breach|candidate=a/b
+    type: str = Field(max_length=60)
+    subject: str = Field(max_length=200)
+    severity: str = Field(max_length=20)
+    opened_at: datetime = _ts()
+    updated_at: datetime = _ts()
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class AlertSilence(SQLModel, table=True):
+    """A silence added through the API: matching events are recorded, not sent."""
+
+    __tablename__ = "alert_silence"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # {types, workloads, providers, candidates}: each empty list matches everything
+    matchers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    starts_at: datetime = _ts()
+    ends_at: datetime = _ts(index=True)
+    comment: str = Field(default="", max_length=500)
+    created_at: datetime = _ts()
+
+
 class ProbeRollup(SQLModel, table=True):
     """Probe outcomes of one candidate, kind and region in one UTC hour.
 
