@@ -188,19 +188,33 @@ def test_builtin_catalog_alone_is_a_valid_config() -> None:
         "consumer-chat",
         "healthcare-voice",
     ]
-    assert len(settings.candidates) == 8
+    assert len(settings.candidates) == 9
     assert settings.database == "sqlite:///factorwatch.db"
 
 
-def test_builtin_candidates_use_known_providers_dialects_and_static_prices() -> None:
+def test_builtin_candidates_use_known_providers_dialects_and_price_lists() -> None:
     settings = load_settings(None, environ={})
+    listed = {s.format for s in settings.pricing.sources}
     for cid, cand in settings.candidates.items():
         assert cid.startswith(cand.provider + "/"), cid
-        assert cand.api == "openai"
+        assert cand.api in DIALECTS
         assert cand.api_key_env and cand.api_key_env.endswith("_API_KEY")
-        assert cand.price is not None and cand.price.source == "static", cid
-        assert cand.price.key and cand.price.as_of, cid
+        assert cand.price is not None and cand.price.source in listed, cid
+        # The dated figures seed the price history until the list answers.
+        assert cand.price.key and cand.price.as_of and cand.price.input_per_mtok is not None
         assert cand.probes["latency"].every == 60.0
+
+
+def test_builtin_providers_cover_the_major_hosts_with_public_sources() -> None:
+    settings = load_settings(None, environ={})
+    assert {"openai", "anthropic", "google", "azure-openai", "aws-bedrock", "mistral",
+            "deepseek", "groq", "together", "openrouter", "self-hosted"} <= set(
+        settings.providers)
+    for pid, provider in settings.providers.items():
+        assert provider.name, pid
+        for source in provider.status:
+            assert source.url.startswith("https://"), (pid, source.url)
+    assert all(s.url.startswith("https://") for s in settings.pricing.sources)
 
 
 def test_builtin_price_matches_litellm_per_token_cost() -> None:
@@ -275,7 +289,7 @@ def test_env_ids_match_catalog_ids_case_insensitively() -> None:
     var = "FACTORWATCH_CANDIDATES__TOGETHER/META-LLAMA/LLAMA-3.3-70B-INSTRUCT-TURBO__ENABLED"
     settings = load_settings(None, environ={var: "false"})
     assert settings.candidates["together/meta-llama/Llama-3.3-70B-Instruct-Turbo"].enabled is False
-    assert len(settings.candidates) == 8
+    assert len(settings.candidates) == 9
 
 
 def test_env_json_value_sets_a_list() -> None:
@@ -447,7 +461,7 @@ def test_check_config_summarises_or_lists_errors() -> None:
     )
     assert check_config(VALID / "empty.yaml", environ={}) == (
         True,
-        ["ok: 6 providers, 8 candidates, 4 workloads"],
+        ["ok: 11 providers, 9 candidates, 4 workloads"],
     )
     ok, lines = check_config(INVALID / "factor_unknown.yaml", environ={})
     assert (ok, lines) == (False, ["workloads.w.weights.speed: unknown factor 'speed'"])
