@@ -27,6 +27,7 @@ from sqlmodel import Session
 from probes import run_probe
 from probes.target import Target
 from service import __version__
+from service.alerts.jobs import AlertJobs
 from service.api.app import create_app
 from service.api.auth import api_token_from
 from service.budget import ProbeBudget
@@ -111,6 +112,8 @@ class Daemon:
         self.loop_lag = loop_lag_histogram(self.registry)
         for workload in settings.workloads:  # at 0 from the start: increase() sees the 1st
             self.metrics.top_choice_changes.labels(workload)
+        self.alerts = AlertJobs(settings, self.engine, self.metrics, self._environ,
+                                lambda: self._http)
         self.writer = ResultWriter(self.engine, in_transaction=apply_rollups)
         self.scheduler = Scheduler(self._probe)
         self.cluster = Cluster(self.engine, settings.cluster.replica_id or default_replica_id(),
@@ -166,6 +169,7 @@ class Daemon:
 
     def _leader_jobs(self) -> list[PeriodicJob]:
         return [PeriodicJob("scoring", self.settings.scoring.every, self._score),
+                *self.alerts.jobs(),
                 *self.watch.jobs()]
 
     # --- run ------------------------------------------------------------------------------
