@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
-from service.api import candidates, events, health, incidents, prices, sla
+from service.api import alerts, candidates, events, health, incidents, prices, sla
 from service.api import workloads as workload_routes
 from service.api.deps import ApiContext
 from service.config import Settings
@@ -41,7 +41,7 @@ def create_app(*, version: str, engine: Engine, registry: CollectorRegistry,
         workloads=workloads or (lambda: sorted(settings.workloads)))
     app.state.api_token = api_token
     for module in (health, workload_routes, candidates, sla, incidents, prices, events,
-                   overview):
+                   alerts, overview):
         app.include_router(module.router)
 
     @app.exception_handler(CursorError)
