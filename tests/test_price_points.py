@@ -19,9 +19,9 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-def engine(sqlite_url: str) -> Iterator[Engine]:
-    upgrade(sqlite_url)
-    eng = make_engine(sqlite_url)
+def engine(database_url: str) -> Iterator[Engine]:
+    upgrade(database_url)  # the store's contract: SQLite and PostgreSQL alike
+    eng = make_engine(database_url)
     yield eng
     eng.dispose()
 
