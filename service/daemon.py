@@ -187,7 +187,7 @@ class Daemon:
         app = create_app(version=__version__, engine=self.engine, registry=self.registry,
                          readiness=self.readiness,
                          workloads=lambda: sorted(self.settings.workloads),
-                         settings=self.settings, rescore=self._score,
+                         settings=self.settings, rescore=self._rescore,
                          api_token=api_token_from(self._environ))
         self._server = _Server(uvicorn.Config(app, log_level="warning", lifespan="off",
                                               access_log=False))
@@ -257,6 +257,14 @@ class Daemon:
         self.budget.spend(plan.candidate, provider, row.cost_usd)
         self.writer.add(row)
         self.metrics.writer_buffered.set(self.writer.buffered)
+
+    async def _rescore(self) -> bool:
+        """POST /api/v1/rescore: only the leader scores (two scorers would race the
+        top-choice state); False tells the caller to ask the leader."""
+        if not self.cluster.is_leader:
+            return False
+        await self._score()
+        return True
 
     async def _score(self) -> None:
         try:

@@ -108,8 +108,9 @@ def test_state_changes_are_refused_without_a_configured_token(client: TestClient
 def test_rescore_needs_the_right_bearer_token(seeded: Seeded, tmp_path: Path) -> None:
     calls = []
 
-    async def rescore() -> None:
+    async def rescore() -> bool:
         calls.append(1)
+        return True
 
     with TestClient(app_for(seeded, token="s3cret", rescore=rescore)) as c:
         assert c.post("/api/v1/rescore").status_code == 401
@@ -118,6 +119,15 @@ def test_rescore_needs_the_right_bearer_token(seeded: Seeded, tmp_path: Path) ->
         ok = c.post("/api/v1/rescore", headers={"Authorization": "Bearer s3cret"})
     assert ok.status_code == 200 and calls == [1]
     assert set(ok.json()["workloads"]) == {"chat", "clinic"}
+
+
+def test_rescore_on_a_replica_without_the_lease_is_a_conflict(seeded: Seeded) -> None:
+    async def not_leader() -> bool:
+        return False
+
+    with TestClient(app_for(seeded, token="t", rescore=not_leader)) as c:
+        r = c.post("/api/v1/rescore", headers={"Authorization": "Bearer t"})
+    assert r.status_code == 409 and "factorwatch_leader" in r.json()["detail"]
 
 
 def test_openapi_documents_every_resource_and_the_token(client: TestClient) -> None:

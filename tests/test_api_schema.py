@@ -19,8 +19,8 @@ TOKEN = "schemathesis-token"
 
 @pytest.fixture(scope="module")
 def api_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
-    async def rescore() -> None:
-        return None
+    async def rescore() -> bool:
+        return True
 
     seeded = seed(tmp_path_factory.mktemp("schema"))
     yield app_for(seeded, token=TOKEN, rescore=rescore)

@@ -32,7 +32,7 @@ the next page (`limit` sets the page size, at most 500). Endpoints that change s
 def create_app(*, version: str, engine: Engine, registry: CollectorRegistry,
                readiness: Callable[[], dict[str, bool]], settings: Settings,
                workloads: Callable[[], list[str]] | None = None,
-               rescore: Callable[[], Awaitable[None]] | None = None,
+               rescore: Callable[[], Awaitable[bool]] | None = None,
                api_token: str | None = None) -> FastAPI:
     app = FastAPI(title="factorwatch", version=version, description=DESCRIPTION)
     app.state.ctx = ApiContext(

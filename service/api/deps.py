@@ -28,7 +28,7 @@ class ApiContext:
     settings: Settings
     readiness: Callable[[], dict[str, bool]]
     workloads: Callable[[], list[str]]
-    rescore: Callable[[], Awaitable[None]] | None = None
+    rescore: Callable[[], Awaitable[bool]] | None = None  # False: not the leader
 
 
 def _context(request: Request) -> ApiContext:

@@ -69,12 +69,15 @@ def evaluation(db: Db, evaluation_id: int) -> dict[str, Any]:
              dependencies=[Depends(require_token)],
              responses={401: {"description": "missing or wrong token"},
                         403: {"description": "no token configured on the daemon"},
+                        409: {"description": "this replica does not hold the scoring lease"},
                         503: {"description": "this process does not score"}})
 async def rescore(ctx: Ctx) -> Rescored:
     # A rescore is an evaluation like a scheduled one: it counts towards flip confirmations.
     if ctx.rescore is None:
         raise HTTPException(503, "this process does not score")
-    await ctx.rescore()
+    if not await ctx.rescore():
+        raise HTTPException(409, "this replica does not hold the scoring lease: send the "
+                                 "request to the one whose factorwatch_leader is 1")
     names = ctx.workloads()
     return Rescored(workloads=names, evaluated_at=await _evaluated_at(ctx, names))
 
