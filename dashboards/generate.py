@@ -199,7 +199,7 @@ def ranking() -> dict[str, Any]:
 def itself() -> dict[str, Any]:
     return dashboard("factorwatch-self", "factorwatch / factorwatch itself",
                      "Is the monitor healthy: up, probing on time, a responsive event loop, "
-                     "probe spend, sources and the store.",
+                     "probe spend, alert delivery, sources and the store.",
                      [custom_var("job", "Prometheus job", ["factorwatch"], "factorwatch")], [
         panel("Up", "stat", [('up{job="$job"}', "{{instance}}")], width=6, height=4,
               instant=True),
@@ -225,6 +225,11 @@ def itself() -> dict[str, Any]:
             "{{candidate}}")], unit="currencyUSD"),
         panel("Probe budget exhausted", "state-timeline", [(
             "max by (candidate) (factorwatch_probe_budget_exhausted)", "{{candidate}}")]),
+        panel("Alerts sent by sink and result (per hour)", "timeseries", [(
+            "sum by (sink, result) (increase(factorwatch_alerts_sent_total[1h]))",
+            "{{sink}} {{result}}")]),
+        panel("Alerts pending delivery", "timeseries", [(
+            "max by (sink) (factorwatch_alerts_pending)", "{{sink}}")]),
         panel("Scoring passes (per hour) and age of the last one", "timeseries", [
             ("sum by (result) (increase(factorwatch_scoring_runs_total[1h]))", "{{result}}"),
             ("time() - max by (workload) (factorwatch_last_evaluation_timestamp_seconds)",
