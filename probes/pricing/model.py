@@ -8,7 +8,7 @@ number, negative or absurd; the caller then keeps the last good price it had.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 # The dearest real list price in the 2026 LiteLLM map is $600 per million output tokens;
@@ -43,12 +43,6 @@ class PriceQuote:
     batch_input_per_mtok: float | None = None
     batch_output_per_mtok: float | None = None
     tiers: tuple[QuoteTier, ...] = ()
-
-    def figures(self) -> dict[str, Any]:
-        """A plain, JSON-friendly copy (for events and comparisons)."""
-        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "tiers"}
-        out["tiers"] = [vars(t).copy() for t in self.tiers]
-        return out
 
 
 @dataclass(frozen=True)

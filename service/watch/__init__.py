@@ -7,7 +7,10 @@ and hands the scheduler one periodic job per source, plus the outage check.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlsplit
 
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
@@ -50,11 +53,12 @@ class Watch:
         self.book.seed(session, now)
         for _, poller in self.pricing:
             if poller.format == NEGOTIATED and not is_http(poller.url):
-                try:
-                    with open(poller.url, "rb") as fh:
-                        self.book.lists[NEGOTIATED] = PRICE_READERS[NEGOTIATED](fh.read(), None)
-                except (OSError, ValueError):
-                    pass  # its poll reports why, in the log and the metrics
+                path = Path(urlsplit(poller.url).path if poller.url.startswith("file://")
+                            else poller.url).expanduser()
+                # Unreadable: its poll reports why, in the log and the metrics.
+                with contextlib.suppress(OSError, ValueError):
+                    self.book.lists[NEGOTIATED] = PRICE_READERS[NEGOTIATED](path.read_bytes(),
+                                                                            None)
         self.book.apply(session, now)
 
     def jobs(self) -> list[PeriodicJob]:
