@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -65,6 +67,17 @@ def stored(engine: Engine) -> list[int]:
             "SELECT (extra->>'i')::int FROM probe_result")).scalars())
 
 
+def stored_ids(engine: Engine) -> list[int]:
+    with engine.connect() as conn:
+        return list(conn.execute(text("SELECT id FROM probe_result")).scalars())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def rolled_up(engine: Engine) -> int:
     with engine.connect() as conn:
         return int(conn.execute(text("SELECT coalesce(sum(ok), 0) FROM probe_rollup")).scalar()
@@ -110,3 +123,85 @@ async def test_results_survive_a_postgresql_restart_under_load(
     assert any(m[1] == "writing probe results recovered" for m in messages)
     full = [m for m in messages if m[1].startswith("result buffer full")]
     assert len(full) == (1 if writer.dropped else 0)
+
+
+# --- the daemon through the same restart -------------------------------------------------------
+
+DAEMON_CONFIG = """
+builtin_catalog: false
+database: {url}
+listen: 127.0.0.1:{port}
+scoring: {{every: 2s, window: 10m}}
+cluster: {{lease_ttl: 3s}}
+providers:
+  p: {{facts: {{founded_year: 2020}}}}
+candidates:
+{candidates}
+workloads:
+  chat:
+    volume: {{requests_per_month: 1000, input_tokens: 100, output_tokens: 100}}
+    weights: {{latency: 3}}
+"""
+
+
+def metric(text_: str, name: str) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return sum(s.value for family in text_string_to_metric_families(text_)
+               for s in family.samples if s.name == name)
+
+
+async def test_daemon_probes_through_a_postgresql_restart_and_reports_its_backlog(
+        server: tuple[PostgresCluster, Engine], tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    import httpx
+
+    from service.config import load_settings
+    from service.daemon import Daemon
+    from service.sim.behaviour import SimModel
+    from service.sim.server import SimServer
+
+    cluster, engine = server
+    sim = SimServer({f"m{i}": SimModel(ttft_seconds=0.02, inter_token_seconds=0.002)
+                     for i in range(3)}, seed=1)
+    base_url = sim.start_in_thread()
+    candidates = "\n".join(
+        f"  p/m{i}: {{provider: p, api: openai, base_url: '{base_url}', model: m{i}, "
+        f"probes: {{latency: {{every: 1s, timeout: 5s}}}}}}" for i in range(3))
+    path = tmp_path / "fw.yaml"
+    path.write_text(DAEMON_CONFIG.format(url=cluster.url, port=free_port(),
+                                         candidates=candidates))
+    settings = load_settings(path, environ={})
+    daemon = Daemon(settings)
+    stop = asyncio.Event()
+    task = asyncio.create_task(daemon.run(stop))
+    try:
+        with caplog.at_level(logging.INFO, logger="service.store.writer"):
+            async with httpx.AsyncClient(base_url=f"http://{settings.listen}") as http:
+                await asyncio.wait_for(daemon.started.wait(), 30)
+                await eventually(lambda: len(stored_ids(engine)) >= 3)
+
+                await asyncio.to_thread(cluster.pause)
+                await asyncio.sleep(4)  # a dozen probes while the server is down
+                backlog = metric((await http.get("/metrics")).text,
+                                 "factorwatch_store_buffered_results")
+                ready = await http.get("/readyz")
+                assert not task.done()
+                assert backlog >= 6, backlog
+                assert ready.status_code == 503
+                assert ready.json()["checks"]["database"] is False
+
+                await asyncio.to_thread(cluster.resume)
+                await eventually(lambda: daemon.writer.buffered == 0, timeout=30)
+                assert (await http.get("/readyz")).status_code == 200
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 60)
+        sim.stop_thread()
+
+    # Every probe the daemon ran is stored: none was lost to the restart.
+    assert daemon.writer.dropped == 0 and daemon.writer.rejected == 0
+    assert len(stored_ids(engine)) == daemon.writer.written
+    assert daemon.writer.failures >= 1
+    assert any(r.getMessage().startswith("writing probe results failed")
+               for r in caplog.records)
