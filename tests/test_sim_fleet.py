@@ -110,7 +110,8 @@ async def test_each_api_checks_its_own_key_header_and_records_truth(
         ok, refused = server.records
         assert (ok.dialect, ok.status, ok.content_tokens, len(ok.token_times)) == (api, 200, 5, 5)
         assert ok.first_content_at is not None
-        assert ok.first_content_at - ok.received_at == pytest.approx(0.02, abs=0.015)
+        # It waits at least the configured TTFT (how much longer depends on the machine's load).
+        assert 0.019 <= ok.first_content_at - ok.received_at < 1.0
         assert refused.status == 401
     finally:
         await server.stop()
