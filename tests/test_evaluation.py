@@ -147,3 +147,23 @@ def test_declared_incidents_reach_stability_and_reliability(tmp_path: Path,
     stability = entry.factors["stability"]
     assert stability.source == "measured"
     assert stability.evidence["incidents_last_90d"] == {"major": 1}
+
+
+def test_batch_share_reaches_the_cost_factor(setup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from service.store.models import PricePoint
+
+    settings, engine = setup
+    with Session(engine) as session:  # a price list's point, with batch prices
+        session.add(PricePoint(candidate_id="p/a", source="litellm", effective_at=T0,
+                               input_per_mtok=2, output_per_mtok=2, batch_input_per_mtok=1,
+                               batch_output_per_mtok=1))
+        session.commit()
+    volume = settings.workloads["chat"].volume
+    batched = settings.model_copy(deep=True)
+    batched.workloads["chat"].volume = volume.model_copy(update={"batch_share": 1.0})
+    with Session(engine) as session:
+        full = evaluate(session, settings, T0 + timedelta(minutes=1))[0]
+        half = evaluate(session, batched, T0 + timedelta(minutes=1))[0]
+    cost = {e.candidate: e.factors["cost"].evidence for e in full.entries}
+    cost_batched = {e.candidate: e.factors["cost"].evidence for e in half.entries}
+    assert cost_batched["p/a"]["monthly_usd"] == pytest.approx(cost["p/a"]["monthly_usd"] / 2)
