@@ -27,7 +27,7 @@ from service.sim.openai_server import SimModel, SimServer
 pytestmark = pytest.mark.integration
 
 TTL = 3.0  # cluster.lease_ttl
-EVERY = 5.0  # probe interval
+EVERY = 6.0  # probe interval
 JITTER = EVERY * 0.1
 MODELS = [f"m{i}" for i in range(6)]
 CONFIG = """
@@ -146,13 +146,14 @@ def test_leader_killed_another_takes_over_and_probes_go_on(postgres: str, sim: S
     span = (end - steady).total_seconds()
     for cid, times in by_candidate.items():
         gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
-        # Never doubled: no two probes of one candidate closer than an interval, but at
-        # most one re-phased gap where a survivor took the candidate over.
-        short = [g for g in gaps if g < EVERY - 2 * JITTER]
-        assert len(short) <= 1, (cid, gaps)
+        # Never doubled: two replicas probing one candidate on their own timers would leave
+        # many gaps far under an interval; a late probe on a busy machine leaves one
+        # somewhat short gap, and so may the survivor that took the candidate over.
+        doubled = [g for g in gaps if g < EVERY / 3]
+        assert len(doubled) <= 1, (cid, gaps)
         # Never dropped beyond one interval: the takeover gap is at most two intervals.
         assert max(gaps) <= 2 * EVERY + 2 * JITTER, (cid, gaps)
-        assert len(times) <= span / (EVERY - 2 * JITTER) + 2, (cid, len(times))
+        assert len(times) <= span / EVERY + 2, (cid, len(times))
 
     # One scorer at a time: evaluations come at the leader's pace, not three times as fast.
     evaluations = query(url, "SELECT count(*) FROM evaluation WHERE evaluated_at >= "
