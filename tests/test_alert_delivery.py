@@ -6,6 +6,7 @@ Receivers: one that answers 200, one 429 then 200 (Retry-After), one 500 for a w
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from sqlalchemy.engine import Engine
 
 from devtools.receiver import Receiver, always, failing_for, sequence
+from service.alerts.base import Message
 from service.alerts.webhook import verify_signature
 from service.metrics import ProbeMetrics
 from service.store.db import make_engine
@@ -192,3 +194,25 @@ async def test_sink_url_never_appears_in_logs_errors_metrics_or_the_database(
     for text in (caplog.text, errors, generate_latest(registry).decode(),
                  json.dumps([repr(r.__dict__) for r in caplog.records])):
         assert token not in text
+
+
+async def test_a_send_never_recorded_is_repeated_once_with_the_same_key(engine: Engine) -> None:
+    """The one repeat allowed: the sender died after sending, before recording."""
+    with Receiver(always(200)) as rx:
+        add_event(engine, "price_change", "p1", candidate="openai/gpt-4o")
+        environ = {"URL_HOOK": rx.url, "HOOK_SECRET": SECRET}
+        fast = {"claim_timeout": "300ms"}
+        dying = sender(engine, [webhook(timeout="100ms")], environ, delivery=fast)
+        await asyncio.to_thread(dying._route, datetime.now(UTC))
+        claimed = await asyncio.to_thread(dying._claim, dying.rules[0])
+        assert claimed is not None
+        async with httpx.AsyncClient() as client:  # sent; then the process "dies"
+            await dying.sinks["hook"].send(Message(claimed.batch, claimed.events), client)
+        heir = sender(engine, [webhook(timeout="100ms")], environ, delivery=fast)
+        await pump(heir, lambda: deliveries(engine)[0].status == "sent")
+        for _ in range(2):
+            async with httpx.AsyncClient() as client:
+                await heir.run_once(client)
+    first, repeat = rx.requests
+    assert first.headers["idempotency-key"] == repeat.headers["idempotency-key"]
+    assert first.json()["events"] == repeat.json()["events"]

@@ -30,8 +30,10 @@ from tests.alert_helpers import add_event
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[1]
 
-SENDER = """
-import asyncio, sys, httpx
+# Imports once, then forks a fresh sender for every "go" line and prints its pid: a restart
+# costs a fork, not a second of imports. Children are reaped by SIGCHLD being ignored.
+ZYGOTE = """
+import asyncio, os, signal, sys, httpx
 from service.alerts.sender import AlertSender
 from service.config.alerts import AlertsConfig
 from service.store.db import make_engine
@@ -39,26 +41,43 @@ from service.store.db import make_engine
 db, url = sys.argv[1], sys.argv[2]
 config = AlertsConfig.model_validate({
     "sinks": [{"type": "webhook", "webhook_url_env": "U", "secret_env": "S", "group_wait": 0,
-               "max_group": 3, "timeout": "200ms"}],
-    "delivery": {"claim_timeout": "500ms", "retry_initial": "50ms", "retry_max": "100ms"}})
-sender = AlertSender(make_engine(db), config, {}, {"U": url, "S": "k"})
+               "max_group": 3, "timeout": "150ms"}],
+    "delivery": {"claim_timeout": "350ms", "retry_initial": "50ms", "retry_max": "100ms"}})
 
-async def main():
+async def deliver_forever():
+    sender = AlertSender(make_engine(db), config, {}, {"U": url, "S": "k"})
     async with httpx.AsyncClient() as client:
-        print("ready", flush=True)
         while True:
             await sender.run_once(client)
             await asyncio.sleep(0.01)
 
-asyncio.run(main())
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+for line in sys.stdin:
+    pid = os.fork()
+    if pid == 0:
+        asyncio.run(deliver_forever())
+    print(pid, flush=True)
 """
 
 
-def start(db: str, url: str) -> subprocess.Popen[str]:
-    proc = subprocess.Popen([sys.executable, "-c", SENDER, db, url], cwd=REPO, text=True,
-                            stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(REPO)})
-    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
-    return proc
+class Senders:
+    """Starts sender processes (forked from one that has imported everything)."""
+
+    def __init__(self, db: str, url: str) -> None:
+        self.zygote = subprocess.Popen(
+            [sys.executable, "-c", ZYGOTE, db, url], cwd=REPO, text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": str(REPO)})
+
+    def start(self) -> int:
+        assert self.zygote.stdin is not None and self.zygote.stdout is not None
+        self.zygote.stdin.write("go\n")
+        self.zygote.stdin.flush()
+        return int(self.zygote.stdout.readline())
+
+    def close(self) -> None:
+        self.zygote.kill()
+        self.zygote.wait()
 
 
 def all_sent(db: str) -> bool:
@@ -78,22 +97,24 @@ def test_kill_9_during_delivery_loses_nothing_and_repeats_only_the_unrecorded(
     engine = make_engine(db)
     rng = random.Random(os.getpid())
     total, kills = 0, 0
-    with Receiver(always(200), delay=0.05) as rx:
-        for _wave in range(4):
-            for _ in range(10):
-                add_event(engine, "price_change", f"e{total}", candidate=f"c{total}")
-                total += 1
-            proc = start(db, rx.url)
-            time.sleep(rng.uniform(0.02, 0.3))
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-            kills += 1
-        proc = start(db, rx.url)  # the last one is left to finish
-        deadline = time.monotonic() + 20
-        while not all_sent(db) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+    with Receiver(always(200), delay=0.08) as rx:
+        senders = Senders(db, rx.url)
+        try:
+            for _wave in range(8):
+                for _ in range(6):
+                    add_event(engine, "price_change", f"e{total}", candidate=f"c{total}")
+                    total += 1
+                pid = senders.start()
+                time.sleep(rng.uniform(0.05, 0.5))
+                os.kill(pid, signal.SIGKILL)
+                kills += 1
+            pid = senders.start()  # the last one is left to finish
+            deadline = time.monotonic() + 20
+            while not all_sent(db) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            os.kill(pid, signal.SIGKILL)
+        finally:
+            senders.close()
     engine.dispose()
     assert all_sent(db)
     messages: dict[str, list[tuple[str, ...]]] = defaultdict(list)

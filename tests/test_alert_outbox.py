@@ -167,3 +167,24 @@ def test_events_no_sink_wants_are_done_at_once(engine: Engine) -> None:
     assert fan_out(engine, [SinkRule("pager", min_severity="critical")]) == {}
     with Session(engine) as session:
         assert session.exec(select(Event.status)).one() == "sent"
+
+
+def test_a_newer_event_waits_while_an_older_one_of_its_subject_is_retried(
+        engine: Engine) -> None:
+    rule = SinkRule("hook", group_wait=timedelta(0), repeat_interval=timedelta(0))
+    add_event(engine, "price_change", "p1", at=T0, candidate="openai/gpt-4o")
+    fan_out(engine, [rule])
+    first = claim(engine, rule, "r1")
+    assert first is not None
+    retry_at = T0 + timedelta(seconds=30)
+    with Session(engine) as session, session.begin():
+        outbox.record(session, first, "r1", T0, "pending", retry_at, "HTTP 503")
+    add_event(engine, "price_change", "p2", at=T0, candidate="openai/gpt-4o")
+    fan_out(engine, [rule])
+    assert claim(engine, rule, "r1", T0 + timedelta(seconds=1)) is None  # not before p1
+    retry = claim(engine, rule, "r1", retry_at)
+    assert retry is not None and [e.key for e in retry.events] == ["p1"]
+    with Session(engine) as session, session.begin():
+        outbox.record(session, retry, "r1", retry_at, "sent")
+    after = claim(engine, rule, "r1", retry_at)
+    assert after is not None and [e.key for e in after.events] == ["p2"]

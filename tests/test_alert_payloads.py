@@ -114,6 +114,15 @@ def test_alertmanager_resolution_ends_the_alert_its_firing_started() -> None:
     assert {a["labels"]["severity"] for a in ended} == {"info", "warning", "critical"}
 
 
+def test_alertmanager_labels_keep_what_the_event_is_about() -> None:
+    stale = event(5, "status_source_stale", {"provider": "openai",
+                                             "source": "https://status.openai.com/feed"})
+    labels = AlertmanagerSink(spec("alertmanager")).build_payload(Message("k", (stale,)))[0][
+        "labels"]
+    assert (labels["source"], labels["app"]) == ("https://status.openai.com/feed",
+                                                 "factorwatch")
+
+
 def test_webhook_signature_verifies_and_refuses_tampering_and_replays() -> None:
     body = b'{"events":[]}'
     sig = signature("s3cret", "1000", body)

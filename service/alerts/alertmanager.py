@@ -33,7 +33,7 @@ def idempotency_key(event: AlertEvent) -> str:
 
 def labels(event: AlertEvent, severity: str) -> dict[str, str]:
     out = {"alertname": f"factorwatch_{event.kind.family}", "severity": severity,
-           "source": "factorwatch", "idempotency_key": idempotency_key(event)}
+           "app": "factorwatch", "idempotency_key": idempotency_key(event)}
     for name in event.kind.subject:
         value = event.payload.get(name)
         if value is not None:

@@ -131,6 +131,7 @@ class History:
 
     last_firing_at: datetime | None  # the last message that was not a resolution
     open: bool  # the last message was a firing: the reader believes it still holds
+    in_flight: bool = False  # a message about it is being sent or retried
 
 
 @dataclass
@@ -152,6 +153,8 @@ def plan(pending: Sequence[Pending], history: Mapping[str, History], rule: SinkR
         latest = rows[-1]
         out.supersede += [p.delivery_id for p in rows[:-1]]  # the newest says it all
         seen = history.get(key, History(None, False))
+        if seen.in_flight:
+            continue  # wait for it: a newer message must not overtake an older one
         if latest.event.resolved:
             if seen.open:
                 ready.append(latest)  # an end is news at once, never held back

@@ -123,7 +123,8 @@ def _load(session: Session, sink: str, batch: str, provider_of: Mapping[str, str
 
 
 def history(session: Session, sink: str, keys: Sequence[str]) -> dict[str, History]:
-    """Per repeat key, what the sink last told (sent rows, oldest first)."""
+    """Per repeat key, what the sink last told (sent rows, oldest first), and whether a
+    message about it is still being sent or retried."""
     rows = session.execute(
         select(D.c.repeat_key, E.c.type, D.c.sent_at).join_from(D, E, E.c.id == D.c.event_id)
         .where(D.c.sink == sink, D.c.status == "sent", D.c.repeat_key.in_(keys))
@@ -133,6 +134,13 @@ def history(session: Session, sink: str, keys: Sequence[str]) -> dict[str, Histo
         resolved = event_type(type_).resolution
         last = out.get(key, History(None, False))
         out[key] = History(last.last_firing_at if resolved else sent_at, not resolved)
+    busy = session.execute(
+        select(D.c.repeat_key).distinct().where(
+            D.c.sink == sink, D.c.repeat_key.in_(keys), D.c.batch.is_not(None),
+            D.c.status.in_(("pending", "claimed")))).scalars()
+    for key in busy:
+        last = out.get(key, History(None, False))
+        out[key] = History(last.last_firing_at, last.open, in_flight=True)
     return out
 
 
