@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import Session
 
+import service.api.sla as sla_api
 from tests.apidata import Seeded, app_for, seed
 
 
@@ -139,3 +142,19 @@ def test_openapi_documents_every_resource_and_the_token(client: TestClient) -> N
     assert spec["paths"]["/api/v1/rescore"]["post"]["security"] == [{"HTTPBearer": []}]
     assert "/api/v1/events" in spec["paths"] and "HTTPBearer" in spec["components"][
         "securitySchemes"]
+
+
+def test_outage_figures_are_read_at_most_once_a_minute(
+        seeded: Seeded, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    real = sla_api.outage_summaries
+    monkeypatch.setattr(sla_api, "outage_summaries",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    ctx = app_for(seeded).state.ctx
+    with Session(seeded.engine) as db:
+        first = sla_api.cached_outages(ctx, db, 24, seeded.now)
+        sla_api.cached_outages(ctx, db, 24, seeded.now + timedelta(seconds=59))
+        assert len(calls) == 1
+        sla_api.cached_outages(ctx, db, 24, seeded.now + timedelta(seconds=61))
+        sla_api.cached_outages(ctx, db, 1, seeded.now + timedelta(seconds=61))
+    assert len(calls) == 3 and set(first) == {"acme", "zeta"}

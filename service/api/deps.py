@@ -7,8 +7,8 @@ stalls the event loop that times the probes.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
-from typing import Annotated
+from dataclasses import dataclass, field
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Query, Request
 from prometheus_client import CollectorRegistry
@@ -29,6 +29,7 @@ class ApiContext:
     readiness: Callable[[], dict[str, bool]]
     workloads: Callable[[], list[str]]
     rescore: Callable[[], Awaitable[bool]] | None = None  # False: not the leader
+    cache: dict[Any, Any] = field(default_factory=dict)  # slow reads, per app (api/sla.py)
 
 
 def _context(request: Request) -> ApiContext:

@@ -7,18 +7,18 @@ recent top-choice changes and price changes. Plain HTML and CSS, no script, no b
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session, col, select
 
-from service.api.deps import Ctx, Db
+from service.api.deps import ApiContext, Ctx, Db
+from service.api.sla import cached_outages
 from service.scoring.outages import OutageSummary
-from service.sla import SlaRow, enabled_candidates, sla_rows
+from service.sla import SlaRow, sla_rows
 from service.store.models import Event, Incident, PricePoint
-from service.store.outages import outage_summaries
 from service.store.rankings import latest_rankings
 from service.store.top_choice import EVENT_TYPE as TOP_CHOICE_CHANGED
 from service.web.render import render_overview
@@ -26,7 +26,7 @@ from service.web.render import render_overview
 router = APIRouter(tags=["overview"])
 
 RECENT = 10
-OUTAGE_WINDOW = timedelta(hours=24)
+OUTAGE_HOURS = 24
 
 
 @dataclass(frozen=True)
@@ -57,14 +57,13 @@ def price_changes(session: Session, limit: int = RECENT
     return out
 
 
-def gather_overview(session: Session, ctx: Ctx, now: datetime) -> Overview:
+def gather_overview(session: Session, ctx: ApiContext, now: datetime) -> Overview:
     settings = ctx.settings
     return Overview(
         version=ctx.version, generated_at=now, rankings=latest_rankings(session),
         descriptions={n: w.description for n, w in settings.workloads.items()},
         sla=sla_rows(session, settings, now),
-        outages=outage_summaries(session, enabled_candidates(settings), now - OUTAGE_WINDOW,
-                                 now),
+        outages=cached_outages(ctx, session, OUTAGE_HOURS, now),
         open_incidents=list(session.exec(
             select(Incident).where(col(Incident.resolved_at).is_(None))
             .order_by(col(Incident.started_at).desc())).all()),
