@@ -212,3 +212,18 @@ def test_bad_values_are_refused_with_the_reason(values: dict[str, Any], reason: 
     with pytest.raises(helm.HelmError) as err:
         render(values)
     assert reason in str(err.value)
+
+
+def test_the_values_in_the_deployment_guide_render_valid_manifests(tmp_path: Path) -> None:
+    guide = (REPO / "docs" / "deploy.md").read_text()
+    block = guide.split("# values-prod.yaml\n", 1)[1].split("```", 1)[0]
+    values = yaml.safe_load(block)
+    docs = render(values)
+    for doc in docs:
+        if doc["kind"] not in CRD_KINDS:
+            kubernetes_validate.validate(doc, KUBE_VERSIONS[-1], strict=True)
+    (text,) = [d["data"]["config.yaml"] for d in docs
+               if d["kind"] == "ConfigMap" and "config.yaml" in d["data"]]
+    (tmp_path / "config.yaml").write_text(text)
+    ok, lines = check_config(str(tmp_path / "config.yaml"))
+    assert ok, lines
