@@ -41,6 +41,7 @@ from service.metrics import (
     StoreCollector,
     loop_lag_histogram,
 )
+from service.probe_clients import ProbeClients
 from service.scheduler import PeriodicJob, ProbePlan, Scheduler
 from service.scoring.evidence import Price
 from service.sla import OpsSnapshot, ops_snapshot
@@ -121,6 +122,7 @@ class Daemon:
         self.targets, self.skipped = build_targets(settings, self._environ)
         self._prices: dict[str, Price] = {}
         self._http: httpx.AsyncClient | None = None
+        self._probe_http: ProbeClients | None = None  # probes' own, sharded pools
         self._server: _Server | None = None
         self.started = asyncio.Event()
 
@@ -183,6 +185,7 @@ class Daemon:
             log.warning("no candidate can be probed: set an API key (e.g. OPENAI_API_KEY) or "
                         "try `factorwatch demo`")
         self._http = httpx.AsyncClient(transport=self._transport, follow_redirects=False)
+        self._probe_http = ProbeClients(transport=self._transport)
         writer_task = asyncio.create_task(self.writer.run(), name="result-writer")
         app = create_app(version=__version__, engine=self.engine, registry=self.registry,
                          readiness=self.readiness,
@@ -220,6 +223,8 @@ class Daemon:
         await server_task
         if self._http is not None:
             await self._http.aclose()
+        if self._probe_http is not None:
+            await self._probe_http.aclose()
         self.engine.dispose()
         log.info("stopped cleanly")
 
@@ -242,14 +247,16 @@ class Daemon:
     async def _probe(self, plan: ProbePlan) -> None:
         if not self.cluster.owns(plan.candidate):
             return  # another replica in this region probes this candidate
-        assert self._http is not None
+        # The sharded pools once run() made them (a test may hand in just self._http).
+        http = self._probe_http.for_key(plan.candidate) if self._probe_http else self._http
+        assert http is not None
         if not self.budget.allow(plan.candidate):
             return  # its daily probe budget is spent: skipped, logged once a day
         schedule = self.settings.candidates[plan.candidate].probes[plan.kind]
         target = replace(self.targets[plan.candidate], timeout_seconds=schedule.timeout,
                          max_tokens=schedule.max_tokens,
                          options=MappingProxyType(schedule.probe_options()))
-        result = await run_probe(plan.kind, target, self._http)
+        result = await run_probe(plan.kind, target, http)
         provider = self.settings.candidates[plan.candidate].provider
         self.metrics.observe(plan.candidate, provider, self.settings.region, result)
         row = probe_row(plan.candidate, self.settings.region, result,
