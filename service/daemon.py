@@ -34,7 +34,7 @@ from service.budget import ProbeBudget
 from service.cluster import Cluster, default_replica_id
 from service.config import Settings
 from service.evaluation import evaluate_and_save
-from service.looplag import monitor_loop_lag
+from service.looplag import LagWindow, monitor_loop_lag
 from service.metrics import (
     OperationsCollector,
     ProbeMetrics,
@@ -111,6 +111,7 @@ class Daemon:
         self.watch = Watch(settings, self.engine, self.registry, lambda: self._http)
         self.registry.register(OperationsCollector(self._read_operations))
         self.loop_lag = loop_lag_histogram(self.registry)
+        self.lag_window = LagWindow()  # flags probes whose timing the loop's lag spoilt
         for workload in settings.workloads:  # at 0 from the start: increase() sees the 1st
             self.metrics.top_choice_changes.labels(workload)
         self.alerts = AlertJobs(settings, self.engine, self.metrics, self._environ,
@@ -200,7 +201,8 @@ class Daemon:
         host, port = sock.getsockname()[:2]
         log.info("factorwatch %s serving on http://%s:%d (%d candidates probed, %d workloads)",
                  __version__, host, port, len(self.targets), len(self.settings.workloads))
-        lag_task = asyncio.create_task(monitor_loop_lag(self.loop_lag), name="loop-lag")
+        lag_task = asyncio.create_task(monitor_loop_lag(self.loop_lag, window=self.lag_window),
+                                       name="loop-lag")
         self.started.set()
         try:
             await stop.wait()
@@ -256,7 +258,11 @@ class Daemon:
         target = replace(self.targets[plan.candidate], timeout_seconds=schedule.timeout,
                          max_tokens=schedule.max_tokens,
                          options=MappingProxyType(schedule.probe_options()))
+        since = self.lag_window.now()
         result = await run_probe(plan.kind, target, http)
+        if (lag := self.lag_window.unreliable(since)) is not None:
+            # The loop was held up meanwhile: its timestamps may be late by up to `lag`.
+            result.extra.update(timing_unreliable=True, loop_lag_seconds=round(lag, 4))
         provider = self.settings.candidates[plan.candidate].provider
         self.metrics.observe(plan.candidate, provider, self.settings.region, result)
         row = probe_row(plan.candidate, self.settings.region, result,

@@ -68,9 +68,10 @@ class Totals:
     def add_row(self, row: Any) -> None:
         if row.ok:
             self.ok += 1
-            if row.ttft_seconds is not None:
+            timed = not (row.extra or {}).get("timing_unreliable")  # see docs/scoring.md
+            if timed and row.ttft_seconds is not None:
                 self.ttft.add(max(0.0, row.ttft_seconds))
-            if row.output_tokens_per_second is not None:
+            if timed and row.output_tokens_per_second is not None:
                 self.speed.add(max(0.0, row.output_tokens_per_second))
         elif row.error_class == ErrorClass.AUTH:
             self.config_errors += 1

@@ -1,0 +1,117 @@
+"""A probe during which the daemon's event loop was held up is flagged timing_unreliable,
+the lag shows in factorwatch_event_loop_lag_seconds, and scoring leaves its timing out."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from service import looplag
+from service.config import load_settings
+from service.daemon import Daemon
+from service.looplag import LagWindow, monitor_loop_lag
+from service.probe_clients import ProbeClients
+from service.scheduler import ProbePlan
+from service.sim.openai_server import SimModel, SimServer
+from service.store.rollup import Totals
+
+
+class _Null:
+    def observe(self, amount: float) -> None:
+        pass
+
+
+@pytest.fixture
+async def window() -> AsyncIterator[LagWindow]:
+    window = LagWindow()
+    task = asyncio.create_task(monitor_loop_lag(_Null(), interval=0.02, window=window))
+    await asyncio.sleep(0.05)
+    yield window
+    task.cancel()
+
+
+async def test_the_window_sees_a_stall_after_since_only(window: LagWindow) -> None:
+    before = window.now()
+    time.sleep(0.2)  # blocks the loop, as a synchronous call in a handler would
+    await asyncio.sleep(0.05)
+    after = window.now()
+    await asyncio.sleep(0.05)
+    assert window.worst_since(before) >= 0.15
+    assert window.worst_since(after) < 0.1  # the stall ended before `after`
+
+
+async def test_a_stall_not_yet_seen_by_the_monitor_counts(window: LagWindow) -> None:
+    since = window.now()
+    time.sleep(0.15)
+    assert window.worst_since(since) >= 0.1  # the monitor's wake-up is overdue right now
+
+
+@pytest.fixture
+def sim() -> Iterator[SimServer]:
+    # Its own thread and loop: the stall below blocks the daemon's loop, not the server.
+    server = SimServer({"m": SimModel(ttft_seconds=0.3, inter_token_seconds=0.01,
+                                      output_tokens=4)}, seed=1)
+    server.start_in_thread()
+    yield server
+    server.stop_thread()
+
+
+async def test_a_probe_through_a_stalled_loop_is_flagged(sim: SimServer, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    monkeypatch.setattr(looplag, "UNRELIABLE_SECONDS", 0.1)  # only the stall below counts
+    config = tmp_path / "fw.yaml"
+    config.write_text(f"""
+builtin_catalog: false
+database: sqlite:///{tmp_path / 'fw.db'}
+providers: {{sim: {{}}}}
+candidates:
+  sim/m: {{provider: sim, api: openai, base_url: "{sim.base_url}", model: m,
+           probes: {{latency: {{every: 1h, timeout: 5s}}}}}}
+""")
+    daemon = Daemon(load_settings(config, environ={}), environ={})
+    rows: list[Any] = []
+    daemon.writer.add = rows.append  # type: ignore[method-assign]
+    daemon._probe_http = ProbeClients(shards=2)  # what run() sets up, without the rest
+    monitor = asyncio.create_task(monitor_loop_lag(daemon.loop_lag, window=daemon.lag_window))
+    plan = ProbePlan("sim/m", "latency", 3600)
+    try:
+        await daemon._probe(plan)  # warms the connection; a loop left alone
+        probe = asyncio.create_task(daemon._probe(plan))
+        await asyncio.sleep(0.05)  # the request is out, its first token 0.3 s away
+        time.sleep(0.4)  # a blocking call on the daemon's loop
+        await probe
+    finally:
+        monitor.cancel()
+        assert daemon._probe_http is not None
+        await daemon._probe_http.aclose()
+
+    calm, stalled = rows
+    assert calm.ok and stalled.ok
+    assert "timing_unreliable" not in calm.extra
+    assert stalled.extra["timing_unreliable"] is True
+    assert stalled.extra["loop_lag_seconds"] >= 0.3
+    assert stalled.ttft_seconds >= 0.4  # the first token was read only after the stall
+    lag_sum = daemon.registry.get_sample_value("factorwatch_event_loop_lag_seconds_sum")
+    assert lag_sum is not None and lag_sum >= 0.3
+
+
+def _row(ttft: float, extra: dict[str, Any]) -> Any:
+    return SimpleNamespace(ok=True, kind="latency", ttft_seconds=ttft,
+                           output_tokens_per_second=50.0, extra=extra, error_class=None)
+
+
+def test_scoring_counts_a_flagged_result_but_not_its_timing() -> None:
+    totals = Totals()
+    totals.add_row(_row(0.2, {}))
+    totals.add_row(_row(5.0, {"timing_unreliable": True, "loop_lag_seconds": 4.8}))
+    assert totals.ok == 2  # availability: it did succeed
+    assert totals.ttft.count == 1 and totals.speed.count == 1
+    assert totals.ttft.quantile(0.99) == pytest.approx(0.2, rel=0.02)
+
