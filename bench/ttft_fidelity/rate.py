@@ -1,0 +1,150 @@
+"""The real daemon (Daemon, its Scheduler, store, writer, scoring, HTTP server) with N
+configured candidates, each probed for latency every N/rate seconds, against the
+simulated server in another process.
+
+    python -m bench.ttft_fidelity.rate --origin URL --rate 100 --seconds 60 --out F
+
+Records what each probe measured (from the rows the daemon writes), how late APScheduler
+started each probe job against its scheduled time, and the process RSS once a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import socket
+import tempfile
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from apscheduler.events import EVENT_JOB_MISSED, EVENT_JOB_SUBMITTED, JobExecutionEvent
+
+from service.config import Settings, load_settings
+from service.daemon import Daemon
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def tag(i: int) -> str:
+    """The tag in candidate i's prompt: its probes are told apart on the server by order."""
+    return f"fwreq-r{i}-0"
+
+
+def settings(origin: str, candidates: int, every: float, workdir: Path) -> Settings:
+    cands = {f"sim/m{i:04d}": {
+        "provider": "sim", "api": "openai", "base_url": origin + "/v1",
+        "model": f"sim-{i:04d}", "price": {"input_per_mtok": 0.1, "output_per_mtok": 0.4},
+        "probes": {"latency": {"every": f"{every:g}s", "timeout": "10s",
+                               "prompt": f"{tag(i)} say something short"}}}
+        for i in range(candidates)}
+    workloads = {"chat": {
+        "volume": {"requests_per_month": 100_000, "input_tokens": 500, "output_tokens": 200},
+        "latency_budget": {"ttft_p99": "1s"}, "weights": {"latency": 3, "cost": 3}}}
+    path = workdir / "rate.yaml"
+    path.write_text(yaml.safe_dump({
+        "builtin_catalog": False, "database": f"sqlite:///{workdir / 'fw.db'}",
+        "listen": f"127.0.0.1:{free_port()}", "providers": {"sim": {}},
+        "candidates": cands, "workloads": workloads}))
+    return load_settings(path, environ={})
+
+
+class Tee:
+    """The daemon's loop-lag histogram, and a copy of what it observes while measuring."""
+
+    def __init__(self, histogram: Any, measuring: Callable[[], bool]) -> None:
+        self.histogram, self.measuring, self.seen = histogram, measuring, list[float]()
+
+    def observe(self, amount: float) -> None:
+        self.histogram.observe(amount)
+        if self.measuring():
+            self.seen.append(amount)
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def run(origin: str, candidates: int, rate: float, seconds: float, warmup: float,
+              workdir: Path) -> dict[str, Any]:
+    daemon = Daemon(settings(origin, candidates, candidates / rate, workdir), environ={})
+    loop = asyncio.get_running_loop()
+    measuring_from = loop.time() + 1e9  # set once the daemon has started
+    results: list[dict[str, Any]] = []
+    lags: list[float] = []
+    missed = 0
+    add = daemon.writer.add
+
+    def capture(row: Any) -> None:
+        if loop.time() >= measuring_from:
+            extra = row.extra or {}
+            results.append({"candidate": int(row.candidate_id[-4:]), "ok": row.ok,
+                            "error": row.error_class, "ttft": row.ttft_seconds,
+                            "itl_mean": (1 / row.output_tokens_per_second
+                                         if row.output_tokens_per_second else None),
+                            "itl_p99": extra.get("itl_p99_seconds"),
+                            "flagged": bool(extra.get("timing_unreliable"))})
+        else:
+            results.append({"candidate": int(row.candidate_id[-4:]), "warmup": True})
+        add(row)
+
+    def on_job(event: JobExecutionEvent) -> None:
+        nonlocal missed
+        if not str(event.job_id).startswith("probe:") or loop.time() < measuring_from:
+            return
+        if event.code == EVENT_JOB_MISSED:
+            missed += 1
+            return
+        late = datetime.now(UTC) - min(event.scheduled_run_times)
+        lags.append(late.total_seconds())
+
+    daemon.writer.add = capture  # type: ignore[method-assign]
+    tee = Tee(daemon.loop_lag, lambda: loop.time() >= measuring_from)
+    daemon.loop_lag = tee  # type: ignore[assignment]
+    daemon.scheduler._aps.add_listener(on_job, EVENT_JOB_SUBMITTED | EVENT_JOB_MISSED)
+    stop = asyncio.Event()
+    task = asyncio.create_task(daemon.run(stop))
+    await asyncio.wait_for(daemon.started.wait(), 120)
+    measuring_from = loop.time() + warmup
+    rss: list[float] = []
+    end = loop.time() + warmup + seconds
+    while loop.time() < end:
+        rss.append(rss_mb())
+        await asyncio.sleep(1.0)
+    measured_for = loop.time() - measuring_from
+    stop.set()
+    await task
+    return {"rate": rate, "candidates": candidates, "results": results,
+            "sched_lags": lags, "missed": missed, "rss_mb": rss,
+            "measured_seconds": measured_for, "loop_lags": tee.seen}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--origin", required=True)
+    parser.add_argument("--candidates", type=int, default=1000)
+    parser.add_argument("--rate", type=float, required=True, help="probes per second")
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--warmup", type=float, default=15)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    with tempfile.TemporaryDirectory(prefix="fw-rate-") as tmp:
+        out = asyncio.run(run(args.origin, args.candidates, args.rate, args.seconds,
+                              args.warmup, Path(tmp)))
+    args.out.write_text(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
