@@ -1,11 +1,12 @@
 # Two commands do all the set-up on a fresh machine (see README.md):
 #   make run    installs factorwatch in .venv and runs the daemon (embedded SQLite, no config)
-#   make test   installs factorwatch with its test tools in .venv and runs every test
+#   make test   installs the test servers (apt), factorwatch with its test tools in .venv,
+#               and runs every test
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run demo test lint install install-test
+.PHONY: run demo test lint install install-test system-packages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,5 +28,8 @@ lint: install-test
 	$(BIN)/ruff check service probes tests
 	$(BIN)/mypy
 
-test: install-test lint
+system-packages:
+	bash devtools/install-system-packages
+
+test: system-packages install-test lint
 	$(BIN)/pytest -q
