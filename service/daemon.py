@@ -117,6 +117,10 @@ class Daemon:
         self.alerts = AlertJobs(settings, self.engine, self.metrics, self._environ,
                                 lambda: self._http)
         self.writer = ResultWriter(self.engine, in_transaction=apply_rollups)
+        # Read when scraped, so they are right after a flush too, not only after an add.
+        self.metrics.writer_buffered.set_function(lambda: self.writer.buffered)
+        self.metrics.writer_dropped.set_function(lambda: self.writer.dropped)
+        self.metrics.writer_buffer_limit.set(self.writer.max_buffered)
         self.scheduler = Scheduler(self._probe)
         self.cluster = Cluster(self.engine, settings.cluster.replica_id or default_replica_id(),
                                settings.region, settings.cluster.lease_ttl)
@@ -269,7 +273,6 @@ class Daemon:
                         self._prices.get(plan.candidate))
         self.budget.spend(plan.candidate, provider, row.cost_usd)
         self.writer.add(row)
-        self.metrics.writer_buffered.set(self.writer.buffered)
 
     async def _rescore(self) -> bool:
         """POST /api/v1/rescore: only the leader scores (two scorers would race the

@@ -70,6 +70,14 @@ class ProbeMetrics:
         self.writer_buffered = Gauge(
             "factorwatch_store_buffered_results",
             "Probe results waiting to be written to the database.", registry=registry)
+        self.writer_buffer_limit = Gauge(
+            "factorwatch_store_buffer_limit_results",
+            "How many results may wait while the database is unreachable; past it the oldest "
+            "are dropped.", registry=registry)
+        self.writer_dropped = Gauge(
+            "factorwatch_store_dropped_results",
+            "Results dropped since start because the buffer was full (the database was "
+            "unreachable too long).", registry=registry)
         self.top_choice_changes = Counter(
             "factorwatch_top_choice_changes",
             "Announced changes of a workload's top choice (after hysteresis, or at once when "

@@ -27,7 +27,7 @@ from service.sim.openai_server import SimModel, SimServer
 pytestmark = pytest.mark.integration
 
 TTL = 3.0  # cluster.lease_ttl
-EVERY = 6.0  # probe interval
+EVERY = 8.0  # probe interval: slack between the takeover bound and the assertion
 JITTER = EVERY * 0.1
 MODELS = [f"m{i}" for i in range(6)]
 CONFIG = """
@@ -113,14 +113,14 @@ def test_leader_killed_another_takes_over_and_probes_go_on(postgres: str, sim: S
         wait(lambda: len(query(url, "SELECT id FROM replica")) == 3, 30, "three replicas")
         time.sleep(TTL)  # every replica has seen the others: steady state from here
         steady = query(url, "SELECT now()")[0][0]
-        time.sleep(3 * EVERY)
+        time.sleep(2 * EVERY)
         leader = str(query(url, "SELECT holder FROM lease")[0][0])
         procs[leader].send_signal(signal.SIGKILL)
         procs[leader].wait(10)
         killed = query(url, "SELECT now()")[0][0]
         took = wait(lambda: (query(url, "SELECT holder, expires_at > now() FROM lease")[0]
                              [0] not in (leader,)), 2 * TTL + 1, "a new leader")
-        time.sleep(3 * EVERY)
+        time.sleep(2 * EVERY)
         end = query(url, "SELECT now()")[0][0]
     finally:
         for proc in procs.values():

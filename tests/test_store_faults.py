@@ -101,7 +101,10 @@ async def test_results_survive_a_postgresql_restart_under_load(
 
         await asyncio.to_thread(cluster.pause)
         await pour(writer, 300, 1000, 1.0)  # 1000 results while the server is down
-        await eventually(lambda: writer.failures >= 2)  # tried, and tried again
+        seen = writer.failures
+        # Tried again after the last result came in: a failed try is when the buffer is
+        # trimmed to its bound, so before it the newest results may still be over it.
+        await eventually(lambda: writer.failures >= max(2, seen + 1))
         assert writer.buffered == kept_from_outage <= max_buffered
         assert writer.dropped == 1000 - kept_from_outage
 
