@@ -8,14 +8,17 @@ interval); scoring done by one replica at a time.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -34,6 +37,10 @@ CONFIG = """
 builtin_catalog: false
 scoring: {{every: 2s}}
 cluster: {{lease_ttl: {ttl}s}}
+alerts:
+  conditions: {{every: 1s, probe_failing_after: 2}}
+  delivery: {{every: 1s}}
+  sinks: [{{type: webhook, webhook_url_env: HOOK_URL, secret_env: HOOK_SECRET, group_wait: 0s}}]
 providers:
   p: {{facts: {{founded_year: 2015}}}}
 candidates:
@@ -62,17 +69,44 @@ def postgres() -> Iterator[str]:
 
 @pytest.fixture
 def sim() -> Iterator[SimServer]:
-    server = SimServer({m: SimModel(ttft_seconds=0.02, inter_token_seconds=0.001)
-                        for m in MODELS}, seed=2)
+    models = {m: SimModel(ttft_seconds=0.02, inter_token_seconds=0.001) for m in MODELS}
+    models["locked"] = SimModel(fault="status_401")  # its key is refused: probe_failing
+    server = SimServer(models, seed=2)
     server.start_in_thread()
     yield server
     server.stop_thread()
 
 
-def start_replica(name: str, config: Path, url: str) -> subprocess.Popen[str]:
+class Receiver(BaseHTTPRequestHandler):
+    """An alert webhook: records each message's idempotency key and event ids."""
+
+    deliveries: list[tuple[str, list[str]]] = []
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        Receiver.deliveries.append((self.headers["Idempotency-Key"],
+                                    [e["id"] for e in body["events"]]))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        return None
+
+
+@pytest.fixture
+def receiver() -> Iterator[str]:
+    Receiver.deliveries = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook"
+    server.shutdown()
+
+
+def start_replica(name: str, config: Path, url: str, hook: str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FACTORWATCH_")}
     env.update(FACTORWATCH_DATABASE=url, FACTORWATCH_LISTEN=f"127.0.0.1:{free_port()}",
-               FACTORWATCH_CLUSTER__REPLICA_ID=name)
+               FACTORWATCH_CLUSTER__REPLICA_ID=name, HOOK_URL=hook, HOOK_SECRET="s3cret")
     return subprocess.Popen([sys.executable, "-m", "service.cli", "run", "--config",
                              str(config)], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
@@ -97,10 +131,11 @@ def wait(predicate: object, timeout: float, what: str) -> float:
 
 
 def test_leader_killed_another_takes_over_and_probes_go_on(postgres: str, sim: SimServer,
+                                                           receiver: str,
                                                            tmp_path: Path) -> None:
     candidates = "\n".join(
         f"  p/{m}: {{provider: p, api: openai, base_url: '{sim.base_url}', model: {m}, "
-        f"probes: {{latency: {{every: {EVERY}s, timeout: 3s}}}}}}" for m in MODELS)
+        f"probes: {{latency: {{every: {EVERY}s, timeout: 3s}}}}}}" for m in [*MODELS, "locked"])
     url = postgres
     config = tmp_path / "fw.yaml"
     config.write_text(CONFIG.format(ttl=TTL, candidates=candidates))
@@ -108,7 +143,7 @@ def test_leader_killed_another_takes_over_and_probes_go_on(postgres: str, sim: S
     subprocess.run([sys.executable, "-m", "service.cli", "db", "upgrade", "--config",
                     str(config)], env={**env, "FACTORWATCH_DATABASE": url}, check=True,
                    capture_output=True, timeout=60)
-    procs = {name: start_replica(name, config, url) for name in ("r1", "r2", "r3")}
+    procs = {name: start_replica(name, config, url, receiver) for name in ("r1", "r2", "r3")}
     try:
         wait(lambda: len(query(url, "SELECT id FROM replica")) == 3, 30, "three replicas")
         time.sleep(TTL)  # every replica has seen the others: steady state from here
@@ -142,7 +177,7 @@ def test_leader_killed_another_takes_over_and_probes_go_on(postgres: str, sim: S
     by_candidate: dict[str, list[datetime]] = {}
     for cid, at in rows:
         by_candidate.setdefault(str(cid), []).append(at)  # type: ignore[arg-type]
-    assert set(by_candidate) == {f"p/{m}" for m in MODELS}
+    assert set(by_candidate) == {f"p/{m}" for m in [*MODELS, "locked"]}
     span = (end - steady).total_seconds()
     for cid, times in by_candidate.items():
         gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
@@ -159,3 +194,15 @@ def test_leader_killed_another_takes_over_and_probes_go_on(postgres: str, sim: S
     evaluations = query(url, "SELECT count(*) FROM evaluation WHERE evaluated_at >= "
                         f"'{steady.isoformat()}' AND evaluated_at <= '{end.isoformat()}'")
     assert evaluations[0][0] <= span / 2.0 + 2  # scoring.every = 2 s, one workload
+
+    # No duplicate alert across replicas: every event reached the receiver in one message;
+    # only a message sent by the killed leader but never recorded may come twice, and then
+    # under the same idempotency key, so the receiver can drop it.
+    keys_per_event: dict[str, set[str]] = {}
+    for key, ids in Receiver.deliveries:
+        for event_id in ids:
+            keys_per_event.setdefault(event_id, set()).add(key)
+    assert any(e.startswith("probe_failing") for e in keys_per_event), Receiver.deliveries
+    assert all(len(keys) == 1 for keys in keys_per_event.values()), keys_per_event
+    sent = [key for key, _ in Receiver.deliveries]
+    assert len(sent) - len(set(sent)) <= 1  # at most the one repeat the kill allows
