@@ -8,6 +8,8 @@ framework, so the timing a client measures is the timing configured. Routes:
     POST /v1/messages                                             Anthropic
     POST /v1beta/models/{model}:streamGenerateContent?alt=sse     Gemini
     GET  /v1/models                                               the model list
+    GET  /status/{page}/api/v2/summary.json, /pricing/litellm.json, POST /hooks/alerts
+                                   status pages, a price list, a webhook (status_pages.py)
 
 With `api_key` set, each API's own key header must carry it (401 otherwise, echoing what
 was presented, as careless proxies do, so tests can check that probes scrub it).
@@ -20,6 +22,7 @@ import itertools
 import logging
 import random
 import re
+from collections.abc import Mapping
 from time import perf_counter
 from typing import Any
 
@@ -27,6 +30,14 @@ from service.sim.behaviour import Fault, SimModel, SimRecord
 from service.sim.brain import answer
 from service.sim.http11 import Request, send_body, send_json, serve_connection, write_head
 from service.sim.reply import Reply, new_state
+from service.sim.status_pages import (
+    ALERTS_PATH,
+    PRICES_PATH,
+    Incident,
+    now_utc,
+    status_page_of,
+    summary,
+)
 from service.sim.thread import ThreadRunner
 from service.sim.wire import Wire, prompt_tokens
 from service.sim.wire_anthropic import AnthropicWire
@@ -57,11 +68,17 @@ def base_url_for(origin: str, api: str) -> str:
 
 class SimServer(ThreadRunner):
     def __init__(self, models: dict[str, SimModel], seed: int = 0,
-                 api_key: str | None = None) -> None:
+                 api_key: str | None = None,
+                 status_pages: Mapping[str, tuple[Incident, ...]] | None = None,
+                 price_list: dict[str, Any] | None = None) -> None:
         super().__init__()
         self.models = models
         self.seed = seed
         self.api_key = api_key
+        self.status_pages = dict(status_pages or {})  # page name -> its incidents
+        self.price_list = price_list  # served at PRICES_PATH when set
+        self.alerts_received = 0  # webhook messages POSTed to ALERTS_PATH (bodies not kept)
+        self.started_wall = now_utc()
         self.records: list[SimRecord] = []
         self.origin: str | None = None  # http://127.0.0.1:PORT
         self.started_at = perf_counter()
@@ -88,7 +105,7 @@ class SimServer(ThreadRunner):
         self._server = await asyncio.start_server(self._handle_connection, host, port)
         bound_port = self._server.sockets[0].getsockname()[1]
         self.origin = f"http://{host}:{bound_port}"
-        self.started_at = perf_counter()
+        self.started_at, self.started_wall = perf_counter(), now_utc()
         logger.info("simulated provider fleet listening on %s", self.origin)
         return self.url_for("openai")
 
@@ -121,6 +138,9 @@ class SimServer(ThreadRunner):
     async def _respond(self, request: Request, writer: asyncio.StreamWriter,
                        connection: int) -> bool:
         path, _, query = request.path.partition("?")
+        document = self._document(request.method, path)
+        if document is not None:
+            return await send_json(writer, 200, document)
         if request.method == "GET" and path.rstrip("/").endswith("/models"):
             data = [{"id": name, "object": "model", "owned_by": "sim"} for name in self.models]
             return await send_json(writer, 200, {"object": "list", "data": data})
@@ -156,6 +176,19 @@ class SimServer(ThreadRunner):
             return await Reply(writer, wire, model, record, rng, state, reply, chat.max_tokens,
                                fault).stream()
         return await self._complete(writer, model, record, rng, state, reply, fault)
+
+    def _document(self, method: str, path: str) -> dict[str, Any] | None:
+        """A status page, the price list or the webhook's answer; None for other paths."""
+        page = status_page_of(path)
+        if method == "GET" and page is not None and page in self.status_pages:
+            return summary(page, self.status_pages[page], self.started_wall,
+                           perf_counter() - self.started_at)
+        if method == "GET" and path == PRICES_PATH and self.price_list is not None:
+            return self.price_list
+        if method == "POST" and path == ALERTS_PATH:
+            self.alerts_received += 1
+            return {"ok": True}
+        return None
 
     async def _refuse(self, request: Request, writer: asyncio.StreamWriter, wire: Wire,
                       model: SimModel, record: SimRecord, fault: Fault | None) -> bool | None:
