@@ -27,6 +27,7 @@ from service.watch.sources import ClientGetter
 from service.watch.status import StatusPoller
 
 OUTAGE_CHECK_EVERY = 300.0  # seconds
+OUTAGE_FIRST_DELAY = 60.0  # seconds after start-up, or the scoring interval if shorter
 
 
 class Watch:
@@ -46,6 +47,8 @@ class Watch:
                         for source in settings.pricing.sources]
         self.outages = OutageWatch({cid: c.provider for cid, c in settings.candidates.items()
                                     if c.enabled}, engine, self.metrics)
+        # A setup that scores every few seconds (the demo) has its outage figures as soon.
+        self.outage_first_delay = min(OUTAGE_FIRST_DELAY, settings.scoring.every)
 
     def prepare(self, session: Session, now: datetime) -> None:
         """At start-up, in the store's transaction: seed the price history, then record the
@@ -69,5 +72,5 @@ class Watch:
                  for every, p in self.pricing]
         if self.outages.providers:
             jobs.append(PeriodicJob("outages", OUTAGE_CHECK_EVERY, self.outages.run,
-                                    first_delay=60.0))
+                                    first_delay=self.outage_first_delay))
         return jobs
