@@ -4,10 +4,16 @@ Six simulated providers with different profiles (four speaking the OpenAI API, o
 Anthropic's, one Gemini's) serve from one local server on its own thread, probed by every
 probe kind; the demo writes a real config file for them (the built-in workloads included),
 so `factorwatch score --config factorwatch-demo.yaml` works on the demo's database too.
+The same server serves each provider's status page (incidents that open and close on a
+schedule), the price list and a webhook the demo's alert sink sends to, so every metric the
+dashboards and alert rules read exists within seconds of the start.
 """
 
 from __future__ import annotations
 
+import os
+import secrets
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +23,14 @@ from service.catalog import builtin_catalog
 from service.config import Settings, load_settings
 from service.sim.behaviour import Outage, SimModel
 from service.sim.server import SimServer, base_url_for
+from service.sim.status_pages import (
+    ALERTS_PATH,
+    PRICES_PATH,
+    STATUS_PREFIX,
+    SUMMARY_SUFFIX,
+    Incident,
+    litellm_prices,
+)
 
 SOURCE = "simulated provider (factorwatch demo)"
 
@@ -70,6 +84,17 @@ FLEET: dict[str, tuple[str, SimModel, tuple[float, float, float | None], dict[st
                  _facts(hipaa_baa=False, soc2_type2=True, founded_year=1998,
                         openai_compatible=False, official_sdks=5, open_weights=False), 0.999),
 }
+# What each status page declares (every provider has one; the others stay operational):
+# the flaky provider owns up soon after the start, so an alert goes out within seconds;
+# sim-zeta declares its outages 5 s after they begin (60 s after the start, every 5 min).
+INCIDENTS: dict[str, tuple[Incident, ...]] = {
+    "sim-gamma": (Incident("Elevated error rates", impact="minor", start=2.0),),
+    "sim-zeta": (Incident("API unavailable", impact="major", start=65.0, duration=15.0,
+                          every=300.0),),
+}
+# The files the demo's alert sink reads its URL and signing secret from (next to the config).
+WEBHOOK_URL_FILE = "factorwatch-demo.webhook-url"
+WEBHOOK_SECRET_FILE = "factorwatch-demo.webhook-secret"
 # The API each simulated provider speaks (openai when not named here).
 APIS = {"sim-epsilon": "anthropic", "sim-zeta": "gemini"}
 # Every probe kind, at demo speed.
@@ -79,19 +104,30 @@ PROBES = {"latency": {"every": "2s", "timeout": "10s"}, "uptime": {"every": "5s"
 
 
 def start_fleet(seed: int = 1) -> tuple[SimServer, str]:
-    server = SimServer({model: behaviour for model, behaviour, *_ in FLEET.values()}, seed=seed)
+    server = SimServer({model: behaviour for model, behaviour, *_ in FLEET.values()}, seed=seed,
+                       status_pages={p: INCIDENTS.get(p, ()) for p in FLEET},
+                       price_list=litellm_prices({model: price
+                                                  for model, _, price, *_ in FLEET.values()}))
     return server, server.start_in_thread()
 
 
-def demo_config(base_url: str, database: str, listen: str) -> dict[str, Any]:
+def demo_config(base_url: str, database: str, listen: str, *,
+                webhook_url_file: str = WEBHOOK_URL_FILE,
+                secret_file: str = WEBHOOK_SECRET_FILE) -> dict[str, Any]:
     origin = base_url.removesuffix("/v1")  # the fleet's server answers every API
     providers: dict[str, Any] = {}
     candidates: dict[str, Any] = {}
     for provider, (model, _, (inp, out, cached), facts, sla) in FLEET.items():
-        providers[provider] = {"name": f"{provider} (simulated)", "facts": facts}
+        providers[provider] = {
+            "name": f"{provider} (simulated)", "facts": facts,
+            "status": [{"url": f"{origin}{STATUS_PREFIX}{provider}{SUMMARY_SUFFIX}",
+                        "format": "statuspage", "every": "5s", "stale_after": "1m"}]}
         if sla is not None:
             providers[provider]["sla"] = {"availability": sla, "source": SOURCE}
-        price: dict[str, Any] = {"input_per_mtok": inp, "output_per_mtok": out}
+        # Read from the simulated LiteLLM list; the figures (the same) seed it until it answers.
+        price: dict[str, Any] = {"source": "litellm", "input_per_mtok": inp,
+                                 "output_per_mtok": out,
+                                 "as_of": datetime.now(UTC).date().isoformat()}
         if cached is not None:
             price["cached_input_per_mtok"] = cached
         api = APIS.get(provider, "openai")
@@ -100,12 +136,28 @@ def demo_config(base_url: str, database: str, listen: str) -> dict[str, Any]:
             "model": model, "price": price, "probes": PROBES}
     return {"builtin_catalog": False, "database": database, "listen": listen,
             "scoring": {"every": "5s", "window": "10m"}, "providers": providers,
-            "candidates": candidates, "workloads": builtin_catalog()["workloads"]}
+            "candidates": candidates, "workloads": builtin_catalog()["workloads"],
+            "pricing": {"sources": [{"format": "litellm", "url": f"{origin}{PRICES_PATH}",
+                                     "every": "1m"}]},
+            "alerts": {"delivery": {"every": "1s"}, "sinks": [{
+                "type": "webhook", "name": "demo-webhook", "webhook_url_file": webhook_url_file,
+                "secret_file": secret_file, "group_wait": "1s", "repeat_interval": "1m"}]}}
 
 
 def demo_settings(base_url: str, database: str, listen: str,
                   config_path: Path = Path("factorwatch-demo.yaml")) -> Settings:
-    config = demo_config(base_url, database, listen)
+    # The sink's URL (the fleet's own webhook) and a fresh signing secret, in files beside
+    # the config as a real deployment keeps them: the config names the files, never the values.
+    url_file, secret_file = (config_path.with_name(WEBHOOK_URL_FILE),
+                             config_path.with_name(WEBHOOK_SECRET_FILE))
+    for path, value in ((url_file, base_url.removesuffix("/v1") + ALERTS_PATH),
+                        (secret_file, secrets.token_hex(16))):
+        path.unlink(missing_ok=True)
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w",
+                       encoding="utf-8") as f:
+            f.write(value + "\n")
+    config = demo_config(base_url, database, listen, webhook_url_file=str(url_file.resolve()),
+                         secret_file=str(secret_file.resolve()))
     config_path.write_text("# Written by `factorwatch demo`: the simulated fleet it runs.\n"
                            + yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return load_settings(config_path, environ={})
