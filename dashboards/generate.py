@@ -144,7 +144,7 @@ def sla() -> dict[str, Any]:
             f'max by (candidate, window) (factorwatch_error_budget_burn_rate{{{sel},'
             'window=~"1h|24h"})', "{{candidate}} {{window}}")], unit="none"),
         panel("Outage minutes, last 24 h: declared vs observed", "timeseries", [(
-            f"max by (provider, measure) (factorwatch_outage_minutes{{{sel}}})",
+            f"max by (provider, measure) (factorwatch_outage_seconds{{{sel}}}) / 60",
             "{{provider}} {{measure}}")], unit="m"),
         panel("Availability by window", "table", [(
             f"max by (candidate, window) (factorwatch_availability_window_ratio{{{sel}}})", "")],

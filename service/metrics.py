@@ -309,11 +309,11 @@ class SourceMetrics:
         self.price_points = Counter(
             "factorwatch_price_points_recorded", "Price points recorded because a price "
             "changed or first became known, by source.", ["source"], registry=registry)
-        self.outage_minutes = Gauge(
-            "factorwatch_outage_minutes", "Over the last 24 hours, per provider: minutes of "
-            "declared incidents, of observed outage (probes failing, the monitor's own outages "
-            "excluded), and of observed outages nobody declared.", ["provider", "measure"],
-            registry=registry)
+        self.outage_seconds = Gauge(
+            "factorwatch_outage_seconds", "Over the last 24 hours, per provider: time covered "
+            "by declared incidents, by observed outage (probes failing, the monitor's own "
+            "outages excluded), and by observed outages nobody declared.",
+            ["provider", "measure"], registry=registry)
         self.detection_lead = Gauge(
             "factorwatch_outage_detection_lead_seconds", "Median, over the last 24 hours' "
             "declared outages, of the provider's declaration time minus our first failed "

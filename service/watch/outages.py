@@ -1,6 +1,6 @@
 """Every few minutes: declared vs observed outages per provider, and the undeclared ones.
 
-Figures cover the last 24 hours (factorwatch_outage_minutes); an outage that nobody declared
+Figures cover the last 24 hours (factorwatch_outage_seconds); an outage that nobody declared
 within the grace period saves one `outage_undeclared` event (service/store/outages.py).
 """
 
@@ -40,7 +40,7 @@ class OutageWatch:
             for measure, value in (("declared", s.declared_minutes),
                                    ("observed", s.observed_minutes),
                                    ("undeclared", s.undeclared_minutes)):
-                self._metrics.outage_minutes.labels(provider, measure).set(value)
+                self._metrics.outage_seconds.labels(provider, measure).set(value * 60)
             lead = s.median_lead_seconds
             if lead is not None:
                 self._metrics.detection_lead.labels(provider).set(lead)
