@@ -281,7 +281,13 @@ def sla_families(snap: OpsSnapshot) -> Iterator[GaugeMetricFamily]:
             if w.error_budget_remaining is not None and w.burn_rate is not None:
                 remaining.add_metric(key, w.error_budget_remaining)
                 burn.add_metric(key, w.burn_rate)
-    yield from (ratio, probes, remaining, burn)
+    regional = GaugeMetricFamily("factorwatch_availability_region_ratio", "Availability as "
+                                 "one region's replicas measured it (1h and 24h windows).",
+                                 labels=["candidate", "provider", "region", "window"])
+    for (cid, region, window), stats in sorted(snap.by_region.items()):
+        if stats.ratio is not None:
+            regional.add_metric([cid, snap.providers.get(cid, ""), region, window], stats.ratio)
+    yield from (ratio, probes, remaining, burn, regional)
 
 
 

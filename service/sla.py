@@ -18,7 +18,7 @@ from service.config import Settings
 from service.scoring.evidence import AVAILABILITY_WINDOWS, AvailabilityStats, Price
 from service.store.incidents import open_incident_counts
 from service.store.prices import latest_prices
-from service.store.queries import availability_by_window, last_probe_times
+from service.store.queries import availability_by_window, last_probe_times, regions_seen
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,8 @@ class OpsSnapshot:
     providers: dict[str, str]  # candidate -> provider
     last_probe: dict[tuple[str, str], datetime] = field(default_factory=dict)
     probe_interval: dict[tuple[str, str], float] = field(default_factory=dict)
+    # (candidate, region, window) -> availability in that region alone
+    by_region: dict[tuple[str, str, str], AvailabilityStats] = field(default_factory=dict)
 
 
 def budget(stats: AvailabilityStats, committed: float | None
@@ -94,6 +96,22 @@ def sla_rows(session: Session, settings: Settings, now: datetime,
     return rows
 
 
+REGION_WINDOWS = ("1h", "24h")  # per-region figures: the windows a regional outage shows in
+
+
+def availability_by_region(session: Session, ids: list[str], now: datetime
+                           ) -> dict[tuple[str, str, str], AvailabilityStats]:
+    """Each region's own availability per candidate, for the regions that probed lately."""
+    out = {}
+    for region in regions_seen(session, now - timedelta(seconds=AVAILABILITY_WINDOWS["30d"])):
+        for name in REGION_WINDOWS:
+            since = now - timedelta(seconds=AVAILABILITY_WINDOWS[name])
+            for cid, stats in availability_by_window(session, ids, since, now,
+                                                     region).items():
+                out[(cid, region, name)] = stats
+    return out
+
+
 def ops_snapshot(session: Session, settings: Settings, now: datetime) -> OpsSnapshot:
     providers = enabled_candidates(settings)
     counts = open_incident_counts(session)
@@ -105,4 +123,5 @@ def ops_snapshot(session: Session, settings: Settings, now: datetime) -> OpsSnap
         prices=latest_prices(session, list(providers), now),
         providers=providers,
         last_probe=last_probe_times(session, list(schedules)),
-        probe_interval=schedules)
+        probe_interval=schedules,
+        by_region=availability_by_region(session, list(providers), now))

@@ -18,7 +18,7 @@ from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
 from service.scoring.evidence import AvailabilityStats
-from service.store.models import ProbeResultRow
+from service.store.models import ProbeResultRow, ProbeRollup
 from service.store.rollup import window_totals
 
 AVAILABILITY_KINDS = ("latency", "uptime")  # the kinds whose outcomes say "it serves"
@@ -27,17 +27,27 @@ T = TypeVar("T")
 
 
 def availability_by_window(session: Session, ids: Sequence[str], since: datetime,
-                           until: datetime) -> dict[str, AvailabilityStats]:
-    """Availability-counting probe outcomes per candidate in [since, until] (all regions)."""
+                           until: datetime, region: str | None = None
+                           ) -> dict[str, AvailabilityStats]:
+    """Availability-counting probe outcomes per candidate in [since, until], in one region
+    or (by default) all of them."""
     sums: dict[str, list[int]] = {}
     for (cid, _kind, _size), t in window_totals(session, ids, since, until,
-                                                AVAILABILITY_KINDS).items():
+                                                AVAILABILITY_KINDS, region=region).items():
         s = sums.setdefault(cid, [0, 0, 0, 0])
         s[0] += t.ok
         s[1] += t.failed
         s[2] += t.throttled
         s[3] += t.config_errors
     return {cid: AvailabilityStats(*s) for cid, s in sums.items()}
+
+
+def regions_seen(session: Session, since: datetime) -> list[str]:
+    """The regions whose replicas stored probe results since `since`."""
+    table = ProbeRollup.__table__  # type: ignore[attr-defined]
+    rows = session.execute(select(table.c.region).where(table.c.bucket_start >= since)
+                           .distinct())
+    return sorted(str(r[0]) for r in rows)
 
 
 def last_probe_times(session: Session, pairs: Sequence[tuple[str, str]]

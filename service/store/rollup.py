@@ -128,30 +128,35 @@ def apply_rollups(conn: Connection, rows: Sequence[ProbeResultRow]) -> None:
 
 
 def window_totals(session: Session, ids: Sequence[str], since: datetime, until: datetime,
-                  kinds: Sequence[str], sketches: bool = False) -> dict[WindowKey, Totals]:
+                  kinds: Sequence[str], sketches: bool = False,
+                  region: str | None = None) -> dict[WindowKey, Totals]:
     """Totals per (candidate, kind, context size) for results started in [since, until].
 
     With `sketches`, the TTFT and speed sketches are merged too (costlier: JSON per hour).
+    With `region`, only that region's results count; otherwise every region's do.
     """
     out: dict[WindowKey, Totals] = defaultdict(Totals)
     first_full, last_full = ceil_hour(since), floor_hour(until)
     if first_full < last_full:
-        _add_rollups(session, out, ids, kinds, first_full, last_full, sketches)
+        _add_rollups(session, out, ids, kinds, first_full, last_full, sketches, region)
         edges = [(since, first_full), (last_full, until)]
     else:
         edges = [(since, until)]
     if sketches or any(k in JUDGED_KINDS for k in kinds):
-        _add_raw(session, out, ids, kinds, edges)
+        _add_raw(session, out, ids, kinds, edges, region)
     else:
-        _count_raw(session, out, ids, kinds, edges)
+        _count_raw(session, out, ids, kinds, edges, region)
     return out
 
 
 def _add_rollups(session: Session, out: dict[WindowKey, Totals], ids: Sequence[str],
-                 kinds: Sequence[str], start: datetime, end: datetime, sketches: bool) -> None:
+                 kinds: Sequence[str], start: datetime, end: datetime, sketches: bool,
+                 region: str | None) -> None:
     r = ProbeRollup.__table__  # type: ignore[attr-defined]
     where = and_(r.c.candidate_id.in_(ids), r.c.kind.in_(kinds), r.c.bucket_start >= start,
                  r.c.bucket_start < end)
+    if region is not None:
+        where = and_(where, r.c.region == region)
     group = [r.c.candidate_id, r.c.kind, r.c.context_tokens]
     sums = session.execute(select(*group, *(func.sum(r.c[n]) for n in COUNTS))
                            .where(where).group_by(*group))
@@ -166,22 +171,25 @@ def _add_rollups(session: Session, out: dict[WindowKey, Totals], ids: Sequence[s
 
 
 def _span_filter(t: Any, ids: Sequence[str], kinds: Sequence[str], start: datetime,
-                 end: datetime, last: bool) -> Any:
+                 end: datetime, last: bool, region: str | None) -> Any:
     # One query per span: an OR of two ranges keeps SQLite off the (candidate, kind,
     # started_at) index and scans the whole table. The last span includes its end.
     before_end = t.c.started_at <= end if last else t.c.started_at < end
-    return and_(t.c.candidate_id.in_(ids), t.c.kind.in_(kinds), t.c.started_at >= start,
-                before_end)
+    where = and_(t.c.candidate_id.in_(ids), t.c.kind.in_(kinds), t.c.started_at >= start,
+                 before_end)
+    return where if region is None else and_(where, t.c.region == region)
 
 
 def _count_raw(session: Session, out: dict[WindowKey, Totals], ids: Sequence[str],
-               kinds: Sequence[str], spans: list[tuple[datetime, datetime]]) -> None:
+               kinds: Sequence[str], spans: list[tuple[datetime, datetime]],
+               region: str | None) -> None:
     """Outcome counts of each span, counted by the database (no judgements, no sketches)."""
     t = ProbeResultRow.__table__  # type: ignore[attr-defined]
     group = (t.c.candidate_id, t.c.kind, t.c.ok, t.c.error_class)
     for i, (start, end) in enumerate(spans):
         rows = session.execute(select(*group, func.count()).where(
-            _span_filter(t, ids, kinds, start, end, i == len(spans) - 1)).group_by(*group))
+            _span_filter(t, ids, kinds, start, end, i == len(spans) - 1, region))
+            .group_by(*group))
         for candidate_id, kind, ok, error_class, count in rows:
             totals = out[(candidate_id, kind, 0)]
             if ok:
@@ -195,13 +203,14 @@ def _count_raw(session: Session, out: dict[WindowKey, Totals], ids: Sequence[str
 
 
 def _add_raw(session: Session, out: dict[WindowKey, Totals], ids: Sequence[str],
-             kinds: Sequence[str], spans: list[tuple[datetime, datetime]]) -> None:
+             kinds: Sequence[str], spans: list[tuple[datetime, datetime]],
+             region: str | None = None) -> None:
     """Add raw rows of each span; the last span includes its end (the window's `until`)."""
     t = ProbeResultRow.__table__  # type: ignore[attr-defined]
     columns = (t.c.candidate_id, t.c.kind, t.c.region, t.c.started_at, t.c.ok,
                t.c.error_class, t.c.ttft_seconds, t.c.output_tokens_per_second, t.c.extra)
     for i, (start, end) in enumerate(spans):
         rows = session.execute(select(*columns).where(
-            _span_filter(t, ids, kinds, start, end, i == len(spans) - 1)))
+            _span_filter(t, ids, kinds, start, end, i == len(spans) - 1, region)))
         for row in rows:
             out[(row.candidate_id, row.kind, context_tokens(row))].add_row(row)
