@@ -222,7 +222,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=3, help="discarded, per client")
     parser.add_argument("--min-requests", type=int, default=100,
                         help="measure longer at low concurrency to get about this many")
-    parser.add_argument("--rates", default="25,50,100,200",
+    parser.add_argument("--rates", default="10,25,50,100,200",
                         help="daemon probe rates to try (probes/s); empty: none")
     parser.add_argument("--rate-seconds", type=float, default=60)
     parser.add_argument("--candidates", type=int, default=1000)
