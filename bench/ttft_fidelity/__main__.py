@@ -34,7 +34,6 @@ from bench.ttft_fidelity.report import markdown
 from bench.ttft_fidelity.server import Timing
 from bench.ttft_fidelity.stats import errors, percentile, summary, truth_of
 from service.looplag import UNRELIABLE_SECONDS
-from service.scheduler import FIRST_RUN_SPREAD_SECONDS
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET_MS = 2.0
@@ -157,9 +156,9 @@ def rate_run(server: Server, rate: float, args: argparse.Namespace, work: Path,
     server.reset()
     out = work / f"rate-{rate:g}.json"
     every = args.candidates / rate
-    # Past the start-up burst (every first run falls within FIRST_RUN_SPREAD_SECONDS) and one
-    # whole interval, so that what is measured is the steady rate; then at least one interval.
-    warmup, seconds = every + FIRST_RUN_SPREAD_SECONDS, max(args.rate_seconds, every)
+    # Past the first interval (every job's first run falls somewhere in it), so that what is
+    # measured is the steady rate; then at least one interval.
+    warmup, seconds = every, max(args.rate_seconds, every)
     subprocess.run([sys.executable, "-m", "bench.ttft_fidelity.rate", "--origin",
                     server.origin, "--candidates", str(args.candidates), "--rate", f"{rate:g}",
                     "--seconds", f"{seconds:g}", "--warmup", f"{warmup:g}", "--out", str(out)],
