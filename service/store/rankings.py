@@ -30,10 +30,12 @@ def save_ranking(session: Session, ranking: Ranking) -> int:
                "score": f.score, "weight": e.weights.get(name, 0.0), "source": f.source,
                "evidence": {"reason": f.reason, **f.evidence}}
               for e in ranking.entries for name, f in e.factors.items()]
+    # Core table inserts, not ORM entities: the ORM's bulk path sends PostgreSQL one
+    # statement per few rows, the Core path multi-row VALUES batches.
     if entries:
-        session.execute(insert(RankingEntry), entries)
+        session.execute(insert(RankingEntry.__table__), entries)  # type: ignore[attr-defined]
     if scores:
-        session.execute(insert(FactorScoreRow), scores)
+        session.execute(insert(FactorScoreRow.__table__), scores)  # type: ignore[attr-defined]
     return evaluation.id
 
 
