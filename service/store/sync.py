@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 
 from sqlmodel import Session, select
 
 from service.config import Settings
 from service.store.models import Candidate
-
-log = logging.getLogger(__name__)
 
 
 def sync_candidates(session: Session, settings: Settings, now: datetime) -> None:
