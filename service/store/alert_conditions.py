@@ -11,7 +11,6 @@ fails and the next pass finds the row).
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,10 +31,9 @@ from service.alerts.conditions import (
     sla_burn,
 )
 from service.alerts.events import severity_rank
-from service.store.evidence import AVAILABILITY_KINDS
 from service.store.models import AlertCondition, ProbeResultRow, ProbeRollup
 from service.store.outbox import record_event
-from service.store.rollup import window_totals
+from service.store.queries import availability_by_window
 
 log = logging.getLogger(__name__)
 
@@ -59,12 +57,8 @@ def counts_by_window(session: Session, ids: Sequence[str], seconds: Sequence[flo
                      now: datetime) -> dict[float, dict[str, Counts]]:
     out: dict[float, dict[str, Counts]] = {}
     for window in sorted(set(seconds)):
-        sums: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-        for (cid, _, _), t in window_totals(session, ids, now - timedelta(seconds=window), now,
-                                            AVAILABILITY_KINDS).items():
-            sums[cid][0] += t.ok
-            sums[cid][1] += t.failed
-        out[window] = {cid: Counts(ok, failed) for cid, (ok, failed) in sums.items()}
+        stats = availability_by_window(session, ids, now - timedelta(seconds=window), now)
+        out[window] = {cid: Counts(s.ok, s.failed) for cid, s in stats.items()}
     return out
 
 

@@ -16,7 +16,6 @@ from sqlmodel import Session
 
 from service.scoring.evidence import (
     AVAILABILITY_WINDOWS,
-    AvailabilityStats,
     CandidateEvidence,
     FactValue,
     IncidentHistory,
@@ -26,13 +25,17 @@ from service.scoring.evidence import (
 )
 from service.store.incidents import declared_incident_minutes, incidents_between
 from service.store.prices import latest_prices, price_histories
-from service.store.rollup import Totals, WindowKey, window_totals
+from service.store.rollup import (
+    AVAILABILITY_KINDS,
+    JUDGED_KINDS,
+    Totals,
+    WindowKey,
+    availability,
+    window_totals,
+)
 
 __all__ = ["CandidateFacts", "gather", "latest_prices"]
 
-# Probe kinds whose outcomes say whether the API serves (availability).
-AVAILABILITY_KINDS = ("latency", "uptime")
-JUDGED_KINDS = ("tools", "long_context", "quality")
 
 
 @dataclass(frozen=True)
@@ -81,15 +84,6 @@ def incident_histories(session: Session, providers: Iterable[str], now: datetime
     return out
 
 
-def _availability(totals: Mapping[WindowKey, Totals]) -> dict[str, AvailabilityStats]:
-    sums: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    for (candidate_id, _, _), t in totals.items():
-        s = sums[candidate_id]
-        s[0], s[1], s[2], s[3] = s[0] + t.ok, s[1] + t.failed, s[2] + t.throttled, \
-            s[3] + t.config_errors
-    return {cid: AvailabilityStats(*s) for cid, s in sums.items()}
-
-
 def _latency(totals: Mapping[WindowKey, Totals]) -> dict[str, LatencyStats]:
     out = {}
     for (candidate_id, kind, _), t in totals.items():
@@ -124,12 +118,11 @@ def gather(session: Session, candidates: Iterable[CandidateFacts], now: datetime
     ids = [c.candidate for c in known]
     since = now - timedelta(seconds=windows.scoring_seconds)
     scoring = window_totals(session, ids, since, now, ("latency", "uptime"), sketches=True)
-    availability = _availability({k: t for k, t in scoring.items()
-                                  if k[1] in AVAILABILITY_KINDS})
+    in_window = availability({k: t for k, t in scoring.items() if k[1] in AVAILABILITY_KINDS})
     latency = _latency(scoring)
     per_window = {
-        name: _availability(window_totals(session, ids, now - timedelta(seconds=seconds), now,
-                                          AVAILABILITY_KINDS))
+        name: availability(window_totals(session, ids, now - timedelta(seconds=seconds), now,
+                                         AVAILABILITY_KINDS))
         for name, seconds in AVAILABILITY_WINDOWS.items()}
     judged = window_totals(session, ids, now - timedelta(seconds=windows.rate_seconds), now,
                            JUDGED_KINDS)
@@ -141,7 +134,7 @@ def gather(session: Session, candidates: Iterable[CandidateFacts], now: datetime
         CandidateEvidence(
             candidate=c.candidate, provider=c.provider, window_seconds=windows.scoring_seconds,
             facts=dict(c.facts), sla_availability=c.sla_availability,
-            latency=latency.get(c.candidate), availability=availability.get(c.candidate),
+            latency=latency.get(c.candidate), availability=in_window.get(c.candidate),
             # The stored price history wins; a configured static price counts before the
             # daemon has recorded it.
             price=histories[c.candidate][-1] if c.candidate in histories

@@ -24,8 +24,7 @@ from service.scoring.outages import (
 from service.store.incidents import declared_spans
 from service.store.models import ProbeResultRow
 from service.store.outbox import record_event
-
-AVAILABILITY_KINDS = ("latency", "uptime")
+from service.store.rollup import AVAILABILITY_KINDS
 
 
 def probe_outcomes(session: Session, providers: Mapping[str, str], since: datetime,

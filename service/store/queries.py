@@ -19,9 +19,7 @@ from sqlmodel import Session, col, select
 
 from service.scoring.evidence import AvailabilityStats
 from service.store.models import ProbeResultRow, ProbeRollup
-from service.store.rollup import window_totals
-
-AVAILABILITY_KINDS = ("latency", "uptime")  # the kinds whose outcomes say "it serves"
+from service.store.rollup import AVAILABILITY_KINDS, availability, window_totals
 
 T = TypeVar("T")
 
@@ -31,15 +29,8 @@ def availability_by_window(session: Session, ids: Sequence[str], since: datetime
                            ) -> dict[str, AvailabilityStats]:
     """Availability-counting probe outcomes per candidate in [since, until], in one region
     or (by default) all of them."""
-    sums: dict[str, list[int]] = {}
-    for (cid, _kind, _size), t in window_totals(session, ids, since, until,
-                                                AVAILABILITY_KINDS, region=region).items():
-        s = sums.setdefault(cid, [0, 0, 0, 0])
-        s[0] += t.ok
-        s[1] += t.failed
-        s[2] += t.throttled
-        s[3] += t.config_errors
-    return {cid: AvailabilityStats(*s) for cid, s in sums.items()}
+    return availability(window_totals(session, ids, since, until, AVAILABILITY_KINDS,
+                                      region=region))
 
 
 def regions_seen(session: Session, since: datetime) -> list[str]:

@@ -8,7 +8,7 @@ partial hours at either edge from the raw rows, both aggregated by the same code
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +17,7 @@ from sqlalchemy import Connection, and_, func, select, update
 from sqlalchemy.orm import Session
 
 from probes.result import ErrorClass
+from service.scoring.evidence import AvailabilityStats
 from service.scoring.sketch import Sketch
 from service.store.models import ProbeResultRow, ProbeRollup
 
@@ -25,6 +26,8 @@ HOUR = timedelta(hours=1)
 Key = tuple[str, str, str, int, datetime]
 # What windows are summed by: (candidate_id, kind, context_tokens), regions together.
 WindowKey = tuple[str, str, int]
+# DESIGN.md, availability: the probe kinds whose outcomes say whether the API serves.
+AVAILABILITY_KINDS = ("latency", "uptime")
 JUDGED_KINDS = ("tools", "long_context", "quality")  # results that carry a judgement
 COUNTS = ("ok", "failed", "throttled", "config_errors", "judged_successes", "judged_trials",
           "judged_runs")
@@ -125,6 +128,18 @@ def apply_rollups(conn: Connection, rows: Sequence[ProbeResultRow]) -> None:
         speed = Sketch.from_json(current["speed"]).merge(delta.speed)
         conn.execute(update(table).where(where).values(**values, ttft=ttft.to_json(),
                                                        speed=speed.to_json()))
+
+
+def availability(totals: Mapping[WindowKey, Totals]) -> dict[str, AvailabilityStats]:
+    """Availability per candidate from window totals: every kind and size summed."""
+    sums: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for (candidate_id, _, _), t in totals.items():
+        s = sums[candidate_id]
+        s[0] += t.ok
+        s[1] += t.failed
+        s[2] += t.throttled
+        s[3] += t.config_errors
+    return {cid: AvailabilityStats(*s) for cid, s in sums.items()}
 
 
 def window_totals(session: Session, ids: Sequence[str], since: datetime, until: datetime,
