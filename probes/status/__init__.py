@@ -10,19 +10,23 @@ an incident already stored keeps its updates is a storage decision.
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from probes.status import feed, gcp, incidentio, statuspage
+from probes.status import aws_health, betterstack, datadog, feed, gcp, incidentio, statuspage
 from probes.status.model import (
     IncidentReport,
     ParseError,
     StatusReport,
     StatusUpdate,
+    json_text,
     matches_components,
 )
+
+_BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_BE, codecs.BOM_UTF16_LE)
 
 
 @dataclass(frozen=True)
@@ -36,7 +40,10 @@ class Reader:
 READERS: dict[str, Reader] = {
     incidentio.NAME: Reader(incidentio.parse, sniff_json=incidentio.sniff),
     statuspage.NAME: Reader(statuspage.parse, sniff_json=statuspage.sniff),
+    datadog.NAME: Reader(datadog.parse, sniff_json=datadog.sniff),
+    betterstack.NAME: Reader(betterstack.parse, sniff_json=betterstack.sniff),
     gcp.NAME: Reader(gcp.parse, sniff_json=gcp.sniff),
+    aws_health.NAME: Reader(aws_health.parse, sniff_json=aws_health.sniff),
     feed.NAME: Reader(feed.parse, sniff_bytes=feed.sniff),
 }
 
@@ -47,9 +54,9 @@ def detect(body: bytes) -> str:
     if not stripped:
         raise ParseError("empty response")
     doc: Any = None
-    if stripped[:1] in (b"{", b"["):
+    if stripped[:1] in (b"{", b"[") or stripped.startswith(_BOMS):
         try:
-            doc = json.loads(body)
+            doc = json.loads(json_text(stripped))
         except (ValueError, UnicodeDecodeError) as exc:
             raise ParseError(f"not JSON: {exc}"[:200]) from None
     for name, reader in READERS.items():

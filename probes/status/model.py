@@ -8,6 +8,7 @@ none | minor | major | critical (None when the format does not say). Times are t
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from collections.abc import Mapping
@@ -93,11 +94,21 @@ def parse_time(raw: Any) -> datetime | None:
     return (value.replace(tzinfo=UTC) if value.tzinfo is None else value).astimezone(UTC)
 
 
+def json_text(body: bytes) -> str:
+    """The text of a JSON body. AWS Health serves UTF-16 with a byte-order mark; JSON's own
+    rule (RFC 8259) is UTF-8, which a BOM may precede."""
+    for bom, codec in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_BE, "utf-16"),
+                       (codecs.BOM_UTF16_LE, "utf-16")):
+        if body.startswith(bom):
+            return body.decode(codec)
+    return body.decode("utf-8")
+
+
 def load_json(body: bytes) -> Any:
     if not body.strip():
         raise ParseError("empty response")
     try:
-        return json.loads(body)
+        return json.loads(json_text(body))
     except (ValueError, UnicodeDecodeError) as exc:
         head = body.lstrip()[:15].decode("utf-8", "replace").lower()
         if head.startswith(("<!doctype html", "<html")):
