@@ -50,6 +50,7 @@ from service.store.evidence import latest_prices
 from service.store.migrate import is_up_to_date, upgrade
 from service.store.rankings import latest_rankings
 from service.store.results import probe_row
+from service.store.retention import run_retention
 from service.store.rollup import apply_rollups
 from service.store.sync import sync_candidates
 from service.store.writer import ResultWriter
@@ -58,6 +59,7 @@ from service.watch import Watch
 log = logging.getLogger(__name__)
 
 STOP_GRACE_SECONDS = 35.0  # longer than the default probe timeout: let probes finish
+RETENTION_EVERY = 600.0  # a run stops after 30 s (within the stop grace), the next goes on
 
 
 class StartupError(RuntimeError):
@@ -175,9 +177,12 @@ class Daemon:
                              for job in self._leader_jobs())]
 
     def _leader_jobs(self) -> list[PeriodicJob]:
+        retention = ([PeriodicJob("retention", RETENTION_EVERY, self._prune)]
+                     if self.settings.retention.probe_results else [])
         return [PeriodicJob("scoring", self.settings.scoring.every, self._score),
                 *self.alerts.jobs(),
-                *self.watch.jobs()]
+                *self.watch.jobs(),
+                *retention]
 
     # --- run ------------------------------------------------------------------------------
 
@@ -296,6 +301,12 @@ class Daemon:
             self.metrics.top_choice_changes.labels(change.workload).inc()
             log.warning("top choice for %s changed: %s -> %s (%s)", change.workload,
                         change.old or "none", change.new or "none", change.reason)
+
+    async def _prune(self) -> None:
+        """Delete raw probe results older than `retention.probe_results`, in batches."""
+        await asyncio.to_thread(run_retention, self.engine,
+                                self.settings.retention.probe_results, datetime.now(UTC),
+                                on_batch=self.metrics.pruned_results.inc)
 
     # --- read side ------------------------------------------------------------------------
 

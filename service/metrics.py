@@ -78,6 +78,10 @@ class ProbeMetrics:
             "factorwatch_store_dropped_results",
             "Results dropped since start because the buffer was full (the database was "
             "unreachable too long).", registry=registry)
+        self.pruned_results = Counter(
+            "factorwatch_store_pruned_results",
+            "Raw probe results deleted because they were older than retention.probe_results "
+            "(by the leader's retention job).", registry=registry)
         self.top_choice_changes = Counter(
             "factorwatch_top_choice_changes",
             "Announced changes of a workload's top choice (after hysteresis, or at once when "

@@ -22,6 +22,7 @@ from service.catalog import builtin_catalog
 from service.config.checks import _cross_check, _file_database_password, _pop_secrets
 from service.config.errors import ConfigError, Loc, _format, _kind, _validation_errors
 from service.config.models import ENV_PREFIX, Settings
+from service.config.retention import retention_problems
 
 # FACTORWATCH_* variables that are not settings: the config path (the CLI reads it), the
 # HTTP API's bearer token (service/api/auth.py; never part of the settings or their dumps),
@@ -200,6 +201,8 @@ def load_settings(
         settings = Settings.model_validate(merged)
     except ValidationError as exc:
         problems += _validation_errors(exc)
+    else:
+        problems += retention_problems(settings)  # spans sections: needs them all validated
     problems += _cross_check(merged)
 
     errors = [_format(loc, msg) for loc, msg in file_problems] + env_errors

@@ -44,6 +44,7 @@ from service.config.fields import (
     ScaleName,
     _resolve_secret,
 )
+from service.config.retention import RetentionConfig, fit_default
 
 ENV_PREFIX = "FACTORWATCH_"
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -349,6 +350,7 @@ class Settings(BaseSettings):
     scoring: ScoringConfig = ScoringConfig()
     cluster: ClusterConfig = ClusterConfig()
     probe_budget: ProbeBudgetConfig = ProbeBudgetConfig()
+    retention: RetentionConfig = RetentionConfig()
 
     @classmethod
     def settings_customise_sources(
@@ -362,6 +364,11 @@ class Settings(BaseSettings):
         # load_settings() layers catalog, file and the given environment itself; validating
         # must not read os.environ behind its back.
         return (init_settings,)
+
+    @model_validator(mode="after")
+    def _retention_default(self) -> Settings:
+        fit_default(self)
+        return self
 
     @field_validator("database")
     @classmethod
