@@ -399,3 +399,34 @@ async def test_together_index_is_polled_and_an_open_report_opens_then_ends(
     row = next(r for r in stored(engine) if r.external_id == "77")
     assert (row.status, row.impact) == ("resolved", "minor")
     assert events(engine) == ["incident_opened", "incident_resolved"]
+
+
+def _set(path: tuple[Any, ...], value: Any) -> Any:
+    def change(doc: Any) -> None:
+        for key in path[:-1]:
+            doc = doc[key]
+        doc[path[-1]] = value
+    return change
+
+
+@pytest.mark.parametrize(("name", "path", "value"), [
+    (OPENROUTER, ("incidents", 0, "timeline"), True),
+    (OPENROUTER, ("incidents", 0, "componentsAffected"), 7),
+    (OPENROUTER, ("components", 0, "components"), "x"),
+    (OPENROUTER, ("incidents", 1, "publishedDate"), "2026-13-45T00:00:00Z"),
+    (TOGETHER, ("included", -1, "relationships", "status_updates"), 1),
+    (TOGETHER, ("included", -1, "attributes", "affected_resources"), "x"),
+    (TOGETHER, ("included", -1, "relationships"), None),
+    (AWS, (1, "event_log"), 2.5),
+    (AWS, (1, "date"), "1e400"),
+    (AWS, (1, "impacted_services"), ["bedrock-me-central-1"]),
+    (AWS, (0, "end_time"), "nan"),
+], ids=lambda v: repr(v)[:30])
+def test_odd_shapes_give_warnings_or_errors_never_a_crash(name: str, path: tuple[Any, ...],
+                                                          value: Any) -> None:
+    body = _edit(name, _set(path, value))
+    try:
+        report = parse(body)
+    except ParseError:
+        return
+    assert all(inc.started_at.tzinfo is UTC for inc in report.incidents)

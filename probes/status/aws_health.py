@@ -68,7 +68,8 @@ def _epoch(raw: Any) -> datetime | None:
 def _event(raw: Any) -> IncidentReport:
     if not isinstance(raw, dict) or not isinstance(raw.get("arn"), str) or not raw["arn"]:
         raise ParseError("no arn")
-    log = [e for e in raw.get("event_log") or [] if isinstance(e, dict)]
+    log = raw.get("event_log")
+    log = [e for e in log if isinstance(e, dict)] if isinstance(log, list) else []
     updates = []
     for entry in log:
         at = _epoch(entry.get("timestamp"))

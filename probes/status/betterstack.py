@@ -86,14 +86,16 @@ def _report(rid: str, item: dict[str, Any], resources: dict[str, tuple[str, ...]
     resolved = state == "resolved" or (state is None and ends is not None)
     components: list[str] = []
     impact: str | None = None
-    for affected in attrs.get("affected_resources") or []:
+    affected_list = attrs.get("affected_resources")
+    for affected in affected_list if isinstance(affected_list, list) else []:
         if not isinstance(affected, dict):
             continue
         components.extend(resources.get(str(affected.get("status_page_resource_id")), ()))
         level = _IMPACT.get(str(affected.get("status")))
         impact = level if _RANK[level] > _RANK[impact] else impact
     rel = item.get("relationships")
-    linked = rel.get("status_updates", {}).get("data") if isinstance(rel, dict) else None
+    linked = rel.get("status_updates") if isinstance(rel, dict) else None
+    linked = linked.get("data") if isinstance(linked, dict) else None
     updates = []
     for ref in linked if isinstance(linked, list) else []:
         update = all_updates.get(str(ref.get("id"))) if isinstance(ref, dict) else None

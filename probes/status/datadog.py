@@ -115,7 +115,8 @@ def _incident(raw: Any, maintenance: bool, groups: dict[str, tuple[str, ...]]
     updates: list[StatusUpdate] = []
     impact: str | None = None
     components: list[str] = []
-    for entry in raw.get("timeline") or []:
+    timeline = raw.get("timeline")
+    for entry in timeline if isinstance(timeline, list) else []:
         if not isinstance(entry, dict):
             continue
         at = parse_time(entry.get("startedAt"))
