@@ -107,10 +107,12 @@ async def exchange(target: Target, client: httpx.AsyncClient, chat: Chat | None 
         extensions={"trace": phases.trace},
         follow_redirects=False,  # never carry the key elsewhere; a redirect is reported
     ) as response:
-        tally.add(ResponseHeaders(response.status_code, dict(response.headers), perf_counter()))
+        network = response.extensions.get("network_stream")
+        tally.add(ResponseHeaders(response.status_code, dict(response.headers),
+                                  _arrived_at(network)))
         failure = await check_response(response, target.api_key)
         if failure is None:
-            failure = await _read_stream(response, dialect, target, tally)
+            failure = await _read_stream(response, dialect, target, tally, network)
     return Exchange(
         failure=failure,
         measured=_measurements(tally, phases, started, response.status_code),
@@ -120,14 +122,14 @@ async def exchange(target: Target, client: httpx.AsyncClient, chat: Chat | None 
 
 
 async def _read_stream(
-    response: httpx.Response, dialect: Dialect, target: Target, tally: Tally
+    response: httpx.Response, dialect: Dialect, target: Target, tally: Tally, network: Any
 ) -> Failure | None:
     parser = SSEParser()
     encoding = response.headers.get("content-encoding", "identity").strip().lower()
     chunks = response.aiter_raw() if encoding in ("", "identity") else response.aiter_bytes()
     try:
         async for chunk in chunks:
-            at = perf_counter()  # arrival time, before any parsing
+            at = _arrived_at(network)  # before any parsing
             tally.last_chunk_at = at
             tally.body_bytes += len(chunk)
             if tally.body_bytes > target.max_body_bytes:
@@ -150,6 +152,13 @@ async def _read_stream(
     if not tally.token_times:
         return ErrorClass.EMPTY_RESPONSE, "stream finished without a content token", None
     return None
+
+
+def _arrived_at(network: Any) -> float:
+    """When the bytes just read arrived: the kernel's stamp where the connection has one
+    (probes/arrival.py), else now, before any parsing."""
+    at = getattr(network, "arrived_at", None)
+    return at if at is not None else perf_counter()
 
 
 def _apply(dialect: Dialect, events: list[SSEEvent], tally: Tally) -> Failure | None:

@@ -17,7 +17,6 @@ from collections.abc import Callable
 from types import MappingProxyType
 from typing import Any
 
-import httpx
 from pydantic import ValidationError
 
 from probes import PROBE_OPTIONS, PROBES, run_probe
@@ -26,6 +25,7 @@ from probes.result import ProbeResult
 from probes.target import Target
 from service.config import ConfigError, ProbeSchedule, load_settings
 from service.config.errors import _validation_errors
+from service.probe_clients import probe_client
 
 # Flags that set a ProbeSchedule option of the same name.
 _OPTION_FLAGS = ("prompt", "catalog", "eval_set", "sample", "context_tokens", "depths",
@@ -111,7 +111,7 @@ def _flag(option: str) -> str:
 
 
 async def probe_once(kind: str, target: Target) -> ProbeResult:
-    async with httpx.AsyncClient(follow_redirects=False) as client:
+    async with probe_client() as client:
         return await run_probe(kind, target, client)
 
 

@@ -6,23 +6,33 @@ time a request starts or ends, and compares every idle connection with all the o
 most of the event loop, and every timestamp taken on the loop comes late (bench/RESULTS.md,
 TTFT fidelity). A candidate always goes through the same shard, so it keeps its warm
 connection; the shards share one TLS context (loading the CA bundle costs ~50 ms each).
+
+Each shard reads through probes/arrival.py, which stamps bytes with the kernel's arrival
+time, so a busy event loop no longer makes TTFTs late. Behind a proxy configured in the
+environment (HTTP(S)_PROXY, ALL_PROXY) the clients are plain httpx ones that honour it.
 """
 
 from __future__ import annotations
 
+import ssl
+import urllib.request
 import zlib
 
+import httpcore
 import httpx
 
+from probes.arrival import ArrivalBackend
+
 SHARDS = 16
+HTTPX_DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 
 
 class ProbeClients:
     def __init__(self, shards: int = SHARDS,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 stamped: bool = True) -> None:
         tls = httpx.create_ssl_context()
-        self._clients = [httpx.AsyncClient(transport=transport, verify=tls,
-                                           follow_redirects=False) for _ in range(shards)]
+        self._clients = [probe_client(tls, transport, stamped) for _ in range(shards)]
 
     def for_key(self, key: str) -> httpx.AsyncClient:
         """The client for `key` (a candidate id): always the same one."""
@@ -31,3 +41,32 @@ class ProbeClients:
     async def aclose(self) -> None:
         for client in self._clients:
             await client.aclose()
+
+
+def probe_client(tls: ssl.SSLContext | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 stamped: bool = True) -> httpx.AsyncClient:
+    """A client for probes: kernel-stamped reads unless a transport is given, the
+    environment names a proxy, or `stamped` is False (bench: the loop-stamped peer)."""
+    tls = tls or httpx.create_ssl_context()
+    if stamped and transport is None and not _environment_proxies():
+        transport = ArrivalTransport(tls)
+    return httpx.AsyncClient(transport=transport, verify=tls, follow_redirects=False)
+
+
+class ArrivalTransport(httpx.AsyncHTTPTransport):
+    """httpx's own transport over the kernel-stamping network backend (httpx takes no
+    backend argument, so the pool it builds is replaced by one with the same limits)."""
+
+    def __init__(self, tls: ssl.SSLContext | None = None,
+                 limits: httpx.Limits = HTTPX_DEFAULT_LIMITS) -> None:
+        tls = tls or httpx.create_ssl_context()
+        super().__init__(verify=tls, limits=limits)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=tls, max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry, network_backend=ArrivalBackend())
+
+
+def _environment_proxies() -> bool:
+    return any(scheme != "no" for scheme in urllib.request.getproxies())

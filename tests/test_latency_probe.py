@@ -19,6 +19,7 @@ from probes.dialects import ProtocolError
 from probes.result import ErrorClass, ProbeResult
 from probes.runner import scrub_secrets
 from probes.target import Target
+from service.probe_clients import probe_client
 from service.sim.openai_server import Fault, SimModel, SimServer
 
 SECRET = "sk-proj-TESTKEY0123456789abcdefABCDEF"
@@ -68,9 +69,10 @@ async def sim() -> AsyncIterator[SimServer]:
     await server.stop()
 
 
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as c:
+@pytest.fixture(params=["kernel", "loop"])
+async def client(request: pytest.FixtureRequest) -> AsyncIterator[httpx.AsyncClient]:
+    # The daemon's kernel-stamped reads (probes/arrival.py) and httpx's own network code.
+    async with probe_client(stamped=request.param == "kernel") as c:
         yield c
 
 

@@ -13,6 +13,7 @@ import pytest
 from probes import run_probe
 from probes.result import ErrorClass, ProbeResult
 from probes.target import Target
+from service.probe_clients import probe_client
 from service.sim.behaviour import Fault, SimModel
 from service.sim.server import SimServer
 
@@ -55,9 +56,10 @@ def fleet() -> Iterator[SimServer]:
     server.stop_thread()
 
 
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as c:
+@pytest.fixture(params=["kernel", "loop"])
+async def client(request: pytest.FixtureRequest) -> AsyncIterator[httpx.AsyncClient]:
+    # The daemon's kernel-stamped reads (probes/arrival.py) and httpx's own network code.
+    async with probe_client(stamped=request.param == "kernel") as c:
         yield c
 
 

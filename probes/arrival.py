@@ -1,0 +1,259 @@
+"""An httpcore network backend that knows when the kernel received each byte it reads.
+
+A timestamp taken when the event loop gets round to a socket is late by however busy the
+loop was (bench/RESULTS.md, TTFT fidelity). With SO_TIMESTAMPNS the kernel stamps each
+segment as it arrives, and recvmsg returns the stamp with the data: the arrival time stays
+true however late the process reads. One limit: segments that queue up unread are merged
+by the kernel and carry the stamp of the newest, so a read that gathered several segments
+is stamped with the arrival of its last byte. `ArrivalStream.reads` counts reads, so a
+caller can tell whether more bytes followed a token in the same read.
+
+Everything else is a plain non-blocking socket on the running asyncio loop, with TLS done
+in memory (ssl.SSLObject), so that each decrypted byte is traced to the raw read that
+completed its TLS record. Where the platform has no SO_TIMESTAMPNS, `arrived_at` is the
+time of the read (as before).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import select
+import socket
+import ssl
+import struct
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import httpcore
+
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux; Python does not export it
+_TIMESPEC = struct.Struct("@qq")
+ANCILLARY_SIZE = socket.CMSG_SPACE(_TIMESPEC.size)  # room for the stamp recvmsg returns
+_RAW_READ = 65536
+
+SocketOption = (tuple[int, int, int] | tuple[int, int, bytes | bytearray]
+                | tuple[int, int, None, int])
+
+
+class ArrivalStream(httpcore.AsyncNetworkStream):
+    """A TCP connection (TLS optional) whose reads are stamped with kernel arrival times."""
+
+    def __init__(self, sock: socket.socket, stamped: bool,
+                 tls: tuple[ssl.SSLObject, ssl.MemoryBIO, ssl.MemoryBIO] | None = None) -> None:
+        self._sock = sock
+        self._stamped = stamped
+        self._tls = tls
+        self.reads = 0  # raw reads so far
+        self.arrived_at: float | None = None  # perf_counter time the last read's bytes arrived
+
+    # -- httpcore's interface -------------------------------------------------------------
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        try:
+            async with asyncio.timeout(timeout):
+                if self._tls is None:
+                    return await self._read_raw(max_bytes)
+                return await self._read_tls(max_bytes)
+        except TimeoutError as exc:
+            raise httpcore.ReadTimeout(str(exc) or "read timed out") from exc
+        except (OSError, ssl.SSLError) as exc:
+            raise httpcore.ReadError(str(exc)) from exc
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        if not buffer:
+            return
+        try:
+            async with asyncio.timeout(timeout):
+                if self._tls is not None:
+                    self._tls[0].write(buffer)
+                    buffer = self._tls[2].read()
+                await self._send_raw(buffer)
+        except TimeoutError as exc:
+            raise httpcore.WriteTimeout(str(exc) or "write timed out") from exc
+        except (OSError, ssl.SSLError) as exc:
+            raise httpcore.WriteError(str(exc)) from exc
+
+    async def aclose(self) -> None:
+        self._sock.close()
+
+    async def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                        timeout: float | None = None) -> httpcore.AsyncNetworkStream:
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = ssl_context.wrap_bio(incoming, outgoing, server_hostname=server_hostname)
+        stream = ArrivalStream(self._sock, self._stamped, (tls, incoming, outgoing))
+        try:
+            async with asyncio.timeout(timeout):
+                await stream._handshake()
+        except TimeoutError as exc:
+            self._sock.close()
+            raise httpcore.ConnectTimeout(str(exc) or "TLS handshake timed out") from exc
+        except (OSError, ssl.SSLError, EOFError) as exc:
+            self._sock.close()
+            raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
+        return stream
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "ssl_object":
+            return self._tls[0] if self._tls else None
+        if info == "socket":
+            return self._sock
+        if info == "client_addr":
+            return self._sock.getsockname()
+        if info == "server_addr":
+            return self._sock.getpeername()
+        if info == "is_readable":  # an idle pooled connection the server closed, or sent on
+            return _readable_now(self._sock)
+        return None
+
+    # -- the socket -----------------------------------------------------------------------
+
+    async def _read_raw(self, max_bytes: int) -> bytes:
+        while True:
+            try:
+                data, ancillary, _flags, _addr = self._sock.recvmsg(max_bytes, ANCILLARY_SIZE)
+            except BlockingIOError:
+                await _wait(self._sock, readable=True)
+                continue
+            self.reads += 1
+            self.arrived_at = kernel_arrival(ancillary) if self._stamped else time.perf_counter()
+            return data
+
+    async def _send_raw(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            try:
+                sent = self._sock.send(view)
+            except BlockingIOError:
+                await _wait(self._sock, readable=False)
+                continue
+            view = view[sent:]
+
+    # -- TLS in memory --------------------------------------------------------------------
+
+    async def _handshake(self) -> None:
+        assert self._tls is not None
+        tls, incoming, outgoing = self._tls
+        while True:
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                await self._send_raw(outgoing.read())
+                data = await self._read_raw(_RAW_READ)
+                if not data:
+                    raise EOFError(  # noqa: B904 (no error to chain: the peer closed)
+                        "the server closed the connection during the TLS handshake")
+                incoming.write(data)
+        await self._send_raw(outgoing.read())
+
+    async def _read_tls(self, max_bytes: int) -> bytes:
+        assert self._tls is not None
+        tls, incoming, outgoing = self._tls
+        while True:
+            try:
+                return tls.read(max_bytes)
+            except ssl.SSLWantReadError:
+                pending = outgoing.read()  # e.g. a key update the server asked for
+                if pending:
+                    await self._send_raw(pending)
+                data = await self._read_raw(_RAW_READ)
+                if not data:
+                    return b""  # closed without close_notify: h11 decides if that was early
+                incoming.write(data)
+            except ssl.SSLZeroReturnError:
+                return b""  # close_notify
+
+
+class ArrivalBackend(httpcore.AsyncNetworkBackend):
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                          local_address: str | None = None,
+                          socket_options: Iterable[SocketOption] | None = None
+                          ) -> httpcore.AsyncNetworkStream:
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(timeout):
+                addresses = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+                last_error: OSError | None = None
+                for family, kind, proto, _name, address in addresses:
+                    sock = socket.socket(family, kind, proto)
+                    try:
+                        stamped = _prepare(sock, local_address, socket_options or ())
+                        await loop.sock_connect(sock, address)
+                    except OSError as exc:
+                        sock.close()
+                        last_error = exc
+                        continue
+                    except BaseException:
+                        sock.close()
+                        raise
+                    return ArrivalStream(sock, stamped)
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(f"connect to {host}:{port} timed out") from exc
+        except OSError as exc:  # name resolution
+            raise httpcore.ConnectError(str(exc)) from exc
+        raise httpcore.ConnectError(str(last_error) if last_error else f"no address for {host}")
+
+    async def connect_unix_socket(self, path: str, timeout: float | None = None,
+                                  socket_options: Iterable[SocketOption] | None = None
+                                  ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("probes do not connect to unix sockets")
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+def _prepare(sock: socket.socket, local_address: str | None,
+             options: Iterable[SocketOption]) -> bool:
+    """Non-blocking, no Nagle delay, kernel receive stamps where the platform has them."""
+    sock.setblocking(False)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    for option in options:
+        sock.setsockopt(*option)
+    if local_address:
+        sock.bind((local_address, 0))
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    except OSError:
+        return False
+    return True
+
+
+def kernel_arrival(ancillary: list[tuple[int, int, bytes]]) -> float:
+    """The kernel's receive stamp (CLOCK_REALTIME) as a perf_counter time."""
+    read_at, read_wall = time.perf_counter(), time.time()
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= _TIMESPEC.size:
+            seconds, nanoseconds = _TIMESPEC.unpack_from(data)
+            # Never after the read itself: the wall clock may have been stepped meanwhile.
+            return read_at - max(0.0, read_wall - (seconds + nanoseconds * 1e-9))
+    return read_at  # no stamp came with this read (e.g. end of stream)
+
+
+async def _wait(sock: socket.socket, readable: bool) -> None:
+    loop = asyncio.get_running_loop()
+    ready = loop.create_future()
+    fd = sock.fileno()
+    if fd < 0:
+        raise OSError("socket closed")
+    add, remove = ((loop.add_reader, loop.remove_reader) if readable
+                   else (loop.add_writer, loop.remove_writer))
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    add(fd, wake)
+    try:
+        await ready
+    finally:
+        with contextlib.suppress(ValueError, OSError):
+            remove(fd)
+
+
+def _readable_now(sock: socket.socket) -> bool:
+    if sock.fileno() < 0:
+        return True
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))
