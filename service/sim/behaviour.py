@@ -104,7 +104,7 @@ class SimRecord:
 
     model: str
     connection: int  # requests on one keep-alive connection share this number
-    received_at: float  # the request body was read
+    received_at: float  # the kernel received the request's last byte (else: it was read)
     status: int = 200
     dialect: str = "openai"
     outcome: str = "ok"  # "ok", the fault it was given, or "outage"

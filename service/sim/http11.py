@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
+from service.sim.stamped import arrived_at
+
 
 @dataclass
 class Request:
@@ -21,6 +23,7 @@ class Request:
     path: str
     headers: dict[str, str]  # names lower-cased
     body: bytes
+    arrived_at: float | None = None  # perf_counter: the kernel received its last byte
 
 
 async def serve_connection(
@@ -34,6 +37,8 @@ async def serve_connection(
     """
     try:
         while (request := await read_request(reader)) is not None:
+            # The client waits for the answer, so the latest read brought its last byte.
+            request.arrived_at = arrived_at(writer.get_extra_info("socket"))
             keep_alive = await respond(request)
             if not keep_alive or request.headers.get("connection", "").lower() == "close":
                 break

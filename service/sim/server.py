@@ -22,6 +22,7 @@ import itertools
 import logging
 import random
 import re
+import ssl
 from collections.abc import Mapping
 from time import perf_counter
 from typing import Any
@@ -30,6 +31,7 @@ from service.sim.behaviour import Fault, SimModel, SimRecord
 from service.sim.brain import answer
 from service.sim.http11 import Request, send_body, send_json, serve_connection, write_head
 from service.sim.reply import Reply, new_state
+from service.sim.stamped import stamped_listener
 from service.sim.status_pages import (
     ALERTS_PATH,
     PRICES_PATH,
@@ -70,8 +72,10 @@ class SimServer(ThreadRunner):
     def __init__(self, models: dict[str, SimModel], seed: int = 0,
                  api_key: str | None = None,
                  status_pages: Mapping[str, tuple[Incident, ...]] | None = None,
-                 price_list: dict[str, Any] | None = None) -> None:
+                 price_list: dict[str, Any] | None = None,
+                 tls: ssl.SSLContext | None = None) -> None:
         super().__init__()
+        self.tls = tls  # serve https with this server context
         self.models = models
         self.seed = seed
         self.api_key = api_key
@@ -102,9 +106,11 @@ class SimServer(ThreadRunner):
         return [record.first_content_at for record in self.records]
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        self._server = await asyncio.start_server(self._handle_connection, host, port)
+        self._server = await asyncio.start_server(self._handle_connection,
+                                                  sock=stamped_listener(host, port),
+                                                  ssl=self.tls)
         bound_port = self._server.sockets[0].getsockname()[1]
-        self.origin = f"http://{host}:{bound_port}"
+        self.origin = f"{'https' if self.tls else 'http'}://{host}:{bound_port}"
         self.started_at, self.started_wall = perf_counter(), now_utc()
         logger.info("simulated provider fleet listening on %s", self.origin)
         return self.url_for("openai")
@@ -159,7 +165,8 @@ class SimServer(ThreadRunner):
         if model is None:
             message = f"The model `{chat.model}` does not exist"
             return await send_json(writer, 404, wire.error_body(404, message))
-        record = SimRecord(model=chat.model, connection=connection, received_at=perf_counter(),
+        received_at = request.arrived_at or perf_counter()
+        record = SimRecord(model=chat.model, connection=connection, received_at=received_at,
                            dialect=wire.name)
         self.records.append(record)
         count = self._request_counts[chat.model] = self._request_counts.get(chat.model, 0) + 1
