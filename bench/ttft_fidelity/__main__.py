@@ -100,13 +100,13 @@ def fidelity(rows: list[dict[str, Any]], truth: dict[str, Any], seconds: float
             "server_lag_max_ms": 1000 * (truth["loop_lag_max"] or 0)}
 
 
-def run_fw(server: Server, streams: int, seconds: float, work: Path, log: IO[str]
-           ) -> list[dict[str, Any]]:
-    out = work / f"fw-{streams}.json"
+def run_fw(server: Server, streams: int, seconds: float, work: Path, log: IO[str],
+           stamps: str = "kernel") -> list[dict[str, Any]]:
+    out = work / f"fw-{stamps}-{streams}.json"
     subprocess.run([sys.executable, "-m", "bench.ttft_fidelity.fw_client", "--origin",
                     server.origin, "--streams", str(streams), "--seconds", f"{seconds:g}",
-                    "--out", str(out)], cwd=ROOT, check=True, stdout=log, stderr=log,
-                   timeout=seconds + 300)
+                    "--stamps", stamps, "--out", str(out)], cwd=ROOT, check=True,
+                   stdout=log, stderr=log, timeout=seconds + 300)
     return list(json.loads(out.read_text()))
 
 
@@ -118,7 +118,8 @@ def level(server: Server, streams: int, args: argparse.Namespace, work: Path,
     seconds = max(args.seconds, args.min_requests * per_request / streams)
     total = args.warmup + seconds
     out: dict[str, Any] = {"streams": streams, "seconds": seconds}
-    clients = [("factorwatch", lambda: run_fw(server, streams, total, work, log))]
+    clients = [("factorwatch", lambda: run_fw(server, streams, total, work, log)),
+               ("factorwatch-loop", lambda: run_fw(server, streams, total, work, log, "loop"))]
     if not args.no_guidellm:
         clients.append(("guidellm", lambda: gl_client.run(server.origin, streams, total, work)))
     for name, client in clients:

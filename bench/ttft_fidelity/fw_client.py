@@ -50,9 +50,11 @@ async def stream(n: int, http: httpx.AsyncClient, base: Target, until: float,
         out.append({"started": since, **row(tag, result, window.worst_since(since))})
 
 
-async def run(origin: str, streams: int, seconds: float, model: str, shards: int
-              ) -> list[dict[str, Any]]:
-    clients = ProbeClients(shards)  # as the daemon's probes have them; stream n as candidate n
+async def run(origin: str, streams: int, seconds: float, model: str, shards: int,
+              stamps: str = "kernel") -> list[dict[str, Any]]:
+    # As the daemon's probes have them (stream n as candidate n); "loop" reads through
+    # httpx's own network backend, stamped when the loop gets to them, as before.
+    clients = ProbeClients(shards, stamped=stamps == "kernel")
     window = LagWindow()
     monitor = asyncio.create_task(monitor_loop_lag(_Null(), window=window))
     base = Target(api="openai", base_url=origin + "/v1", model=model, timeout_seconds=30,
@@ -74,8 +76,11 @@ def main() -> None:
     parser.add_argument("--model", default="sim")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--shards", type=int, default=SHARDS, help="HTTP client pools")
+    parser.add_argument("--stamps", choices=("kernel", "loop"), default="kernel",
+                        help="arrival times from the kernel (the daemon's way) or the loop")
     args = parser.parse_args()
-    rows = asyncio.run(run(args.origin, args.streams, args.seconds, args.model, args.shards))
+    rows = asyncio.run(run(args.origin, args.streams, args.seconds, args.model, args.shards,
+                           args.stamps))
     args.out.write_text(json.dumps(rows))
 
 

@@ -36,7 +36,7 @@ def markdown(report: dict[str, Any], sustains: Callable[[dict[str, Any]], bool])
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for lvl in report["levels"]:
-        for name in ("factorwatch", "guidellm"):
+        for name in ("factorwatch", "factorwatch-loop", "guidellm"):
             r = lvl.get(name)
             if r is None:
                 continue
