@@ -4,6 +4,11 @@ A point is added only when a candidate's price differs from the one in effect (h
 never rewritten); a change of figures saves a `price_change` event with the old and the new
 figures in the same transaction. Seeded history (the bundled LiteLLM price history, and the
 dated figures a candidate's config carries) is inserted as the past it is, without events.
+
+Both decide what to insert from what is stored, and every replica seeds and records the
+configured prices at start-up, so both first take the price-point lock (`lock_price_points`)
+for the rest of their transaction: replicas starting together take turns, and the second
+finds the first one's points instead of inserting them again.
 """
 
 from __future__ import annotations
@@ -11,9 +16,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import false, text, update
 from sqlmodel import Session, col, select
 
 from service.scoring.evidence import Price
@@ -23,6 +29,10 @@ from service.store.prices import as_price, latest_prices
 
 log = logging.getLogger(__name__)
 
+PG_LOCK_KEY = 0x6677707269  # "fwpri": the advisory lock every price-point writer takes
+# Replicas' clocks need not agree (docs/deploy.md): a point another replica stamped this
+# far ahead of our `now` is taken as in effect, not recorded again a moment earlier.
+CLOCK_SKEW = timedelta(minutes=1)
 _FIGURES = ("input_per_mtok", "output_per_mtok", "cached_input_per_mtok",
             "cache_write_per_mtok", "batch_input_per_mtok", "batch_output_per_mtok")
 
@@ -73,10 +83,23 @@ class Recorded:
     changed: list[str]  # candidates whose figures changed (a price_change event each)
 
 
+def lock_price_points(session: Session) -> None:
+    """Hold the price-point lock until the session's transaction ends (call before reading
+    what decides the inserts). PostgreSQL: a transaction-level advisory lock. SQLite: its
+    write lock, taken by an UPDATE that changes nothing (reads before it take no lock)."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_LOCK_KEY})
+    elif conn.dialect.name == "sqlite":
+        table = PricePoint.__table__  # type: ignore[attr-defined]
+        conn.execute(update(table).where(false()).values(id=table.c.id))
+
+
 def record_prices(session: Session, quotes: Iterable[Quoted], now: datetime) -> Recorded:
     """Add a point (from `now`) for every quote that differs from the price in effect."""
     quotes = list(quotes)
-    current = latest_prices(session, [q.candidate_id for q in quotes], now)
+    lock_price_points(session)
+    current = latest_prices(session, [q.candidate_id for q in quotes], now + CLOCK_SKEW)
     out = Recorded([], [])
     for q in quotes:
         last = current.get(q.candidate_id)
@@ -112,6 +135,7 @@ def seed_points(session: Session, points: Iterable[tuple[str, Price]], *,
     """
     points = [(cid, p) for cid, p in points if p.effective_at is not None]
     ids = sorted({cid for cid, _ in points})
+    lock_price_points(session)
     stored = session.exec(select(PricePoint.candidate_id, PricePoint.source,
                                  PricePoint.effective_at)
                           .where(col(PricePoint.candidate_id).in_(ids))).all()
