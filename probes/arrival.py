@@ -1,36 +1,31 @@
-"""An httpcore network backend that knows when the kernel received each byte it reads.
+"""An httpcore network backend that knows when each byte it reads reached the machine.
 
 A timestamp taken when the event loop gets round to a socket is late by however busy the
-loop was (bench/RESULTS.md, TTFT fidelity). With SO_TIMESTAMPNS the kernel stamps each
-segment as it arrives, and recvmsg returns the stamp with the data: the arrival time stays
-true however late the process reads. One limit: segments that queue up unread are merged
-by the kernel and carry the stamp of the newest, so a read that gathered several segments
-is stamped with the arrival of its last byte. `ArrivalStream.reads` counts reads, so a
-caller can tell whether more bytes followed a token in the same read.
+loop was (bench/RESULTS.md, TTFT fidelity). Here the kernel stamps each segment as it
+arrives (SO_TIMESTAMPNS, probes/stamps.py) and a thread of its own reads it at once
+(probes/receiver.py), so each read keeps the time its bytes arrived however late the loop
+parses them. `ArrivalStream.arrived_at` is the arrival time of the latest read.
 
-Everything else is a plain non-blocking socket on the running asyncio loop, with TLS done
-in memory (ssl.SSLObject), so that each decrypted byte is traced to the raw read that
-completed its TLS record. Where the platform has no SO_TIMESTAMPNS, `arrived_at` is the
-time of the read (as before).
+Writes go straight from the loop to a plain non-blocking socket. TLS runs in memory
+(ssl.SSLObject), so decrypted bytes carry the stamp of the raw read that completed their
+TLS record. Where the platform has no SO_TIMESTAMPNS, a read is stamped when the thread
+made it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import select
 import socket
 import ssl
-import struct
-import time
 from collections.abc import Iterable
 from typing import Any
 
 import httpcore
 
-SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux; Python does not export it
-_TIMESPEC = struct.Struct("@qq")
-ANCILLARY_SIZE = socket.CMSG_SPACE(_TIMESPEC.size)  # room for the stamp recvmsg returns
+from probes import stamps
+from probes.receiver import Inbox, Receiver
+
 _RAW_READ = 65536
 
 SocketOption = (tuple[int, int, int] | tuple[int, int, bytes | bytearray]
@@ -40,12 +35,11 @@ SocketOption = (tuple[int, int, int] | tuple[int, int, bytes | bytearray]
 class ArrivalStream(httpcore.AsyncNetworkStream):
     """A TCP connection (TLS optional) whose reads are stamped with kernel arrival times."""
 
-    def __init__(self, sock: socket.socket, stamped: bool,
+    def __init__(self, inbox: Inbox,
                  tls: tuple[ssl.SSLObject, ssl.MemoryBIO, ssl.MemoryBIO] | None = None) -> None:
-        self._sock = sock
-        self._stamped = stamped
+        self._inbox = inbox
+        self._sock = inbox.sock
         self._tls = tls
-        self.reads = 0  # raw reads so far
         self.arrived_at: float | None = None  # perf_counter time the last read's bytes arrived
 
     # -- httpcore's interface -------------------------------------------------------------
@@ -76,21 +70,21 @@ class ArrivalStream(httpcore.AsyncNetworkStream):
             raise httpcore.WriteError(str(exc)) from exc
 
     async def aclose(self) -> None:
-        self._sock.close()
+        self._inbox.close()
 
     async def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
                         timeout: float | None = None) -> httpcore.AsyncNetworkStream:
         incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
         tls = ssl_context.wrap_bio(incoming, outgoing, server_hostname=server_hostname)
-        stream = ArrivalStream(self._sock, self._stamped, (tls, incoming, outgoing))
+        stream = ArrivalStream(self._inbox, (tls, incoming, outgoing))
         try:
             async with asyncio.timeout(timeout):
                 await stream._handshake()
         except TimeoutError as exc:
-            self._sock.close()
+            self._inbox.close()
             raise httpcore.ConnectTimeout(str(exc) or "TLS handshake timed out") from exc
         except (OSError, ssl.SSLError, EOFError) as exc:
-            self._sock.close()
+            self._inbox.close()
             raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
         return stream
 
@@ -104,21 +98,16 @@ class ArrivalStream(httpcore.AsyncNetworkStream):
         if info == "server_addr":
             return self._sock.getpeername()
         if info == "is_readable":  # an idle pooled connection the server closed, or sent on
-            return _readable_now(self._sock)
+            return self._inbox.has_news()
         return None
 
     # -- the socket -----------------------------------------------------------------------
 
     async def _read_raw(self, max_bytes: int) -> bytes:
-        while True:
-            try:
-                data, ancillary, _flags, _addr = self._sock.recvmsg(max_bytes, ANCILLARY_SIZE)
-            except BlockingIOError:
-                await _wait(self._sock, readable=True)
-                continue
-            self.reads += 1
-            self.arrived_at = kernel_arrival(ancillary) if self._stamped else time.perf_counter()
-            return data
+        data, arrived_at = await self._inbox.get(max_bytes)
+        if arrived_at is not None:
+            self.arrived_at = arrived_at
+        return data
 
     async def _send_raw(self, data: bytes) -> None:
         view = memoryview(data)
@@ -179,7 +168,7 @@ class ArrivalBackend(httpcore.AsyncNetworkBackend):
                 for family, kind, proto, _name, address in addresses:
                     sock = socket.socket(family, kind, proto)
                     try:
-                        stamped = _prepare(sock, local_address, socket_options or ())
+                        _prepare(sock, local_address, socket_options or ())
                         await loop.sock_connect(sock, address)
                     except OSError as exc:
                         sock.close()
@@ -188,7 +177,7 @@ class ArrivalBackend(httpcore.AsyncNetworkBackend):
                     except BaseException:
                         sock.close()
                         raise
-                    return ArrivalStream(sock, stamped)
+                    return ArrivalStream(Inbox(sock, Receiver.shared()))
         except TimeoutError as exc:
             raise httpcore.ConnectTimeout(f"connect to {host}:{port} timed out") from exc
         except OSError as exc:  # name resolution
@@ -205,7 +194,7 @@ class ArrivalBackend(httpcore.AsyncNetworkBackend):
 
 
 def _prepare(sock: socket.socket, local_address: str | None,
-             options: Iterable[SocketOption]) -> bool:
+             options: Iterable[SocketOption]) -> None:
     """Non-blocking, no Nagle delay, kernel receive stamps where the platform has them."""
     sock.setblocking(False)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -213,22 +202,7 @@ def _prepare(sock: socket.socket, local_address: str | None,
         sock.setsockopt(*option)
     if local_address:
         sock.bind((local_address, 0))
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-    except OSError:
-        return False
-    return True
-
-
-def kernel_arrival(ancillary: list[tuple[int, int, bytes]]) -> float:
-    """The kernel's receive stamp (CLOCK_REALTIME) as a perf_counter time."""
-    read_at, read_wall = time.perf_counter(), time.time()
-    for level, kind, data in ancillary:
-        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= _TIMESPEC.size:
-            seconds, nanoseconds = _TIMESPEC.unpack_from(data)
-            # Never after the read itself: the wall clock may have been stepped meanwhile.
-            return read_at - max(0.0, read_wall - (seconds + nanoseconds * 1e-9))
-    return read_at  # no stamp came with this read (e.g. end of stream)
+    stamps.enable(sock)
 
 
 async def _wait(sock: socket.socket, readable: bool) -> None:
@@ -249,11 +223,3 @@ async def _wait(sock: socket.socket, readable: bool) -> None:
     finally:
         with contextlib.suppress(ValueError, OSError):
             remove(fd)
-
-
-def _readable_now(sock: socket.socket) -> bool:
-    if sock.fileno() < 0:
-        return True
-    poller = select.poll()
-    poller.register(sock, select.POLLIN)
-    return bool(poller.poll(0))

@@ -56,6 +56,41 @@ async def test_a_read_is_stamped_when_the_bytes_arrived_not_when_it_was_read() -
     assert abs(stream.arrived_at - sent_at[0]) < 0.01  # ...stamped on arrival
 
 
+async def test_bytes_that_arrive_while_the_loop_is_busy_keep_their_own_stamps() -> None:
+    """The kernel merges segments nobody has read yet and keeps only the newest stamp; the
+    receiver thread reads each at once, so the first token's stamp survives a busy loop."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    sent_at: list[float] = []
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            for piece in (b"first", b"second"):
+                time.sleep(0.05)
+                sent_at.append(perf_counter())
+                connection.sendall(piece)
+            connection.recv(1)
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    stream = await ArrivalBackend().connect_tcp("127.0.0.1", listener.getsockname()[1])
+    assert isinstance(stream, ArrivalStream)
+    time.sleep(STALL)  # both pieces come in while the loop is blocked
+    first = await stream.read(1024)
+    first_at = stream.arrived_at
+    second = await stream.read(1024)
+    second_at = stream.arrived_at
+    await stream.aclose()
+    server.join(timeout=5)
+    listener.close()
+
+    assert (first, second) == (b"first", b"second")  # two reads, not one merged
+    assert first_at is not None and second_at is not None
+    assert abs(first_at - sent_at[0]) < 0.01
+    assert abs(second_at - sent_at[1]) < 0.01
+
+
 @pytest.fixture(scope="module")
 def ca() -> trustme.CA:
     return trustme.CA()
@@ -65,8 +100,8 @@ def ca() -> trustme.CA:
 def tls_sim(ca: trustme.CA) -> Iterator[SimServer]:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1").configure_cert(context)
-    server = SimServer({"m": SimModel(ttft_seconds=0.2, inter_token_seconds=0.01,
-                                      output_tokens=5)}, seed=3, tls=context)
+    server = SimServer({"m": SimModel(ttft_seconds=0.2, inter_token_seconds=0.03,
+                                      output_tokens=4)}, seed=3, tls=context)
     server.start_in_thread()  # its own loop: stalling the client's loop leaves it alone
     yield server
     server.stop_thread()
@@ -95,11 +130,12 @@ async def test_tls_probe_is_timed_from_kernel_stamps(tls_sim: SimServer,
     record = tls_sim.records[-1]
     assert record.first_content_at is not None and record.last_content_at is not None
     truth = record.first_content_at - record.received_at
-    # Read only after the stall, yet timed on arrival: within the tokens that queued up
-    # behind the first while nobody read (the kernel merges them; the newest stamp stays).
-    merged = record.last_content_at - record.first_content_at
-    assert truth - 0.002 <= stalled.ttft_seconds <= truth + merged + 0.02
-    assert stalled.ttft_seconds < STALL + 0.05 - 0.02
+    # Read and parsed only after the stall, yet timed on arrival, and the tokens that came
+    # 30 ms apart meanwhile were not merged into one stamp (that would be off by >= 30 ms).
+    assert abs(stalled.ttft_seconds - truth) < 0.01
+    gap = (record.last_content_at - record.first_content_at) / 3
+    assert stalled.output_tokens_per_second is not None
+    assert abs(1 / stalled.output_tokens_per_second - gap) < 0.005
 
 
 async def test_an_untrusted_certificate_is_a_network_error(tls_sim: SimServer) -> None:

@@ -55,7 +55,7 @@ async def test_a_stall_not_yet_seen_by_the_monitor_counts(window: LagWindow) -> 
 @pytest.fixture
 def sim() -> Iterator[SimServer]:
     # Its own thread and loop: the stall below blocks the daemon's loop, not the server.
-    server = SimServer({"m": SimModel(ttft_seconds=0.3, inter_token_seconds=0.01,
+    server = SimServer({"m": SimModel(ttft_seconds=0.3, inter_token_seconds=0.03,
                                       output_tokens=4)}, seed=1)
     server.start_in_thread()
     yield server
@@ -97,16 +97,12 @@ candidates:
     assert "timing_unreliable" not in calm.extra
     assert stalled.extra["timing_unreliable"] is True
     assert stalled.extra["loop_lag_seconds"] >= 0.3
-    # The first token was read only after the stall (>= 0.45 s after the request), but the
-    # kernel stamped its bytes on arrival (probes/arrival.py): the TTFT is the server's,
-    # give or take the tokens written after the first, whose segments the kernel merged
-    # with it while nobody read them (a merged read carries the newest stamp).
+    # The first token was parsed only after the stall (>= 0.45 s after the request), but
+    # its bytes were read and stamped on arrival (probes/arrival.py): the TTFT is the
+    # server's, not the loop's. The flag stays: it marks the loop, not the stamps.
     record = sim.records[-1]
-    assert record.first_content_at is not None and record.last_content_at is not None
-    truth = record.first_content_at - record.received_at
-    merged = record.last_content_at - record.first_content_at
-    assert truth - 0.002 <= stalled.ttft_seconds <= truth + merged + 0.02
-    assert stalled.ttft_seconds < 0.4
+    assert record.first_content_at is not None
+    assert abs(stalled.ttft_seconds - (record.first_content_at - record.received_at)) < 0.01
     lag_sum = daemon.registry.get_sample_value("factorwatch_event_loop_lag_seconds_sum")
     assert lag_sum is not None and lag_sum >= 0.3
 

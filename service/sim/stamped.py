@@ -4,7 +4,7 @@ The simulator's truth about a request starts when its last byte reached the mach
 when the server's event loop got round to it: a busy server loop would otherwise shorten
 the true TTFT and make every client look slow. asyncio reads a connection with
 `sock.recv`, so a socket class whose recv is recvmsg with SO_TIMESTAMPNS keeps the stamp
-of the latest read (probes/arrival.py explains the stamps).
+of the latest read (probes/stamps.py).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-from probes.arrival import ANCILLARY_SIZE, SO_TIMESTAMPNS, kernel_arrival
+from probes.stamps import ANCILLARY_SIZE, enable, kernel_arrival
 
 
 class StampedSocket(socket.socket):
@@ -21,7 +21,7 @@ class StampedSocket(socket.socket):
     def accept(self) -> tuple[socket.socket, Any]:
         fd, address = self._accept()  # type: ignore[attr-defined]
         connection = StampedSocket(self.family, self.type, self.proto, fileno=fd)
-        connection.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        enable(connection)
         # Each chunk leaves when written, as asyncio's own sockets do: with Nagle a small
         # write waits for the client's (delayed) ACK of the previous one, ~40 ms.
         connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

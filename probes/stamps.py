@@ -1,0 +1,33 @@
+"""Kernel receive timestamps (Linux SO_TIMESTAMPNS): when a socket's bytes reached the
+machine, as a perf_counter time (the clock every probe timing uses)."""
+
+from __future__ import annotations
+
+import socket
+import struct
+import time
+
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux; Python does not export it
+_TIMESPEC = struct.Struct("@qq")
+ANCILLARY_SIZE = socket.CMSG_SPACE(_TIMESPEC.size)  # room for the stamp recvmsg returns
+
+
+def enable(sock: socket.socket) -> bool:
+    """Ask the kernel to stamp what this socket receives; False where it cannot."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    except OSError:
+        return False
+    return True
+
+
+def kernel_arrival(ancillary: list[tuple[int, int, bytes]]) -> float:
+    """The stamp recvmsg returned (CLOCK_REALTIME) as a perf_counter time; the time of the
+    read itself when no stamp came (no SO_TIMESTAMPNS, or the end of the stream)."""
+    read_at, read_wall = time.perf_counter(), time.time()
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= _TIMESPEC.size:
+            seconds, nanoseconds = _TIMESPEC.unpack_from(data)
+            # Never after the read itself: the wall clock may have been stepped meanwhile.
+            return read_at - max(0.0, read_wall - (seconds + nanoseconds * 1e-9))
+    return read_at
