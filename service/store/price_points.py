@@ -19,17 +19,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import false, text, update
 from sqlmodel import Session, col, select
 
 from service.scoring.evidence import Price
+from service.store.locks import PRICE_POINTS_KEY, lock_until_commit
 from service.store.models import PricePoint
 from service.store.outbox import record_event
 from service.store.prices import as_price, latest_prices
 
 log = logging.getLogger(__name__)
 
-PG_LOCK_KEY = 0x6677707269  # "fwpri": the advisory lock every price-point writer takes
 # Replicas' clocks need not agree (docs/deploy.md): a point another replica stamped this
 # far ahead of our `now` is taken as in effect, not recorded again a moment earlier.
 CLOCK_SKEW = timedelta(minutes=1)
@@ -85,14 +84,8 @@ class Recorded:
 
 def lock_price_points(session: Session) -> None:
     """Hold the price-point lock until the session's transaction ends (call before reading
-    what decides the inserts). PostgreSQL: a transaction-level advisory lock. SQLite: its
-    write lock, taken by an UPDATE that changes nothing (reads before it take no lock)."""
-    conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_LOCK_KEY})
-    elif conn.dialect.name == "sqlite":
-        table = PricePoint.__table__  # type: ignore[attr-defined]
-        conn.execute(update(table).where(false()).values(id=table.c.id))
+    what decides the inserts): service/store/locks.py."""
+    lock_until_commit(session, PRICE_POINTS_KEY, PricePoint.__table__)  # type: ignore[attr-defined]
 
 
 def record_prices(session: Session, quotes: Iterable[Quoted], now: datetime) -> Recorded:

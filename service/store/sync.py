@@ -1,4 +1,12 @@
-"""Mirror the configured candidates into the store at start-up (prices: service/watch)."""
+"""Mirror the configured candidates into the store at start-up (prices: service/watch).
+
+Every replica does this at start-up, deciding what to insert from what it reads, so it
+first takes the candidates' lock (service/store/locks.py) for the rest of its transaction:
+replicas starting together on a fresh database take turns, and the second updates the rows
+the first inserted instead of inserting them again (an IntegrityError that stopped it).
+Candidates are the only configured entities the store keeps rows of: providers and
+workloads live in the config alone.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +15,13 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from service.config import Settings
+from service.store.locks import CANDIDATES_KEY, lock_until_commit
 from service.store.models import Candidate
 
 
 def sync_candidates(session: Session, settings: Settings, now: datetime) -> None:
     """Upsert every configured candidate; candidates no longer configured are disabled."""
+    lock_until_commit(session, CANDIDATES_KEY, Candidate.__table__)  # type: ignore[attr-defined]
     existing = {c.id: c for c in session.exec(select(Candidate)).all()}
     for cid, cand in settings.candidates.items():
         row = existing.pop(cid, None) or Candidate(id=cid, provider=cand.provider, api=cand.api,
