@@ -36,6 +36,7 @@ class Inbox:
         self._loop = asyncio.get_running_loop()
         self._reads: collections.deque[tuple[bytes, float]] = collections.deque()
         self._buffered = 0
+        self._paused = False
         self._ended = False
         self._error: OSError | None = None
         self._waiter: asyncio.Future[None] | None = None
@@ -64,7 +65,8 @@ class Inbox:
         else:
             self._reads.popleft()
         self._buffered -= len(data)
-        if self._buffered < _PAUSE_BYTES // 2:
+        if self._paused and self._buffered < _PAUSE_BYTES // 2:
+            self._paused = False
             self._receiver.resume(self)
         return data, arrived_at
 
@@ -82,8 +84,9 @@ class Inbox:
         else:
             self._reads.append((data, arrived_at))
             self._buffered += len(data)
-            if self._buffered > _PAUSE_BYTES:
-                self._receiver.pause(self)  # the loop is not keeping up: no unbounded buffer
+            if self._buffered > _PAUSE_BYTES and not self._paused:
+                self._paused = True  # the loop is not keeping up: no unbounded buffer
+                self._receiver.pause(self)
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
 
@@ -136,29 +139,44 @@ class Receiver:
 
     def _run(self) -> None:
         while True:
+            # Everything one poll found goes to each loop in one call: one wake-up, not one
+            # per read.
+            batches: dict[asyncio.AbstractEventLoop, list[Delivery]] = {}
             for fd, _events in self._epoll.poll():
                 try:
-                    self._read(fd)
+                    delivery = self._read(fd)
                 except Exception:  # never let one connection stop every probe's reads
                     log.exception("probe receiver: reading fd %d failed", fd)
+                    continue
+                if delivery is not None:
+                    batches.setdefault(delivery[0]._loop, []).append(delivery)
+            for loop, batch in batches.items():
+                with contextlib.suppress(RuntimeError):  # that loop has closed
+                    loop.call_soon_threadsafe(_deliver_all, batch)
 
-    def _read(self, fd: int) -> None:
+    def _read(self, fd: int) -> Delivery | None:
         error: OSError | None = None
         with self._lock:
             inbox = self._inboxes.get(fd)
             if inbox is None:
-                return  # removed since the poll
+                return None  # removed since the poll
             try:
                 data, ancillary, _flags, _address = inbox.sock.recvmsg(_READ_BYTES,
                                                                        ANCILLARY_SIZE)
             except BlockingIOError:
-                return
+                return None
             except OSError as exc:
                 data, ancillary, error = b"", [], exc
             if not data:  # the end (or an error): nothing more to wait for on it
                 del self._inboxes[fd]
                 with contextlib.suppress(OSError):
                     self._epoll.unregister(fd)
-        arrived_at = kernel_arrival(ancillary)
-        with contextlib.suppress(RuntimeError):  # its loop has closed: nobody is reading
-            inbox._loop.call_soon_threadsafe(inbox.deliver, data, arrived_at, error)
+        return inbox, data, kernel_arrival(ancillary), error
+
+
+Delivery = tuple[Inbox, bytes, float, OSError | None]
+
+
+def _deliver_all(batch: list[Delivery]) -> None:
+    for inbox, data, arrived_at, error in batch:
+        inbox.deliver(data, arrived_at, error)
