@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import replace
@@ -33,6 +34,7 @@ from service.api.auth import api_token_from
 from service.budget import ProbeBudget
 from service.cluster import Cluster, default_replica_id
 from service.config import Settings
+from service.config.retention import prunes_rankings
 from service.evaluation import evaluate_and_save
 from service.looplag import LagWindow, monitor_loop_lag
 from service.metrics import (
@@ -48,9 +50,10 @@ from service.sla import OpsSnapshot, ops_snapshot
 from service.store.db import make_engine, ping
 from service.store.evidence import latest_prices
 from service.store.migrate import is_up_to_date, upgrade
+from service.store.ranking_retention import run_ranking_retention
 from service.store.rankings import latest_rankings
 from service.store.results import probe_row
-from service.store.retention import run_retention
+from service.store.retention import DEFAULT_MAX_SECONDS, run_retention
 from service.store.rollup import apply_rollups
 from service.store.sync import sync_candidates
 from service.store.writer import ResultWriter
@@ -177,8 +180,9 @@ class Daemon:
                              for job in self._leader_jobs())]
 
     def _leader_jobs(self) -> list[PeriodicJob]:
+        keep = self.settings.retention
         retention = ([PeriodicJob("retention", RETENTION_EVERY, self._prune)]
-                     if self.settings.retention.probe_results else [])
+                     if keep.probe_results or prunes_rankings(keep) else [])
         return [PeriodicJob("scoring", self.settings.scoring.every, self._score),
                 *self.alerts.jobs(),
                 *self.watch.jobs(),
@@ -303,10 +307,24 @@ class Daemon:
                         change.old or "none", change.new or "none", change.reason)
 
     async def _prune(self) -> None:
-        """Delete raw probe results older than `retention.probe_results`, in batches."""
-        await asyncio.to_thread(run_retention, self.engine,
-                                self.settings.retention.probe_results, datetime.now(UTC),
-                                on_batch=self.metrics.pruned_results.inc)
+        """Delete raw probe results older than `retention.probe_results`, then thin and
+        delete saved rankings (`retention.rankings_full`, `retention.rankings`), in batches."""
+        await asyncio.to_thread(self._prune_now, datetime.now(UTC))
+
+    def _prune_now(self, now: datetime) -> None:
+        # One run's time limit in all (within the stop grace): the probe results get at most
+        # half of it when rankings are pruned too, so a backlog of either never stalls the other.
+        keep, started = self.settings.retention, time.monotonic()
+        rankings = prunes_rankings(keep)
+        if keep.probe_results:
+            run_retention(self.engine, keep.probe_results, now,
+                          on_batch=self.metrics.pruned_results.inc,
+                          max_seconds=DEFAULT_MAX_SECONDS / 2 if rankings else DEFAULT_MAX_SECONDS)
+        if rankings:
+            left = DEFAULT_MAX_SECONDS - (time.monotonic() - started)
+            run_ranking_retention(
+                self.engine, keep.rankings_full, keep.rankings, now, max_seconds=max(left, 0.0),
+                on_batch=lambda reason, n: self.metrics.pruned_rankings.labels(reason).inc(n))
 
     # --- read side ------------------------------------------------------------------------
 

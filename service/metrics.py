@@ -82,6 +82,13 @@ class ProbeMetrics:
             "factorwatch_store_pruned_results",
             "Raw probe results deleted because they were older than retention.probe_results "
             "(by the leader's retention job).", registry=registry)
+        self.pruned_rankings = Counter(
+            "factorwatch_store_pruned_rankings",
+            "Saved rankings deleted by the leader's retention job: thinned (not the first of "
+            "their hour, older than retention.rankings_full) or expired (older than "
+            "retention.rankings).", ["reason"], registry=registry)
+        for reason in ("thinned", "expired"):  # at 0 from the start: increase() sees the 1st
+            self.pruned_rankings.labels(reason)
         self.top_choice_changes = Counter(
             "factorwatch_top_choice_changes",
             "Announced changes of a workload's top choice (after hysteresis, or at once when "

@@ -307,7 +307,10 @@ async def test_only_the_leader_runs_the_retention_job(
 
 
 def test_no_retention_job_when_results_are_kept_forever(sqlite_url: str) -> None:
-    settings = settings_for(sqlite_url, FACTORWATCH_RETENTION__PROBE_RESULTS="0s")
+    # Saved rankings too: while they are thinned the job runs (tests/test_ranking_retention.py).
+    settings = settings_for(sqlite_url, FACTORWATCH_RETENTION__PROBE_RESULTS="0s",
+                            FACTORWATCH_RETENTION__RANKINGS_FULL="0s",
+                            FACTORWATCH_RETENTION__RANKINGS="0s")
     daemon = Daemon(settings, environ={})
     try:
         assert settings.retention.probe_results == 0

@@ -36,6 +36,13 @@ def workload_ranking(ctx: Ctx, db: Db, workload: str) -> dict[str, Any]:
 
 @router.get("/workloads/{workload}/history", summary="Past rankings of a workload, newest "
             "first: rank and composite per candidate (the full document: /evaluations/{id})",
+            description="What the retention job keeps (docs/config.md, Saved rankings): "
+            "every scoring pass from the last `retention.rankings_full` (default 3 days, "
+            "from a whole UTC hour), then the first ranking of each UTC hour back to "
+            "`retention.rankings` (default 90 days); at any age, the workload's latest "
+            "ranking and those a `top_choice_changed` event or the announced top choice "
+            "refer to. `/evaluations/{id}` answers for every id listed here until it ages "
+            "out of those windows.",
             responses={404: {"description": "unknown workload"}})
 def ranking_history(ctx: Ctx, db: Db, workload: str, limit: Limit = 20,
                     cursor: Cursor = None) -> Page[HistoryItem]:
@@ -57,7 +64,8 @@ def ranking_history(ctx: Ctx, db: Db, workload: str, limit: Limit = 20,
 
 
 @router.get("/evaluations/{evaluation_id}", summary="One past ranking, whole (its `top_choice` "
-            "is the current announcement)", responses={404: {"description": "no such id"}})
+            "is the current announcement)",
+            responses={404: {"description": "no such id, or deleted by the retention job"}})
 def evaluation(db: Db, evaluation_id: int) -> dict[str, Any]:
     row = db.get(Evaluation, evaluation_id)
     if row is None:

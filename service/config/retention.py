@@ -1,4 +1,5 @@
-"""The `retention` section: how long raw probe results are kept (service/store/retention.py).
+"""The `retention` section: how long raw probe results are kept (service/store/retention.py),
+and how saved rankings are thinned and then deleted (service/store/ranking_retention.py).
 
 Scoring, the SLA table and the alert conditions sum whole hours from the hourly rollups, but
 read the raw results of the partial hours at both edges of their windows
@@ -51,12 +52,21 @@ def _probe_results(value: float) -> float:
 
 
 RawRetention = Annotated[float, BeforeValidator(parse_duration), AfterValidator(_probe_results)]
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+# Saved rankings (docs/config.md says why these): every pass for 3 days, so a flip on a Friday
+# evening can still be looked at pass by pass on Monday; then the first of each UTC hour, for a
+# quarter, far beyond the 15 days that `score --at` replays exactly from the raw results.
+DEFAULT_RANKINGS_FULL = 3 * 86400.0
+DEFAULT_RANKINGS = 90 * 86400.0
 
 
 class RetentionConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     probe_results: RawRetention = DEFAULT_PROBE_RESULTS  # seconds; 0 keeps every result
+    rankings_full: Duration = DEFAULT_RANKINGS_FULL  # every pass kept; 0 never thins
+    rankings: Duration = DEFAULT_RANKINGS  # then one an hour, deleted past it; 0 keeps them
 
 
 def raw_windows(settings: Settings) -> list[tuple[str, float]]:
@@ -79,10 +89,19 @@ def fit_default(settings: Settings) -> None:
     if "probe_results" not in retention.model_fields_set:
         longest = max(LONGEST_FIXED_WINDOW, longest_raw_window(settings)[1])
         retention.probe_results = longest + REPLAY_MARGIN
+    # Likewise a short `rankings` alone: every pass is kept until they are deleted.
+    if ("rankings_full" not in retention.model_fields_set and retention.rankings
+            and retention.rankings < retention.rankings_full):
+        retention.rankings_full = retention.rankings
 
 
 def retention_problems(settings: Settings) -> list[tuple[Loc, str]]:
-    """A retention shorter than a configured window that reads raw results, located."""
+    """A retention shorter than a configured window that reads raw results, and rankings
+    kept whole for longer than they are kept at all; located."""
+    return _probe_results_problems(settings) + _rankings_problems(settings.retention)
+
+
+def _probe_results_problems(settings: Settings) -> list[tuple[Loc, str]]:
     keep = settings.retention.probe_results
     if not keep:
         return []
@@ -93,3 +112,18 @@ def retention_problems(settings: Settings) -> list[tuple[Loc, str]]:
              f"{format_duration(keep)} is shorter than {name} ({format_duration(longest)}), "
              f"which reads raw probe results: give at least {format_duration(longest)}, or 0s "
              "to keep every result")]
+
+
+def _rankings_problems(retention: RetentionConfig) -> list[tuple[Loc, str]]:
+    full, keep = retention.rankings_full, retention.rankings
+    if not keep or not full or full <= keep:
+        return []
+    return [(("retention", "rankings_full"),
+             f"{format_duration(full)} is longer than retention.rankings "
+             f"({format_duration(keep)}), past which saved rankings are deleted: give at most "
+             f"{format_duration(keep)}, or 0s to keep every ranking until then")]
+
+
+def prunes_rankings(retention: RetentionConfig) -> bool:
+    """Whether the retention job has saved rankings to thin or delete."""
+    return bool(retention.rankings_full or retention.rankings)

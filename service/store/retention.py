@@ -1,7 +1,8 @@
 """Retention of raw probe results: delete the rows older than `retention.probe_results`.
 
-Hourly rollups, incidents, prices, rankings and events are kept: they are small, and the
-rollups are what long windows are summed from once the raw rows are gone.
+Hourly rollups, incidents, prices and events are kept: they are small, and the rollups are
+what long windows are summed from once the raw rows are gone. Saved rankings are thinned in
+the same job (service/store/ranking_retention.py).
 
 - The cutoff is a whole UTC hour (`cutoff_for`), so an hour's raw rows go together and
   every window still finds whole hours in the rollups and raw rows at its edges.
