@@ -7,6 +7,7 @@ SIGTERM that stops the real `factorwatch run` process cleanly.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -153,6 +154,8 @@ async def test_daemon_probes_scores_and_exports(config_file: Path, tmp_path: Pat
     base = f"http://{settings.listen}"
     async with httpx.AsyncClient(base_url=base) as http:
         await asyncio.wait_for(daemon.started.wait(), 20)
+        # start-up objects are out of the collector's sight while it runs (service/daemon.py)
+        frozen_while_running = gc.get_freeze_count()
 
         async def ranked_with_data() -> bool:
             r = await http.get("/api/v1/workloads/chat/ranking")
@@ -171,6 +174,7 @@ async def test_daemon_probes_scores_and_exports(config_file: Path, tmp_path: Pat
         assert (await http.get("/api/v1/workloads/nope/ranking")).status_code == 404
     stop.set()
     await asyncio.wait_for(task, 60)
+    assert frozen_while_running > 10_000 and gc.get_freeze_count() == 0
 
     # The faster, cheaper candidate leads the chat workload, with measured latency evidence.
     assert doc["leader"] == "fastco/quick"
