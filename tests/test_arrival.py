@@ -16,7 +16,7 @@ import httpx
 import pytest
 import trustme
 
-from probes import run_probe
+from probes import receiver, run_probe
 from probes.arrival import ArrivalBackend, ArrivalStream
 from probes.result import ErrorClass
 from probes.target import Target
@@ -89,6 +89,35 @@ async def test_bytes_that_arrive_while_the_loop_is_busy_keep_their_own_stamps() 
     assert first_at is not None and second_at is not None
     assert abs(first_at - sent_at[0]) < 0.01
     assert abs(second_at - sent_at[1]) < 0.01
+
+
+async def test_a_reader_that_falls_behind_pauses_its_connection() -> None:
+    """The receiver stops reading a connection whose reader has 1 MB unread, so a fast
+    sender cannot fill memory; every byte still comes through, in order, once read."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    payload = bytes(range(256)) * (3 * 4096)  # 3 MiB
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.sendall(payload)
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    stream = await ArrivalBackend().connect_tcp("127.0.0.1", listener.getsockname()[1])
+    assert isinstance(stream, ArrivalStream)
+    inbox = stream._inbox
+    for _ in range(40):  # give the receiver time to read all it would
+        await asyncio.sleep(0.05)
+    assert inbox._paused
+    assert inbox._buffered <= receiver._PAUSE_BYTES + receiver._READ_BYTES
+    received = bytearray()
+    while chunk := await stream.read(65536):
+        received += chunk
+    await stream.aclose()
+    server.join(timeout=5)
+    listener.close()
+    assert bytes(received) == payload
 
 
 @pytest.fixture(scope="module")
