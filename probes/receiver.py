@@ -35,8 +35,10 @@ class Inbox:
         self._receiver = receiver
         self._loop = asyncio.get_running_loop()
         self._reads: collections.deque[tuple[bytes, float]] = collections.deque()
-        self._buffered = 0
-        self._paused = False
+        # Read by the receiver but not yet taken by the loop, and whether the receiver has
+        # stopped reading on account of it: both kept by the receiver, under its lock.
+        self.unread = 0
+        self.paused = False
         self._ended = False
         self._error: OSError | None = None
         self._waiter: asyncio.Future[None] | None = None
@@ -64,10 +66,7 @@ class Inbox:
             data = data[:max_bytes]
         else:
             self._reads.popleft()
-        self._buffered -= len(data)
-        if self._paused and self._buffered < _PAUSE_BYTES // 2:
-            self._paused = False
-            self._receiver.resume(self)
+        self._receiver.taken(self, len(data))
         return data, arrived_at
 
     def close(self) -> None:
@@ -83,10 +82,6 @@ class Inbox:
             self._ended = True
         else:
             self._reads.append((data, arrived_at))
-            self._buffered += len(data)
-            if self._buffered > _PAUSE_BYTES and not self._paused:
-                self._paused = True  # the loop is not keeping up: no unbounded buffer
-                self._receiver.pause(self)
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
 
@@ -124,18 +119,19 @@ class Receiver:
                 with contextlib.suppress(OSError):
                     self._epoll.unregister(fd)
 
-    def pause(self, inbox: Inbox) -> None:
-        self._watch(inbox, 0)
-
-    def resume(self, inbox: Inbox) -> None:
-        self._watch(inbox, select.EPOLLIN)
+    def taken(self, inbox: Inbox, size: int) -> None:
+        """The loop took `size` bytes: read that connection again once it has room."""
+        with self._lock:
+            inbox.unread -= size
+            if inbox.paused and inbox.unread < _PAUSE_BYTES // 2:
+                inbox.paused = False
+                self._watch(inbox, select.EPOLLIN)
 
     def _watch(self, inbox: Inbox, events: int) -> None:
-        with self._lock:
-            fd = inbox.sock.fileno()
-            if self._inboxes.get(fd) is inbox:
-                with contextlib.suppress(OSError):
-                    self._epoll.modify(fd, events)
+        fd = inbox.sock.fileno()
+        if self._inboxes.get(fd) is inbox:
+            with contextlib.suppress(OSError):
+                self._epoll.modify(fd, events)
 
     def _run(self) -> None:
         while True:
@@ -171,6 +167,11 @@ class Receiver:
                 del self._inboxes[fd]
                 with contextlib.suppress(OSError):
                     self._epoll.unregister(fd)
+            else:
+                inbox.unread += len(data)
+                if inbox.unread > _PAUSE_BYTES and not inbox.paused:
+                    inbox.paused = True  # the loop is not keeping up: no unbounded buffer
+                    self._watch(inbox, 0)
         return inbox, data, kernel_arrival(ancillary), error
 
 

@@ -67,7 +67,7 @@ async def test_bytes_that_arrive_while_the_loop_is_busy_keep_their_own_stamps() 
         with connection:
             connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             for piece in (b"first", b"second"):
-                time.sleep(0.05)
+                time.sleep(0.1)
                 sent_at.append(perf_counter())
                 connection.sendall(piece)
             connection.recv(1)
@@ -109,8 +109,8 @@ async def test_a_reader_that_falls_behind_pauses_its_connection() -> None:
     inbox = stream._inbox
     for _ in range(40):  # give the receiver time to read all it would
         await asyncio.sleep(0.05)
-    assert inbox._paused
-    assert inbox._buffered <= receiver._PAUSE_BYTES + receiver._READ_BYTES
+    assert inbox.paused
+    assert inbox.unread <= receiver._PAUSE_BYTES + receiver._READ_BYTES
     received = bytearray()
     while chunk := await stream.read(65536):
         received += chunk
@@ -129,7 +129,7 @@ def ca() -> trustme.CA:
 def tls_sim(ca: trustme.CA) -> Iterator[SimServer]:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1").configure_cert(context)
-    server = SimServer({"m": SimModel(ttft_seconds=0.2, inter_token_seconds=0.03,
+    server = SimServer({"m": SimModel(ttft_seconds=0.2, inter_token_seconds=0.05,
                                       output_tokens=4)}, seed=3, tls=context)
     server.start_in_thread()  # its own loop: stalling the client's loop leaves it alone
     yield server
@@ -160,7 +160,7 @@ async def test_tls_probe_is_timed_from_kernel_stamps(tls_sim: SimServer,
     assert record.first_content_at is not None and record.last_content_at is not None
     truth = record.first_content_at - record.received_at
     # Read and parsed only after the stall, yet timed on arrival, and the tokens that came
-    # 30 ms apart meanwhile were not merged into one stamp (that would be off by >= 30 ms).
+    # 50 ms apart meanwhile were not merged into one stamp (that would be off by >= 50 ms).
     assert abs(stalled.ttft_seconds - truth) < 0.01
     gap = (record.last_content_at - record.first_content_at) / 3
     assert stalled.output_tokens_per_second is not None

@@ -55,7 +55,7 @@ async def test_a_stall_not_yet_seen_by_the_monitor_counts(window: LagWindow) -> 
 @pytest.fixture
 def sim() -> Iterator[SimServer]:
     # Its own thread and loop: the stall below blocks the daemon's loop, not the server.
-    server = SimServer({"m": SimModel(ttft_seconds=0.3, inter_token_seconds=0.03,
+    server = SimServer({"m": SimModel(ttft_seconds=0.3, inter_token_seconds=0.05,
                                       output_tokens=4)}, seed=1)
     server.start_in_thread()
     yield server
