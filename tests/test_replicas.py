@@ -186,8 +186,10 @@ def test_leader_killed_another_takes_over_and_probes_go_on(postgres: str, sim: S
         # somewhat short gap, and so may the survivor that took the candidate over.
         doubled = [g for g in gaps if g < EVERY / 3]
         assert len(doubled) <= 1, (cid, gaps)
-        # Never dropped beyond one interval: the takeover gap is at most two intervals.
-        assert max(gaps) <= 2 * EVERY + 2 * JITTER, (cid, gaps)
+        # Never dropped beyond one interval. The takeover gap: the dead replica's last probe
+        # up to an interval before the kill, then the survivor sees it gone (within 2 x
+        # lease_ttl) just after its own timer for the candidate fired: one more interval.
+        assert max(gaps) <= 2 * EVERY + 2 * TTL + 2 * JITTER, (cid, gaps)
         assert len(times) <= span / EVERY + 2, (cid, len(times))
 
     # One scorer at a time: evaluations come at the leader's pace, not three times as fast.
