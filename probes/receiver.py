@@ -35,9 +35,11 @@ class Inbox:
         self._receiver = receiver
         self._loop = asyncio.get_running_loop()
         self._reads: collections.deque[tuple[bytes, float]] = collections.deque()
-        # Read by the receiver but not yet taken by the loop, and whether the receiver has
-        # stopped reading on account of it: both kept by the receiver, under its lock.
-        self.unread = 0
+        # Bytes read (counted by the receiver thread) and taken (counted by the loop): each
+        # counter has one writer, so the loop takes no lock per read. `paused` changes
+        # under the receiver's lock only.
+        self.read_bytes = 0
+        self.taken_bytes = 0
         self.paused = False
         self._ended = False
         self._error: OSError | None = None
@@ -66,8 +68,15 @@ class Inbox:
             data = data[:max_bytes]
         else:
             self._reads.popleft()
-        self._receiver.taken(self, len(data))
+        self.taken_bytes += len(data)
+        if self.paused:
+            self._receiver.resume_if_room(self)
         return data, arrived_at
+
+    @property
+    def unread(self) -> int:
+        """Read by the receiver, not yet taken by the loop."""
+        return self.read_bytes - self.taken_bytes
 
     def close(self) -> None:
         self._receiver.remove(self)  # never reading this socket after it is closed
@@ -119,10 +128,9 @@ class Receiver:
                 with contextlib.suppress(OSError):
                     self._epoll.unregister(fd)
 
-    def taken(self, inbox: Inbox, size: int) -> None:
-        """The loop took `size` bytes: read that connection again once it has room."""
+    def resume_if_room(self, inbox: Inbox) -> None:
+        """Read a paused connection again once its reader has taken half of what it had."""
         with self._lock:
-            inbox.unread -= size
             if inbox.paused and inbox.unread < _PAUSE_BYTES // 2:
                 inbox.paused = False
                 self._watch(inbox, select.EPOLLIN)
@@ -168,7 +176,7 @@ class Receiver:
                 with contextlib.suppress(OSError):
                     self._epoll.unregister(fd)
             else:
-                inbox.unread += len(data)
+                inbox.read_bytes += len(data)
                 if inbox.unread > _PAUSE_BYTES and not inbox.paused:
                     inbox.paused = True  # the loop is not keeping up: no unbounded buffer
                     self._watch(inbox, 0)
