@@ -25,6 +25,7 @@ from probes.status.model import (
     clip,
     load_json,
     merge_duplicates,
+    parse_each,
 )
 
 NAME = "aws-health"
@@ -45,16 +46,9 @@ def parse(body: bytes) -> StatusReport:
     if not isinstance(doc, list) or (doc and not sniff(doc)):
         raise ParseError("not AWS Health currentevents: expected a list of events with "
                          "`arn` and `service`")
-    found: list[IncidentReport] = []
-    warnings: list[str] = []
-    for raw in doc:
-        try:
-            found.append(_event(raw))
-        except ParseError as exc:
-            warnings.append(f"skipped an event: {exc}")
+    found, warnings = parse_each(doc, _event, "an event")
     # A list of what is open now (and lately closed): an open event no longer listed ended.
-    return StatusReport(NAME, merge_duplicates(found), lists_all_open=True,
-                        warnings=tuple(warnings))
+    return StatusReport(NAME, merge_duplicates(found), lists_all_open=True, warnings=warnings)
 
 
 def _epoch(raw: Any) -> datetime | None:

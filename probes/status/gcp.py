@@ -19,6 +19,7 @@ from probes.status.model import (
     clip,
     load_json,
     merge_duplicates,
+    parse_each,
     parse_time,
 )
 
@@ -39,14 +40,8 @@ def parse(body: bytes) -> StatusReport:
     if not isinstance(doc, list) or (doc and not sniff(doc)):
         raise ParseError("not Google Cloud incidents.json: expected a list of incidents "
                          "with `begin` and `affected_products`")
-    found: list[IncidentReport] = []
-    warnings: list[str] = []
-    for raw in doc:
-        try:
-            found.append(_incident(raw))
-        except ParseError as exc:
-            warnings.append(f"skipped an incident: {exc}")
-    return StatusReport(NAME, merge_duplicates(found), warnings=tuple(warnings))
+    found, warnings = parse_each(doc, _incident, "an incident")
+    return StatusReport(NAME, merge_duplicates(found), warnings=warnings)
 
 
 def _incident(raw: Any) -> IncidentReport:

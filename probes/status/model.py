@@ -11,7 +11,7 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -127,6 +127,20 @@ def lifecycle(updates: tuple[StatusUpdate, ...], fallback: str) -> str:
         if update.status != "update":
             return update.status
     return fallback
+
+
+def parse_each(items: list[Any], parse_one: Callable[[Any], IncidentReport], noun: str
+               ) -> tuple[list[IncidentReport], tuple[str, ...]]:
+    """Every item parsed; one that cannot be is skipped with a warning naming why, so a bad
+    entry never costs the rest of the page."""
+    found: list[IncidentReport] = []
+    warnings: list[str] = []
+    for raw in items:
+        try:
+            found.append(parse_one(raw))
+        except ParseError as exc:
+            warnings.append(f"skipped {noun}: {exc}")
+    return found, tuple(warnings)
 
 
 def merge_duplicates(incidents: list[IncidentReport]) -> tuple[IncidentReport, ...]:
