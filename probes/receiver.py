@@ -1,29 +1,38 @@
-"""One thread that reads every probe connection the moment bytes arrive.
+"""Every probe connection is read the moment bytes arrive, by a process of its own.
 
 The kernel stamps each segment on arrival, but segments left unread are merged and keep
 only the newest stamp (probes/arrival.py). An event loop busy with other probes reads late,
-and the first token's stamp is then overwritten by the tokens that came after it. This
-thread does nothing but wait on epoll and recvmsg, so it reads within a GIL switch
-interval (5 ms) of the arrival however busy the loop is, and hands each read, with its
-own stamp, to the connection's Inbox on the loop. The loop then parses at its own pace.
+and the first token's stamp is then overwritten by the tokens that came after it. A thread
+of this process reading for the loop still waits for the GIL: at 200 concurrent streams on
+2 cores its reads came 2.8 ms (median) to 100 ms (a full garbage collection) after the
+bytes, and the first token's stamp was lost behind the next token (bench/RESULTS.md). So
+the reads happen in probes/reader_process.py, which has a GIL of its own and does nothing
+else; each read comes back with its stamp over a local socket, and a thread here hands it
+to the connection's Inbox on the loop, which then parses at its own pace. That thread may
+be late: the stamps are already taken.
 """
 
 from __future__ import annotations
 
+import array
 import asyncio
+import atexit
 import collections
 import contextlib
+import errno
 import logging
-import select
+import os
 import socket
+import subprocess
+import sys
 import threading
 
-from probes.stamps import ANCILLARY_SIZE, kernel_arrival
+from probes import reader_process
+from probes.reader_process import ADD, COMMAND, CREDIT, DATA, END, FRAME, REMOVE
 
 log = logging.getLogger(__name__)
 
-_READ_BYTES = 65536
-_PAUSE_BYTES = 1 << 20  # stop reading a connection whose reader has this much unread
+_PAUSE_BYTES = 1 << 20  # a connection is not read further while its reader has this unread
 
 
 class Inbox:
@@ -35,12 +44,13 @@ class Inbox:
         self._receiver = receiver
         self._loop = asyncio.get_running_loop()
         self._reads: collections.deque[tuple[bytes, float]] = collections.deque()
-        # Bytes read (counted by the receiver thread) and taken (counted by the loop): each
-        # counter has one writer, so the loop takes no lock per read. `paused` changes
-        # under the receiver's lock only.
+        # Bytes read (counted by the receiver's thread) and taken (counted by the loop): each
+        # counter has one writer, so the loop takes no lock per read. The reading process
+        # may read _PAUSE_BYTES ahead of the loop, and gets credit back as the loop takes.
         self.read_bytes = 0
         self.taken_bytes = 0
-        self.paused = False
+        self._credited_bytes = 0
+        self.connection_id = 0  # the receiver's name for it, set by Receiver.add
         self._ended = False
         self._error: OSError | None = None
         self._waiter: asyncio.Future[None] | None = None
@@ -69,8 +79,9 @@ class Inbox:
         else:
             self._reads.popleft()
         self.taken_bytes += len(data)
-        if self.paused:
-            self._receiver.resume_if_room(self)
+        if self.taken_bytes - self._credited_bytes >= _PAUSE_BYTES // 2:
+            self._receiver.credit(self, self.taken_bytes - self._credited_bytes)
+            self._credited_bytes = self.taken_bytes
         return data, arrived_at
 
     @property
@@ -79,10 +90,14 @@ class Inbox:
         return self.read_bytes - self.taken_bytes
 
     def close(self) -> None:
-        self._receiver.remove(self)  # never reading this socket after it is closed
+        self._receiver.remove(self)
+        # The reading process holds a duplicate of the socket until it has the REMOVE: the
+        # shutdown ends the connection now, as closing the only copy would.
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
         self.sock.close()
 
-    # -- called on the loop by the receiver thread -----------------------------------------
+    # -- called on the loop by the receiver's thread -----------------------------------------
 
     def deliver(self, data: bytes, arrived_at: float, error: OSError | None) -> None:
         if error is not None:
@@ -96,7 +111,8 @@ class Inbox:
 
 
 class Receiver:
-    """The reading thread (one per process, started on first use)."""
+    """The reading process and the thread here that takes its reads (one per process,
+    started on first use, started again if the reading process dies)."""
 
     _instance: Receiver | None = None
     _instance_lock = threading.Lock()
@@ -104,86 +120,119 @@ class Receiver:
     @classmethod
     def shared(cls) -> Receiver:
         with cls._instance_lock:
-            if cls._instance is None:
+            if cls._instance is None or not cls._instance.alive:
                 cls._instance = cls()
             return cls._instance
 
     def __init__(self) -> None:
-        self._epoll = select.epoll()
-        self._lock = threading.Lock()  # held while a socket is read, and while it is removed
+        self._control, child_control = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self._data, child_data = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        fds = (child_control.fileno(), child_data.fileno())
+        self.process = subprocess.Popen(
+            [sys.executable, "-S", os.path.abspath(reader_process.__file__), *map(str, fds)],
+            pass_fds=fds, stdin=subprocess.DEVNULL)
+        child_control.close()
+        child_data.close()
+        self.alive = True
+        self._lock = threading.Lock()  # guards _inboxes and the control socket
         self._inboxes: dict[int, Inbox] = {}
+        self._next_id = 1
         threading.Thread(target=self._run, name="probe-receiver", daemon=True).start()
+        atexit.register(self.stop)
 
     def add(self, inbox: Inbox) -> None:
+        fd = array.array("i", [inbox.sock.fileno()])
         with self._lock:
-            fd = inbox.sock.fileno()
-            self._inboxes[fd] = inbox
-            self._epoll.register(fd, select.EPOLLIN)
+            if not self.alive:
+                raise OSError(errno.EPIPE, "the probe reading process has exited")
+            inbox.connection_id, self._next_id = self._next_id, self._next_id + 1
+            self._inboxes[inbox.connection_id] = inbox
+            self._control.sendmsg([COMMAND.pack(ADD, inbox.connection_id, _PAUSE_BYTES)],
+                                  [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fd)])
 
     def remove(self, inbox: Inbox) -> None:
         with self._lock:
-            fd = inbox.sock.fileno()
-            if self._inboxes.get(fd) is inbox:
-                del self._inboxes[fd]
-                with contextlib.suppress(OSError):
-                    self._epoll.unregister(fd)
+            if self._inboxes.get(inbox.connection_id) is inbox:
+                del self._inboxes[inbox.connection_id]
+                self._command(REMOVE, inbox.connection_id, 0)
 
-    def resume_if_room(self, inbox: Inbox) -> None:
-        """Read a paused connection again once its reader has taken half of what it had."""
+    def credit(self, inbox: Inbox, amount: int) -> None:
+        """Let the reading process read `amount` more bytes of this connection."""
         with self._lock:
-            if inbox.paused and inbox.unread < _PAUSE_BYTES // 2:
-                inbox.paused = False
-                self._watch(inbox, select.EPOLLIN)
+            if self._inboxes.get(inbox.connection_id) is inbox:
+                self._command(CREDIT, inbox.connection_id, amount)
 
-    def _watch(self, inbox: Inbox, events: int) -> None:
-        fd = inbox.sock.fileno()
-        if self._inboxes.get(fd) is inbox:
-            with contextlib.suppress(OSError):
-                self._epoll.modify(fd, events)
+    def stop(self) -> None:
+        """End the reading process (it exits when its control socket closes)."""
+        with self._lock:
+            self.alive = False
+            self._control.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=5)
+
+    def _command(self, op: int, connection_id: int, amount: int) -> None:
+        with contextlib.suppress(OSError):  # the process is gone: _run fails every inbox
+            self._control.send(COMMAND.pack(op, connection_id, amount))
 
     def _run(self) -> None:
-        while True:
-            # Everything one poll found goes to each loop in one call: one wake-up, not one
-            # per read.
+        pending = bytearray()
+        while chunk := self._data.recv(1 << 20):
+            pending += chunk
+            # Every frame this read completed goes to each loop in one call: one wake-up.
             batches: dict[asyncio.AbstractEventLoop, list[Delivery]] = {}
-            for fd, _events in self._epoll.poll():
-                try:
-                    delivery = self._read(fd)
-                except Exception:  # never let one connection stop every probe's reads
-                    log.exception("probe receiver: reading fd %d failed", fd)
-                    continue
+            offset = 0
+            while len(pending) - offset >= FRAME.size:
+                connection_id, kind, error, arrived_at, length = FRAME.unpack_from(pending,
+                                                                                   offset)
+                end = offset + FRAME.size + length
+                if end > len(pending):
+                    break
+                data = bytes(pending[offset + FRAME.size:end])
+                offset = end
+                delivery = self._delivery(connection_id, kind, error, arrived_at, data)
                 if delivery is not None:
                     batches.setdefault(delivery[0]._loop, []).append(delivery)
-            for loop, batch in batches.items():
-                with contextlib.suppress(RuntimeError):  # that loop has closed
-                    loop.call_soon_threadsafe(_deliver_all, batch)
+            del pending[:offset]
+            _hand_over(batches)
+        self._gone()
 
-    def _read(self, fd: int) -> Delivery | None:
-        error: OSError | None = None
+    def _delivery(self, connection_id: int, kind: int, error: int, arrived_at: float,
+                  data: bytes) -> Delivery | None:
+        inbox = self._inboxes.get(connection_id)
+        if inbox is None:
+            return None  # removed since it was read
+        if kind == DATA:
+            inbox.read_bytes += len(data)
+            return inbox, data, arrived_at, None
+        with self._lock:  # the reading process has forgotten it
+            self._inboxes.pop(connection_id, None)
+        if kind == END:
+            return inbox, b"", arrived_at, None
+        return inbox, b"", arrived_at, OSError(error, os.strerror(error))
+
+    def _gone(self) -> None:
+        """The reading process exited: every connection it read fails; the next one
+        starts a new process."""
         with self._lock:
-            inbox = self._inboxes.get(fd)
-            if inbox is None:
-                return None  # removed since the poll
-            try:
-                data, ancillary, _flags, _address = inbox.sock.recvmsg(_READ_BYTES,
-                                                                       ANCILLARY_SIZE)
-            except BlockingIOError:
-                return None
-            except OSError as exc:
-                data, ancillary, error = b"", [], exc
-            if not data:  # the end (or an error): nothing more to wait for on it
-                del self._inboxes[fd]
-                with contextlib.suppress(OSError):
-                    self._epoll.unregister(fd)
-            else:
-                inbox.read_bytes += len(data)
-                if inbox.unread > _PAUSE_BYTES and not inbox.paused:
-                    inbox.paused = True  # the loop is not keeping up: no unbounded buffer
-                    self._watch(inbox, 0)
-        return inbox, data, kernel_arrival(ancillary), error
+            was_alive, self.alive = self.alive, False
+            inboxes, self._inboxes = self._inboxes, {}
+        if was_alive:
+            log.error("the probe reading process exited (%s); starting another for new "
+                      "connections", self.process.wait())
+        failure = OSError(errno.EPIPE, "the probe reading process exited")
+        batches: dict[asyncio.AbstractEventLoop, list[Delivery]] = {}
+        for inbox in inboxes.values():
+            batches.setdefault(inbox._loop, []).append((inbox, b"", 0.0, failure))
+        _hand_over(batches)
 
 
 Delivery = tuple[Inbox, bytes, float, OSError | None]
+
+
+def _hand_over(batches: dict[asyncio.AbstractEventLoop, list[Delivery]]) -> None:
+    for loop, batch in batches.items():
+        with contextlib.suppress(RuntimeError):  # that loop has closed
+            loop.call_soon_threadsafe(_deliver_all, batch)
 
 
 def _deliver_all(batch: list[Delivery]) -> None:

@@ -5,7 +5,8 @@ simulated server in another process.
     python -m bench.ttft_fidelity.rate --origin URL --rate 100 --seconds 60 --out F
 
 Records what each probe measured (from the rows the daemon writes), how late APScheduler
-started each probe job against its scheduled time, and the process RSS once a second.
+started each probe job against its scheduled time, and once a second the RSS of the
+process and of its probe reading process together.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 import yaml
 from apscheduler.events import EVENT_JOB_MISSED, EVENT_JOB_SUBMITTED, JobExecutionEvent
 
+from probes.receiver import Receiver
 from service.config import Settings, load_settings
 from service.daemon import Daemon
 
@@ -70,7 +72,14 @@ class Tee:
 
 
 def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
+    """This process and the process reading its probe connections (probes/receiver.py)."""
+    reader = Receiver._instance
+    pids = ["self"] + ([str(reader.process.pid)] if reader is not None and reader.alive else [])
+    return sum(_rss_mb(pid) for pid in pids)
+
+
+def _rss_mb(pid: str) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
