@@ -87,13 +87,22 @@ def _free_port() -> int:
 
 
 def _sample(pid: int) -> tuple[float, float]:
-    """(RSS in MiB, CPU seconds so far) of a live process."""
-    rss = 0.0
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            rss = int(line.split()[1]) / 1024
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return rss, (int(fields[11]) + int(fields[12])) / TICKS
+    """(RSS in MiB, CPU seconds so far) of a live process and its children (the process
+    reading its probe connections, probes/reader_process.py), together."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    rss = cpu = 0.0
+    for each in (pid, *map(int, children)):
+        try:
+            status = Path(f"/proc/{each}/status").read_text()
+            stat = Path(f"/proc/{each}/stat").read_text()
+        except FileNotFoundError:
+            continue  # a child that has just exited
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                rss += int(line.split()[1]) / 1024
+        fields = stat.rsplit(")", 1)[1].split()
+        cpu += (int(fields[11]) + int(fields[12])) / TICKS
+    return rss, cpu
 
 
 def _watch(cmd: list[str], cwd: Path, seconds: float) -> dict[str, Any]:

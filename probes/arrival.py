@@ -2,14 +2,16 @@
 
 A timestamp taken when the event loop gets round to a socket is late by however busy the
 loop was (bench/RESULTS.md, TTFT fidelity). Here the kernel stamps each segment as it
-arrives (SO_TIMESTAMPNS, probes/stamps.py) and a thread of its own reads it at once
+arrives (SO_TIMESTAMPNS, probes/stamps.py) and a process of its own reads it at once
 (probes/receiver.py), so each read keeps the time its bytes arrived however late the loop
-parses them. `ArrivalStream.arrived_at` is the arrival time of the latest read.
+parses them. `ArrivalStream.arrived_at` is the arrival time of the latest read, and
+`request_sent_at` the time the current request's first byte was handed to the kernel.
 
-Writes go straight from the loop to a plain non-blocking socket. TLS runs in memory
+A request's writes are held until the response is read, and go from the loop to a plain
+non-blocking socket in one send. TLS runs in memory
 (ssl.SSLObject), so decrypted bytes carry the stamp of the raw read that completed their
-TLS record. Where the platform has no SO_TIMESTAMPNS, a read is stamped when the thread
-made it.
+TLS record. Where the platform has no SO_TIMESTAMPNS, a read is stamped when the reading
+process made it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import contextlib
 import socket
 import ssl
 from collections.abc import Iterable
+from time import perf_counter
 from typing import Any
 
 import httpcore
@@ -27,6 +30,7 @@ from probes import stamps
 from probes.receiver import Inbox, Receiver
 
 _RAW_READ = 65536
+_HOLD_BYTES = 65536  # a request body past this is sent as it is written
 
 SocketOption = (tuple[int, int, int] | tuple[int, int, bytes | bytearray]
                 | tuple[int, int, None, int])
@@ -41,10 +45,17 @@ class ArrivalStream(httpcore.AsyncNetworkStream):
         self._sock = inbox.sock
         self._tls = tls
         self.arrived_at: float | None = None  # perf_counter time the last read's bytes arrived
+        # perf_counter time just before the current request's first byte went to the kernel
+        self.request_sent_at: float | None = None
+        self._outgoing = bytearray()  # written, held until the next read (see write)
+        self._request_started = False  # a send since the last read
 
     # -- httpcore's interface -------------------------------------------------------------
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        if self._outgoing:
+            await self._flush(timeout)
+        self._request_started = False  # what is written next is a new request
         try:
             async with asyncio.timeout(timeout):
                 if self._tls is None:
@@ -56,20 +67,24 @@ class ArrivalStream(httpcore.AsyncNetworkStream):
             raise httpcore.ReadError(str(exc)) from exc
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        # Held until the next read (or _HOLD_BYTES): httpcore writes a request's head and
+        # body separately, and a send lets another thread take the GIL, so the body could
+        # leave milliseconds after the head (bench/RESULTS.md). In one send, the request
+        # leaves right after request_sent_at is taken.
         if not buffer:
             return
-        try:
-            async with asyncio.timeout(timeout):
-                if self._tls is not None:
-                    self._tls[0].write(buffer)
-                    buffer = self._tls[2].read()
-                await self._send_raw(buffer)
-        except TimeoutError as exc:
-            raise httpcore.WriteTimeout(str(exc) or "write timed out") from exc
-        except (OSError, ssl.SSLError) as exc:
-            raise httpcore.WriteError(str(exc)) from exc
+        if self._tls is not None:
+            try:
+                self._tls[0].write(buffer)
+            except ssl.SSLError as exc:
+                raise httpcore.WriteError(str(exc)) from exc
+            buffer = self._tls[2].read()
+        self._outgoing += buffer
+        if len(self._outgoing) >= _HOLD_BYTES:
+            await self._flush(timeout)
 
     async def aclose(self) -> None:
+        self._outgoing.clear()
         self._inbox.close()
 
     async def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
@@ -109,10 +124,25 @@ class ArrivalStream(httpcore.AsyncNetworkStream):
             self.arrived_at = arrived_at
         return data
 
-    async def _send_raw(self, data: bytes) -> None:
+    async def _flush(self, timeout: float | None) -> None:
+        data = bytes(self._outgoing)
+        self._outgoing.clear()
+        first = not self._request_started
+        self._request_started = True
+        try:
+            async with asyncio.timeout(timeout):
+                await self._send_raw(data, stamp=first)
+        except TimeoutError as exc:
+            raise httpcore.WriteTimeout(str(exc) or "write timed out") from exc
+        except OSError as exc:
+            raise httpcore.WriteError(str(exc)) from exc
+
+    async def _send_raw(self, data: bytes, stamp: bool = False) -> None:
         view = memoryview(data)
         while view:
             try:
+                if stamp:
+                    self.request_sent_at, stamp = perf_counter(), False
                 sent = self._sock.send(view)
             except BlockingIOError:
                 await _wait(self._sock, readable=False)
@@ -170,6 +200,7 @@ class ArrivalBackend(httpcore.AsyncNetworkBackend):
                     try:
                         _prepare(sock, local_address, socket_options or ())
                         await loop.sock_connect(sock, address)
+                        inbox = Inbox(sock, Receiver.shared())
                     except OSError as exc:
                         sock.close()
                         last_error = exc
@@ -177,7 +208,7 @@ class ArrivalBackend(httpcore.AsyncNetworkBackend):
                     except BaseException:
                         sock.close()
                         raise
-                    return ArrivalStream(Inbox(sock, Receiver.shared()))
+                    return ArrivalStream(inbox)
         except TimeoutError as exc:
             raise httpcore.ConnectTimeout(f"connect to {host}:{port} timed out") from exc
         except OSError as exc:  # name resolution

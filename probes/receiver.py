@@ -116,6 +116,7 @@ class Receiver:
 
     _instance: Receiver | None = None
     _instance_lock = threading.Lock()
+    deaths = 0  # reading processes that exited unasked, in this process's life
 
     @classmethod
     def shared(cls) -> Receiver:
@@ -147,8 +148,12 @@ class Receiver:
                 raise OSError(errno.EPIPE, "the probe reading process has exited")
             inbox.connection_id, self._next_id = self._next_id, self._next_id + 1
             self._inboxes[inbox.connection_id] = inbox
-            self._control.sendmsg([COMMAND.pack(ADD, inbox.connection_id, _PAUSE_BYTES)],
-                                  [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fd)])
+            try:
+                self._control.sendmsg([COMMAND.pack(ADD, inbox.connection_id, _PAUSE_BYTES)],
+                                      [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fd)])
+            except OSError as exc:  # it died, and _run has not seen it yet
+                del self._inboxes[inbox.connection_id]
+                raise OSError(errno.EPIPE, "the probe reading process has exited") from exc
 
     def remove(self, inbox: Inbox) -> None:
         with self._lock:
@@ -217,6 +222,8 @@ class Receiver:
             was_alive, self.alive = self.alive, False
             inboxes, self._inboxes = self._inboxes, {}
         if was_alive:
+            with Receiver._instance_lock:
+                Receiver.deaths += 1
             log.error("the probe reading process exited (%s); starting another for new "
                       "connections", self.process.wait())
         failure = OSError(errno.EPIPE, "the probe reading process exited")

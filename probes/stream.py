@@ -57,6 +57,14 @@ class _Phases:
         elif name.endswith(".send_request_headers.started") and self.request_sent_at is None:
             self.request_sent_at = now
 
+    def sent_through(self, network: Any) -> None:
+        """Where the connection knows when the request's first byte went to the kernel
+        (probes/arrival.py), that is when it started being sent: the trace event comes
+        before httpcore has even encoded the request."""
+        sent_at = getattr(network, "request_sent_at", None)
+        if sent_at is not None and self.request_sent_at is not None:
+            self.request_sent_at = sent_at
+
     @property
     def reused(self) -> bool | None:
         if self.request_sent_at is None:
@@ -109,6 +117,7 @@ async def exchange(target: Target, client: httpx.AsyncClient, chat: Chat | None 
         follow_redirects=False,  # never carry the key elsewhere; a redirect is reported
     ) as response:
         network = response.extensions.get("network_stream")
+        phases.sent_through(network)
         tally.add(ResponseHeaders(response.status_code, dict(response.headers),
                                   _arrived_at(network)))
         failure = await check_response(response, target.api_key)

@@ -1,8 +1,8 @@
 """Event-loop lag: how late a periodic sleep wakes up on the daemon's loop.
 
-Probe bytes are stamped on arrival by the kernel and read by a thread of their own
-(probes/receiver.py), not by this loop; but what holds the loop up (a handler holding the
-GIL, a scoring pass) can hold that thread up too. The lag is exported as a histogram; a warning is
+Probe bytes are stamped on arrival by the kernel and read by a process of their own
+(probes/receiver.py), not by this loop; but a loop held up says the CPUs are oversubscribed,
+and then that process may wait for one too. The lag is exported as a histogram; a warning is
 logged when one wake-up is later than WARN_SECONDS, at most once a minute. A LagWindow
 keeps the recent wake-ups so that a probe can ask how long the loop was held up while it
 was in flight, and have its result flagged timing_unreliable past UNRELIABLE_SECONDS.

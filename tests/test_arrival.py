@@ -58,7 +58,7 @@ async def test_a_read_is_stamped_when_the_bytes_arrived_not_when_it_was_read() -
 
 async def test_bytes_that_arrive_while_the_loop_is_busy_keep_their_own_stamps() -> None:
     """The kernel merges segments nobody has read yet and keeps only the newest stamp; the
-    receiver thread reads each at once, so the first token's stamp survives a busy loop."""
+    reading process reads each at once, so the first token's stamp survives a busy loop."""
     listener = socket.create_server(("127.0.0.1", 0))
     sent_at: list[float] = []
 
