@@ -4,8 +4,10 @@ Truth (the simulated server, service.sim): TTFT = the perf_counter time just bef
 wrote the first content chunk - the time it finished reading the request; mean ITL = (last
 content chunk written - first) / (tokens - 1); ITL p99 = the p99 of its chunk gaps.
 Measured (the client): TTFT = arrival of the first content token - the start of sending the
-request (httpcore's send_request_headers.started, for factorwatch and guidellm alike); mean
-ITL and ITL p99 the same over the arrival times. Error = measured - truth, per request.
+request, as each client reports it (factorwatch: just before the request's one send to the
+kernel, probes/arrival.py; guidellm and factorwatch-loop: httpcore's
+send_request_headers.started); mean ITL and ITL p99 the same over the arrival times.
+Error = measured - truth, per request.
 """
 
 from __future__ import annotations
