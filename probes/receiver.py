@@ -135,7 +135,7 @@ class Receiver:
         child_control.close()
         child_data.close()
         self.alive = True
-        self._lock = threading.Lock()  # guards _inboxes and the control socket
+        self._lock = threading.Lock()  # orders commands on the control socket
         self._inboxes: dict[int, Inbox] = {}
         self._next_id = 1
         threading.Thread(target=self._run, name="probe-receiver", daemon=True).start()
@@ -157,8 +157,7 @@ class Receiver:
 
     def remove(self, inbox: Inbox) -> None:
         with self._lock:
-            if self._inboxes.get(inbox.connection_id) is inbox:
-                del self._inboxes[inbox.connection_id]
+            if self._inboxes.pop(inbox.connection_id, None) is not None:
                 self._command(REMOVE, inbox.connection_id, 0)
 
     def credit(self, inbox: Inbox, amount: int) -> None:
@@ -210,8 +209,11 @@ class Receiver:
         if kind == DATA:
             inbox.read_bytes += len(data)
             return inbox, data, arrived_at, None
-        with self._lock:  # the reading process has forgotten it
-            self._inboxes.pop(connection_id, None)
+        # The reading process has forgotten it. No lock: the loop may hold it, blocked on
+        # the control socket until the reading process, itself waiting for this thread to
+        # take its frames, reads its commands again. Ids are never reused, and a pop is
+        # atomic.
+        self._inboxes.pop(connection_id, None)
         if kind == END:
             return inbox, b"", arrived_at, None
         return inbox, b"", arrived_at, OSError(error, os.strerror(error))
