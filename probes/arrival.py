@@ -8,10 +8,9 @@ parses them. `ArrivalStream.arrived_at` is the arrival time of the latest read, 
 `request_sent_at` the time the current request's first byte was handed to the kernel.
 
 A request's writes are held until the response is read, and go from the loop to a plain
-non-blocking socket in one send. TLS runs in memory
-(ssl.SSLObject), so decrypted bytes carry the stamp of the raw read that completed their
-TLS record. Where the platform has no SO_TIMESTAMPNS, a read is stamped when the reading
-process made it.
+non-blocking socket in one send. TLS runs in memory (ssl.SSLObject), so decrypted bytes
+carry the stamp of the raw read that completed their TLS record. Where the platform has no
+SO_TIMESTAMPNS, a read is stamped when the reading process made it.
 """
 
 from __future__ import annotations
