@@ -128,6 +128,7 @@ class Daemon:
         self.metrics.writer_buffered.set_function(lambda: self.writer.buffered)
         self.metrics.writer_dropped.set_function(lambda: self.writer.dropped)
         self.metrics.writer_buffer_limit.set(self.writer.max_buffered)
+        self.metrics.reader_exits.set_function(lambda: Receiver.deaths)
         self.scheduler = Scheduler(self._probe)
         self.cluster = Cluster(self.engine, settings.cluster.replica_id or default_replica_id(),
                                settings.region, settings.cluster.lease_ttl)

@@ -67,6 +67,11 @@ class ProbeMetrics:
             "factorwatch_probe_budget_exhausted",
             "1 while the candidate's probes are skipped because a daily probe budget "
             "(per candidate or in total) is spent, else 0.", ["candidate"], registry=registry)
+        self.reader_exits = Gauge(
+            "factorwatch_probe_reader_exits",
+            "Times since start the process that reads probe connections exited unasked; the "
+            "probes it was reading were not recorded, and a new one took over.",
+            registry=registry)
         self.writer_buffered = Gauge(
             "factorwatch_store_buffered_results",
             "Probe results waiting to be written to the database.", registry=registry)

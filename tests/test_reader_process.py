@@ -116,6 +116,7 @@ candidates:
     daemon.writer.add = rows.append  # type: ignore[method-assign]
     daemon._probe_http = ProbeClients(shards=1)  # what run() sets up, without the rest
     plan = ProbePlan("sim/m", "latency", 3600)
+    exits_before = daemon.registry.get_sample_value("factorwatch_probe_reader_exits")
     try:
         await daemon._probe(plan)
         probe = asyncio.create_task(daemon._probe(plan))
@@ -130,3 +131,5 @@ candidates:
     assert [row.ok for row in rows] == [True, True]  # before and after; nothing between
     assert any("not recorded: the probe reading process exited" in r.getMessage()
                for r in caplog.records)
+    assert exits_before is not None
+    assert daemon.registry.get_sample_value("factorwatch_probe_reader_exits") == exits_before + 1
