@@ -13,7 +13,6 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -21,12 +20,11 @@ from probes import run_probe
 from probes.receiver import Receiver
 from probes.result import ErrorClass
 from probes.target import Target
-from service.config import load_settings
-from service.daemon import Daemon
-from service.probe_clients import ProbeClients, probe_client
+from service.probe_clients import probe_client
 from service.scheduler import ProbePlan
 from service.sim.behaviour import SimModel
 from service.sim.server import SimServer
+from tests.probe_daemon import one_candidate_daemon
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -102,19 +100,7 @@ async def test_the_daemon_does_not_record_a_failure_the_reading_process_caused(
         slow_sim: SimServer, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """Availability is the provider's: a connection lost because the monitor's own reading
     process died is not stored as a failed probe."""
-    config = tmp_path / "fw.yaml"
-    config.write_text(f"""
-builtin_catalog: false
-database: sqlite:///{tmp_path / 'fw.db'}
-providers: {{sim: {{}}}}
-candidates:
-  sim/m: {{provider: sim, api: openai, base_url: "{slow_sim.base_url}", model: m,
-           probes: {{latency: {{every: 1h, timeout: 5s}}}}}}
-""")
-    daemon = Daemon(load_settings(config, environ={}), environ={})
-    rows: list[Any] = []
-    daemon.writer.add = rows.append  # type: ignore[method-assign]
-    daemon._probe_http = ProbeClients(shards=1)  # what run() sets up, without the rest
+    daemon, rows = one_candidate_daemon(tmp_path, slow_sim.base_url, shards=1)
     plan = ProbePlan("sim/m", "latency", 3600)
     exits_before = daemon.registry.get_sample_value("factorwatch_probe_reader_exits")
     try:

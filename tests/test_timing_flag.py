@@ -13,13 +13,11 @@ from typing import Any
 import pytest
 
 from service import looplag
-from service.config import load_settings
-from service.daemon import Daemon
 from service.looplag import LagWindow, monitor_loop_lag
-from service.probe_clients import ProbeClients
 from service.scheduler import ProbePlan
 from service.sim.openai_server import SimModel, SimServer
 from service.store.rollup import Totals
+from tests.probe_daemon import one_candidate_daemon
 
 
 class _Null:
@@ -66,19 +64,7 @@ async def test_a_probe_through_a_stalled_loop_is_flagged(sim: SimServer, tmp_pat
                                                           monkeypatch: pytest.MonkeyPatch
                                                           ) -> None:
     monkeypatch.setattr(looplag, "UNRELIABLE_SECONDS", 0.1)  # only the stall below counts
-    config = tmp_path / "fw.yaml"
-    config.write_text(f"""
-builtin_catalog: false
-database: sqlite:///{tmp_path / 'fw.db'}
-providers: {{sim: {{}}}}
-candidates:
-  sim/m: {{provider: sim, api: openai, base_url: "{sim.base_url}", model: m,
-           probes: {{latency: {{every: 1h, timeout: 5s}}}}}}
-""")
-    daemon = Daemon(load_settings(config, environ={}), environ={})
-    rows: list[Any] = []
-    daemon.writer.add = rows.append  # type: ignore[method-assign]
-    daemon._probe_http = ProbeClients(shards=2)  # what run() sets up, without the rest
+    daemon, rows = one_candidate_daemon(tmp_path, sim.base_url, shards=2)
     monitor = asyncio.create_task(monitor_loop_lag(daemon.loop_lag, window=daemon.lag_window))
     plan = ProbePlan("sim/m", "latency", 3600)
     try:
