@@ -42,12 +42,12 @@ def score(factor: str, evidence: CandidateEvidence, workload: WorkloadSpec | Non
 @pytest.mark.parametrize(("factor", "evidence", "expected", "source"), [
     pytest.param("task_quality", {"quality": RateStats(1000, 1000, 50)}, 5.0, "measured",
                  id="quality-perfect-record"),
-    pytest.param("task_quality", {"quality": RateStats(3, 3, 1)}, 1.0, "measured",
-                 id="quality-3-of-3-is-not-trusted"),
+    pytest.param("task_quality", {"quality": RateStats(3, 3, 1)}, 3.182, "measured",
+                 id="quality-3-of-3-earns-part-of-the-way"),
     pytest.param("task_quality", {"quality_prior": FactValue(3.5, "https://x", "2026-11-01")},
                  3.5, "static", id="quality-prior-without-evals"),
     pytest.param("task_quality", {}, None, "missing", id="quality-nothing"),
-    pytest.param("tool_calling", {"tool_calls": RateStats(990, 1000, 990)}, 4.792, "measured",
+    pytest.param("tool_calling", {"tool_calls": RateStats(990, 1000, 990)}, 4.976, "measured",
                  id="tools-990-of-1000"),
     pytest.param("tool_calling", {"tool_calls": RateStats(0, 20, 20)}, 1.0, "measured",
                  id="tools-all-wrong"),
@@ -178,7 +178,7 @@ def test_workload_scale_override_changes_the_score() -> None:
     default, _, _ = score("tool_calling", evidence)
     strict = wl(scales={"tool_calling": scale([(0.99, 1), (0.999, 5)])})
     overridden, _, _ = score("tool_calling", evidence, strict)
-    assert default == pytest.approx(4.792) and overridden == 1.0
+    assert default == pytest.approx(4.976) and overridden == 1.0
 
 
 def test_every_factor_has_a_function_and_every_scale_a_unit() -> None:

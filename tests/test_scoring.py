@@ -17,7 +17,6 @@ from service.scoring.evidence import (
 from service.scoring.factors import (
     BLENDED_PRICE,
     LATENCY_VS_BUDGET,
-    UNAVAILABILITY,
     FactorScore,
     WorkloadSpec,
     score_latency,
@@ -115,20 +114,41 @@ def _f(score: float | None) -> FactorScore:
     return FactorScore(score, "missing" if score is None else "measured", "")
 
 
-@pytest.mark.parametrize(("scores", "weights", "expected", "partial"), [
-    pytest.param({"a": 5, "b": 1}, {"a": 1, "b": 1}, 3.0, False, id="equal-weights"),
-    pytest.param({"a": 5, "b": 1}, {"a": 3, "b": 1}, 4.0, False, id="weighted"),
-    pytest.param({"a": 5, "b": None}, {"a": 1, "b": 4}, 5.0, True,
-                 id="missing-factor-drops-out-and-marks-partial"),
-    pytest.param({"a": 5, "b": 1}, {"a": 1, "b": 0}, 5.0, False, id="zero-weight-ignored"),
-    pytest.param({"a": None}, {"a": 1}, None, True, id="nothing-known"),
-    pytest.param({"a": 2, "b": 4}, {"a": 2}, 2.0, False, id="unweighted-factor-ignored"),
+@pytest.mark.parametrize(("scores", "weights", "policy", "expected", "missing"), [
+    pytest.param({"a": 5, "b": 1}, {"a": 1, "b": 1}, "worst", 3.0, (), id="equal-weights"),
+    pytest.param({"a": 5, "b": 1}, {"a": 3, "b": 1}, "worst", 4.0, (), id="weighted"),
+    pytest.param({"a": 5, "b": None}, {"a": 1, "b": 4}, "worst", 1.8, ("b",),
+                 id="missing-factor-counts-as-the-worst-score"),
+    pytest.param({"a": 5, "b": None}, {"a": 1, "b": 4}, "prior", 3.4, ("b",),
+                 id="missing-factor-counts-as-the-middle-under-prior"),
+    pytest.param({"a": 5, "b": None}, {"a": 1, "b": 4}, "drop", 5.0, ("b",),
+                 id="missing-factor-drops-out-under-drop"),
+    pytest.param({"a": 5, "b": 1}, {"a": 1, "b": 0}, "worst", 5.0, (), id="zero-weight-ignored"),
+    pytest.param({"a": None}, {"a": 1}, "drop", None, ("a",), id="nothing-known-dropped"),
+    pytest.param({"a": None}, {"a": 1}, "worst", 1.0, ("a",), id="nothing-known-worst"),
+    pytest.param({"a": 2, "b": 4}, {"a": 2}, "worst", 2.0, (), id="unweighted-factor-ignored"),
 ])
 def test_composite_arithmetic(scores: dict[str, float | None], weights: dict[str, float],
-                              expected: float | None, partial: bool) -> None:
-    value, is_partial = composite({k: _f(v) for k, v in scores.items()}, weights)
-    assert value == (pytest.approx(expected) if expected is not None else None)
-    assert is_partial is partial
+                              policy: str, expected: float | None,
+                              missing: tuple[str, ...]) -> None:
+    got = composite({k: _f(v) for k, v in scores.items()}, weights, policy)
+    assert got.value == (pytest.approx(expected) if expected is not None else None)
+    assert got.missing == missing
+    assert got.partial is bool(missing)
+
+
+def test_composite_interval_combines_factor_intervals_as_independent_errors() -> None:
+    factors = {"a": FactorScore(4.0, "measured", "", low=3.0, high=4.5),
+               "b": FactorScore(2.0, "measured", "", low=1.0, high=2.0)}
+    got = composite(factors, {"a": 1, "b": 1})
+    assert got.value == 3.0
+    assert got.low == pytest.approx(3.0 - (1 ** 2 + 1 ** 2) ** 0.5 / 2, abs=1e-4)
+    assert got.high == pytest.approx(3.0 + 0.5 / 2, abs=1e-4)
+
+
+def test_missing_factor_widens_the_interval_to_the_whole_scale() -> None:
+    got = composite({"a": FactorScore(4.0, "static", ""), "b": _f(None)}, {"a": 1, "b": 1})
+    assert (got.value, got.low, got.high) == (2.5, 2.5, 4.5)  # b could be anything, 1 to 5
 
 
 def _workload(**gates: object) -> WorkloadSpec:
@@ -210,10 +230,20 @@ def test_latency_against_budget_uses_p99_and_keeps_its_evidence() -> None:
     assert score.evidence["ttft_p99_seconds"] == 0.4
 
 
-def test_reliability_falls_back_to_published_sla_as_static() -> None:
+def test_reliability_without_probes_is_missing_and_shows_the_sla_beside_it() -> None:
+    """A published SLA is a promise, not a measurement: it must not score in its place."""
     score = score_reliability(_evidence(sla_availability=0.999), _workload(), NOW)
-    assert score.source == "static"
-    assert score.score == pytest.approx(UNAVAILABILITY.score(0.001))
+    assert score.source == "missing" and score.score is None
+    assert score.evidence["committed_sla"] == 0.999
+    assert "committed SLA 99.9000%" in score.reason
+
+
+def test_reliability_of_a_throttled_candidate_says_so() -> None:
+    throttled = _evidence(sla_availability=0.999,
+                          availability_windows={"1h": AvailabilityStats(0, 0, throttled=40)})
+    score = score_reliability(throttled, _workload(), NOW)
+    assert score.score is None
+    assert score.reason.startswith("every probe was throttled (40 answered 429)")
 
 
 def test_cost_scale_prefers_cheaper_blended_price() -> None:

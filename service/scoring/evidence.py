@@ -48,6 +48,24 @@ class AvailabilityStats:
 
 
 @dataclass(frozen=True)
+class RecentProbes:
+    """Availability-counting probes of the last few minutes: what the state is judged on."""
+
+    ok: int = 0
+    failed: int = 0
+    throttled: int = 0  # 429
+    config_errors: int = 0  # 401/403
+    first_failed_at: datetime | None = None
+    first_throttled_at: datetime | None = None
+    errors: dict[str, int] = field(default_factory=dict)  # "http_5xx 503" -> failures
+
+    @property
+    def answered(self) -> int:
+        """Probes that say something of the provider: successes, failures and 429s."""
+        return self.ok + self.failed + self.throttled
+
+
+@dataclass(frozen=True)
 class PriceTier:
     """Prices that apply when a request's input is above `above_input_tokens`."""
 
@@ -118,3 +136,4 @@ class CandidateEvidence:
     quality_prior: FactValue | None = None  # a configured 1-5 prior, used without evals
     incidents: IncidentHistory | None = None  # None: no status page is followed
     price_history: tuple[Price, ...] = ()  # oldest first
+    recent: RecentProbes | None = None  # the state window (service/scoring/states.py)

@@ -1,11 +1,17 @@
 """When does a workload's top choice change? Hysteresis, so that noise does not flip it.
 
 The announced top choice (the incumbent) changes only when:
-- another candidate has led the ranking by at least `margin` composite points for
-  `confirmations` consecutive evaluations (the same challenger each time); or
+- another candidate has led the ranking by at least `margin` composite points, with at
+  least `confidence` chance of being truly ahead (stats.probability_ahead over the two
+  composites' intervals), for `confirmations` consecutive evaluations (the same
+  challenger each time); or
+- the incumbent is down or throttled (states.py) and the same serving candidate has
+  ranked first for `confirmations` consecutive evaluations: no margin is asked, a provider
+  that does not answer cannot keep the traffic; or
 - at once, when the incumbent is gated out or no longer ranked (a gate is not a matter of
   degree: a candidate that fails one must not stay the recommendation for a minute longer).
-The first evaluation of a workload sets the incumbent without announcing a change.
+A down or throttled candidate never becomes the top choice. The first evaluation of a
+workload sets the incumbent without announcing a change.
 """
 
 from __future__ import annotations
@@ -14,9 +20,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from service.scoring.ranking import RankedCandidate, Ranking
+from service.scoring.ranking import RankedCandidate, Ranking, counted_factors
+from service.scoring.stats import Estimate, probability_ahead, z_for
 
 EXPLAINED_FACTORS = 5
+GATED, UNAVAILABLE, OVERTAKEN, RETURNED = "gated", "unavailable", "overtaken", "returned"
 
 
 @dataclass(frozen=True)
@@ -37,66 +45,104 @@ class Change:
     reason: str
     immediate: bool  # the incumbent was gated out: no confirmations were waited for
     explanation: list[dict[str, Any]] = field(default_factory=list)
+    cause: str = OVERTAKEN  # gated | unavailable | overtaken | returned
+    old_state: str | None = None
+    new_state: str | None = None
+    old_interval: list[float] | None = None  # [low, high] of the old choice's composite
+    new_interval: list[float] | None = None
+    probability_ahead: float | None = None  # that the new choice is truly ahead of the old
 
 
 def _entry(ranking: Ranking, candidate: str | None) -> RankedCandidate | None:
     return next((e for e in ranking.entries if e.candidate == candidate), None)
 
 
-def decide(state: TopChoiceState, ranking: Ranking, margin: float, confirmations: int
-           ) -> tuple[TopChoiceState, Change | None]:
+def decide(state: TopChoiceState, ranking: Ranking, margin: float, confirmations: int,
+           confidence: float = 0.9) -> tuple[TopChoiceState, Change | None]:
     now, leader = ranking.evaluated_at, ranking.leader
+    leader_entry = _entry(ranking, leader)
     if state.since is None:
-        return TopChoiceState(leader, now), None
+        first = leader if leader_entry is not None and leader_entry.available else None
+        return TopChoiceState(first, now), None
     incumbent = _entry(ranking, state.candidate)
     if state.candidate is not None and (incumbent is None or incumbent.rank is None):
         why = ("; ".join(incumbent.gate_reasons) if incumbent and incumbent.gate_reasons
                else "no longer ranked")
-        return _switch(state, ranking, f"{state.candidate} gated out: {why}", immediate=True)
-    if state.candidate is None:
-        if leader is None:
-            return state, None
-        return _switch(state, ranking, "a candidate passes the gates again", immediate=True)
-    if leader is None or leader == state.candidate:
+        if leader_entry is None or not leader_entry.available:
+            leader = None  # nobody can take over: the workload has no top choice for now
+        return _switch(state, ranking, leader, f"{state.candidate} gated out: {why}", GATED,
+                       immediate=True)
+    if leader is None or leader_entry is None or not leader_entry.available \
+            or leader == state.candidate:
         return replace(state, challenger=None, streak=0), None
-    leader_entry = _entry(ranking, leader)
-    assert leader_entry is not None and incumbent is not None
-    lead = (leader_entry.composite or 0.0) - (incumbent.composite or 0.0)
-    if lead < margin:
+    if incumbent is None:  # no top choice: the first candidate that can serve takes it
+        return _switch(state, ranking, leader, "a candidate passes the gates again", RETURNED,
+                       immediate=True)
+    if not incumbent.available:
+        return _confirm(state, ranking, leader, confirmations, UNAVAILABLE,
+                        f"{incumbent.candidate} is {incumbent.state}: {incumbent.state_reason}")
+    new, old = leader_entry.estimate, incumbent.estimate
+    assert new is not None and old is not None  # ranked entries have composites
+    lead = new.value - old.value
+    chance = probability_ahead(new, old, z_for(ranking.confidence))
+    if lead < margin or chance < confidence:
         return replace(state, challenger=None, streak=0), None
-    streak = state.streak + 1 if state.challenger == leader else 1
+    return _confirm(state, ranking, leader, confirmations, OVERTAKEN,
+                    f"{leader} led by {lead:.2f} (margin {margin:g}; {chance:.0%} likely "
+                    f"ahead, {confidence:.0%} asked)")
+
+
+def _confirm(state: TopChoiceState, ranking: Ranking, challenger: str, confirmations: int,
+             cause: str, reason: str) -> tuple[TopChoiceState, Change | None]:
+    streak = state.streak + 1 if state.challenger == challenger else 1
     if streak < confirmations:
-        return replace(state, challenger=leader, streak=streak), None
-    return _switch(state, ranking, f"{leader} led by {lead:.2f} (margin {margin:g}) for "
-                   f"{streak} consecutive evaluations", immediate=False)
+        return replace(state, challenger=challenger, streak=streak), None
+    return _switch(state, ranking, challenger,
+                   f"{reason}, for {streak} consecutive evaluations", cause, immediate=False)
 
 
-def _switch(state: TopChoiceState, ranking: Ranking, reason: str, immediate: bool
-            ) -> tuple[TopChoiceState, Change]:
-    new = ranking.leader
+def _switch(state: TopChoiceState, ranking: Ranking, new: str | None, reason: str, cause: str,
+            immediate: bool) -> tuple[TopChoiceState, Change]:
     old_entry, new_entry = _entry(ranking, state.candidate), _entry(ranking, new)
+    old_estimate = old_entry.estimate if old_entry else None
+    new_estimate = new_entry.estimate if new_entry else None
+    chance = None
+    if old_estimate is not None and new_estimate is not None and old_entry is not None \
+            and old_entry.rank is not None:
+        chance = round(probability_ahead(new_estimate, old_estimate,
+                                         z_for(ranking.confidence)), 4)
     change = Change(
         workload=ranking.workload, old=state.candidate, new=new,
         old_composite=old_entry.composite if old_entry else None,
         new_composite=new_entry.composite if new_entry else None, reason=reason,
-        immediate=immediate, explanation=explain(new_entry, old_entry))
+        immediate=immediate, explanation=explain(new_entry, old_entry, ranking.missing_policy),
+        cause=cause, old_state=old_entry.state if old_entry else None,
+        new_state=new_entry.state if new_entry else None,
+        old_interval=_interval(old_estimate), new_interval=_interval(new_estimate),
+        probability_ahead=chance)
     return TopChoiceState(new, ranking.evaluated_at), change
 
 
-def _contributions(entry: RankedCandidate | None) -> dict[str, float]:
-    """Each factor's share of the composite: weight x score / the weights that had scores."""
+def _interval(estimate: Estimate | None) -> list[float] | None:
+    return None if estimate is None else [estimate.low, estimate.high]
+
+
+def _contributions(entry: RankedCandidate | None, policy: str) -> dict[str, float]:
+    """Each factor's share of the composite: weight x score / the weights counted, with a
+    missing factor counted as the policy says (ranking.counted_factors)."""
     if entry is None:
         return {}
-    scored = {n: f.score for n, f in entry.factors.items()
-              if f.score is not None and entry.weights.get(n, 0) > 0}
-    total = sum(entry.weights[n] for n in scored)
-    return {n: entry.weights[n] * s / total for n, s in scored.items()} if total else {}
+    counted = counted_factors(entry.factors, entry.weights, policy)
+    total = sum(c.weight for c in counted.values())
+    return {n: c.weight * c.score / total for n, c in counted.items()} if total else {}
 
 
-def explain(new: RankedCandidate | None, old: RankedCandidate | None) -> list[dict[str, Any]]:
-    """The factors whose weighted scores moved the ranking, the largest in the new leader's
-    favour first: their contributions to the two composites sum to the composites' gap."""
-    gained, lost = _contributions(new), _contributions(old)
+def explain(new: RankedCandidate | None, old: RankedCandidate | None,
+            policy: str = "worst") -> list[dict[str, Any]]:
+    """The factors whose weighted scores separate the two, the largest in the new choice's
+    favour first: their contributions to the two composites sum to the composites' gap.
+    Factors that weigh the same in both are left out."""
+    gained, lost = _contributions(new, policy), _contributions(old, policy)
     weights = (new or old).weights if (new or old) is not None else {}  # type: ignore[union-attr]
     rows: list[dict[str, Any]] = []
     for name in set(gained) | set(lost):
@@ -105,11 +151,15 @@ def explain(new: RankedCandidate | None, old: RankedCandidate | None) -> list[di
             continue
         new_f = new.factors.get(name) if new else None
         old_f = old.factors.get(name) if old else None
+        new_i = new_f.interval if new_f else None
+        old_i = old_f.interval if old_f else None
         rows.append({
             "factor": name, "delta": round(delta, 4),
             "weight": weights.get(name, 0.0),
             "new_score": new_f.score if new_f else None,
             "old_score": old_f.score if old_f else None,
+            "new_interval": list(new_i) if new_i else None,
+            "old_interval": list(old_i) if old_i else None,
             "new_reason": new_f.reason if new_f else None,
             "old_reason": old_f.reason if old_f else None,
             "new_evidence": new_f.evidence if new_f else None,

@@ -1,7 +1,9 @@
 """Factors measured by probes: task quality, latency, tool calling, long context, reliability.
 
-Rates from probes (passes, valid calls, recalled facts, successful probes) are scored on
-their 95% Wilson lower bound, so a handful of lucky samples cannot outscore a long record.
+Each reports a score and an interval at the workload's confidence, both from the sample it
+was measured on: rates (passes, valid calls, recalled facts, successful probes) through
+stats.rate_estimate, TTFT p99 through stats.quantile_interval. The score is the best
+estimate, not the pessimistic bound; the interval says how sure it is.
 """
 
 from __future__ import annotations
@@ -11,45 +13,58 @@ from typing import Any
 
 from service.scoring.base import (
     MEASURED,
+    RATE_PRIORS,
     STATIC,
     FactorScore,
     WorkloadSpec,
     missing,
-    rate_evidence,
+    rate_score,
     rounded,
+    scored_interval,
 )
 from service.scoring.evidence import AVAILABILITY_WINDOWS, AvailabilityStats, CandidateEvidence
-from service.scoring.stats import wilson_lower_bound
+from service.scoring.stats import quantile_interval, rate_estimate
+
+# The least lognormal spread assumed of TTFT, so that a few identical samples cannot claim
+# a narrow interval for the p99 (service/scoring/stats.py, quantile_interval).
+MIN_TTFT_SPREAD = 0.25
 
 
 def score_latency(ev: CandidateEvidence, wl: WorkloadSpec, now: datetime) -> FactorScore:
     lat = ev.latency
     if lat is None or lat.samples == 0:
         return missing("no successful latency probe in the window")
-    evidence = {"ttft_p50_seconds": lat.ttft_p50, "ttft_p95_seconds": lat.ttft_p95,
-                "ttft_p99_seconds": lat.ttft_p99, "samples": lat.samples,
-                "window_seconds": ev.window_seconds,
-                "output_tokens_per_second_p50": lat.output_tokens_per_second_p50}
+    p99_low, p99_high = quantile_interval(lat.ttft_p99, lat.ttft_p50, lat.samples, 0.99, wl.z,
+                                          MIN_TTFT_SPREAD)
+    evidence: dict[str, Any] = {
+        "ttft_p50_seconds": lat.ttft_p50, "ttft_p95_seconds": lat.ttft_p95,
+        "ttft_p99_seconds": lat.ttft_p99, "ttft_p99_low_seconds": round(p99_low, 6),
+        "ttft_p99_high_seconds": round(p99_high, 6), "samples": lat.samples,
+        "window_seconds": ev.window_seconds,
+        "output_tokens_per_second_p50": lat.output_tokens_per_second_p50}
     if wl.ttft_budget_seconds:
-        ratio = lat.ttft_p99 / wl.ttft_budget_seconds
-        evidence["ttft_p99_budget_seconds"] = wl.ttft_budget_seconds
-        return FactorScore(rounded(wl.scale_for("latency").score(ratio)), MEASURED,
+        budget = wl.ttft_budget_seconds
+        sc, ratio = wl.scale_for("latency"), lat.ttft_p99 / budget
+        evidence["ttft_p99_budget_seconds"] = budget
+        low, high = scored_interval(sc, p99_low / budget, p99_high / budget)
+        return FactorScore(rounded(sc.score(ratio)), MEASURED,
                            f"TTFT p99 {lat.ttft_p99:.3f}s is {ratio:.2f}x the "
-                           f"{wl.ttft_budget_seconds:g}s budget ({lat.samples} probes)", evidence)
-    seconds_scale = wl.scales.get("latency") or wl.scale_for("latency_seconds")
-    return FactorScore(rounded(seconds_scale.score(lat.ttft_p99)), MEASURED,
+                           f"{budget:g}s budget ({lat.samples} probes)", evidence, low, high)
+    sc = wl.scales.get("latency") or wl.scale_for("latency_seconds")
+    low, high = scored_interval(sc, p99_low, p99_high)
+    return FactorScore(rounded(sc.score(lat.ttft_p99)), MEASURED,
                        f"TTFT p99 {lat.ttft_p99:.3f}s ({lat.samples} probes, no budget set)",
-                       evidence)
+                       evidence, low, high)
 
 
 def score_task_quality(ev: CandidateEvidence, wl: WorkloadSpec, now: datetime) -> FactorScore:
     q = ev.quality
     if q is not None and q.trials > 0:
-        lower, evidence = rate_evidence(q.successes, q.trials, q.samples)
+        score, low, high, evidence = rate_score("task_quality", q.successes, q.trials,
+                                                q.samples, wl)
         evidence.update(q.detail)
-        return FactorScore(rounded(wl.scale_for("task_quality").score(lower)), MEASURED,
-                           f"passed {q.successes}/{q.trials} eval items "
-                           f"(95% lower bound {lower:.3f})", evidence)
+        return FactorScore(score, MEASURED, f"passed {q.successes}/{q.trials} eval items "
+                           f"(estimate {evidence['rate_estimate']:.3f})", evidence, low, high)
     prior = ev.quality_prior
     if prior is not None and isinstance(prior.value, int | float):
         return FactorScore(float(prior.value), STATIC,
@@ -62,10 +77,10 @@ def score_tool_calling(ev: CandidateEvidence, wl: WorkloadSpec, now: datetime) -
     t = ev.tool_calls
     if t is None or t.trials == 0:
         return missing("no tools probe results in the window")
-    lower, evidence = rate_evidence(t.successes, t.trials, t.samples)
-    return FactorScore(rounded(wl.scale_for("tool_calling").score(lower)), MEASURED,
-                       f"{t.successes}/{t.trials} tool calls named the right tool with valid "
-                       f"arguments (95% lower bound {lower:.3f})", evidence)
+    score, low, high, evidence = rate_score("tool_calling", t.successes, t.trials, t.samples, wl)
+    return FactorScore(score, MEASURED, f"{t.successes}/{t.trials} tool calls named the right "
+                       f"tool with valid arguments (estimate {evidence['rate_estimate']:.3f})",
+                       evidence, low, high)
 
 
 def score_long_context(ev: CandidateEvidence, wl: WorkloadSpec, now: datetime) -> FactorScore:
@@ -78,17 +93,19 @@ def score_long_context(ev: CandidateEvidence, wl: WorkloadSpec, now: datetime) -
     if trials == 0:
         return missing(f"no long-context probe results{at} in the rate window",
                        context_sizes_probed=sorted(ev.long_context))
-    lower, evidence = rate_evidence(successes, trials,
-                                    sum(ev.long_context[s].samples for s in sizes))
+    score, low, high, evidence = rate_score(
+        "long_context", successes, trials, sum(ev.long_context[s].samples for s in sizes), wl)
     evidence.update({"context_tokens": sizes, "workload_context_tokens": wl.context_tokens})
-    return FactorScore(rounded(wl.scale_for("long_context").score(lower)), MEASURED,
-                       f"recalled {successes}/{trials} planted facts{at} "
-                       f"(95% lower bound {lower:.3f})", evidence)
+    return FactorScore(score, MEASURED, f"recalled {successes}/{trials} planted facts{at} "
+                       f"(estimate {evidence['rate_estimate']:.3f})", evidence, low, high)
 
 
 def _window_evidence(stats: AvailabilityStats, sla: float | None) -> dict[str, Any]:
+    answered = stats.counted + stats.throttled
     out: dict[str, Any] = {"ok": stats.ok, "failed": stats.failed, "throttled": stats.throttled,
-                           "config_errors": stats.config_errors, "availability": stats.ratio}
+                           "config_errors": stats.config_errors, "availability": stats.ratio,
+                           "throttled_share": round(stats.throttled / answered, 6)
+                           if answered else None}
     if sla is not None and sla < 1 and stats.ratio is not None:
         # Burn rate: how fast this window spends the error budget; 1 spends it exactly.
         out["burn_rate"] = round((1 - stats.ratio) / (1 - sla), 4)
@@ -96,31 +113,39 @@ def _window_evidence(stats: AvailabilityStats, sla: float | None) -> dict[str, A
 
 
 def score_reliability(ev: CandidateEvidence, wl: WorkloadSpec, now: datetime) -> FactorScore:
-    windows = {name: s for name, s in ev.availability_windows.items() if s.counted > 0}
-    if not windows and ev.availability is not None and ev.availability.counted > 0:
-        windows = {"window": ev.availability}
+    """Availability over the longest window with probes (the longest record is the most
+    trustworthy); the committed SLA is shown beside it, never scored in its place."""
+    all_windows = dict(ev.availability_windows)
+    if not all_windows and ev.availability is not None:
+        all_windows = {"window": ev.availability}
     sla = ev.sla_availability
     declared = ev.incidents.declared_minutes if ev.incidents else None
+    windows = {name: s for name, s in all_windows.items() if s.counted > 0}
     if not windows:
-        if sla is not None:
-            return FactorScore(rounded(wl.scale_for("reliability").score(1 - sla)), STATIC,
-                               f"no probes yet; committed SLA {sla:.4%}",
-                               {"committed_sla": sla, "declared_incident_minutes": declared})
-        return missing("no probes and no published SLA", declared_incident_minutes=declared)
-    # Score on the longest window with data: the longest record is the most trustworthy.
+        throttled = max((s.throttled for s in all_windows.values()), default=0)
+        why = (f"every probe was throttled ({throttled} answered 429)" if throttled
+               else "no availability-counting probe yet")
+        return missing(f"{why}; committed SLA "
+                       + (f"{sla:.4%}" if sla is not None else "not published"),
+                       committed_sla=sla, declared_incident_minutes=declared,
+                       windows={n: _window_evidence(s, sla) for n, s in all_windows.items()})
     name = max(windows, key=lambda n: AVAILABILITY_WINDOWS.get(n, ev.window_seconds))
     stats = windows[name]
-    lower = wilson_lower_bound(stats.ok, stats.counted)
+    estimate, low, high = rate_estimate(stats.ok, stats.counted, RATE_PRIORS["reliability"],
+                                        wl.z)
+    sc = wl.scale_for("reliability")
+    score_low, score_high = scored_interval(sc, 1 - low, 1 - high)
     evidence: dict[str, Any] = {
-        "scored_window": name, "availability_lower_bound": round(lower, 6),
+        "scored_window": name, "availability_estimate": round(estimate, 6),
+        "availability_low": round(low, 6), "availability_high": round(high, 6),
         "committed_sla": sla, "windows": {n: _window_evidence(s, sla) for n, s in windows.items()},
         "declared_incident_minutes": declared}
     reason = (f"{stats.ratio:.4%} available over {name} ({stats.ok}/{stats.counted} probes, "
-              f"95% lower bound {lower:.4f})")
+              f"estimate {estimate:.4%})")
     if sla is not None and sla < 1 and stats.ratio is not None:
         remaining = 1 - (1 - stats.ratio) / (1 - sla)
         evidence["error_budget_remaining"] = round(remaining, 4)
         reason += (f"; SLA {sla:.2%}, error budget "
                    + (f"{remaining:.0%} left" if remaining > 0 else "exhausted"))
-    return FactorScore(rounded(wl.scale_for("reliability").score(1 - lower)), MEASURED, reason,
-                       evidence)
+    return FactorScore(rounded(sc.score(1 - estimate)), MEASURED, reason, evidence, score_low,
+                       score_high)

@@ -1,22 +1,35 @@
-"""Composite, gates and ranking for one workload: pure, given evidence for every candidate.
+"""Composite, gates, states and ranking for one workload: pure, given every candidate's evidence.
 
-- Composite: the weighted mean of the factor scores that have evidence. A factor with no
-  evidence drops out of the weights and the candidate's composite is marked partial.
+- Composite: the weighted mean of the factor scores. A weighted factor without evidence
+  counts as the workload's `missing` policy says (worst by default: the lowest score, so
+  absence of evidence never helps), and the candidate is marked partial with the factor
+  named. The composite's interval combines the factors' intervals (composite_interval).
 - Gates are not weights: a candidate that fails one is excluded whatever its score, and the
   reasons are kept. Gates that need evidence that does not exist yet are not failed; the
   candidate carries a note instead, so a missing measurement never excludes silently.
-- Rank: by composite, highest first; ties broken by candidate id so the order is stable.
+- State: serving, degraded, throttled, down or unknown, from the last minutes' probes
+  (states.py). Down and throttled candidates rank after every other, so rank 1 is a
+  candidate that can take traffic whenever one exists.
+- Rank: then by composite, highest first; ties broken by candidate id so the order is
+  stable. A candidate is `tied` with the one above when the chance that the one above is
+  truly ahead is below the workload's tie confidence.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from service.scoring.cost import estimate
 from service.scoring.evidence import CandidateEvidence
 from service.scoring.factors import FACTOR_FUNCTIONS, FactorScore, WorkloadSpec
+from service.scoring.scales import MAX_SCORE, MIN_SCORE
+from service.scoring.states import UNAVAILABLE, judge_state
+from service.scoring.stats import Estimate, probability_ahead
+
+MIDDLE_SCORE = (MIN_SCORE + MAX_SCORE) / 2
 
 
 @dataclass(frozen=True)
@@ -30,6 +43,28 @@ class RankedCandidate:
     notes: tuple[str, ...]
     factors: dict[str, FactorScore]
     weights: dict[str, float]
+    composite_low: float | None = None
+    composite_high: float | None = None
+    missing: tuple[str, ...] = ()  # weighted factors without evidence
+    state: str = "unknown"
+    state_reason: str = ""
+    tied: bool = False  # statistically tied with the candidate ranked just above
+
+    @property
+    def estimate(self) -> Estimate | None:
+        if self.composite is None:
+            return None
+        return Estimate(self.composite, _or(self.composite_low, self.composite),
+                        _or(self.composite_high, self.composite))
+
+    @property
+    def available(self) -> bool:
+        """May be the announced top choice: not down and not throttled."""
+        return self.state not in UNAVAILABLE
+
+
+def _or(value: float | None, default: float) -> float:
+    return default if value is None else value
 
 
 @dataclass(frozen=True)
@@ -37,27 +72,70 @@ class Ranking:
     workload: str
     evaluated_at: datetime
     entries: tuple[RankedCandidate, ...]
+    confidence: float = 0.95
+    missing_policy: str = "worst"
 
     @property
     def leader(self) -> str | None:
+        """The candidate ranked first in this evaluation (not yet the announced top choice)."""
         return self.entries[0].candidate if self.entries and self.entries[0].rank == 1 else None
 
 
-def composite(factors: dict[str, FactorScore], weights: dict[str, float]) -> tuple[float | None,
-                                                                                   bool]:
-    """Weighted mean of the scores with evidence; partial when a weighted factor had none."""
-    total = weighted = 0.0
-    partial = False
+@dataclass(frozen=True)
+class Composite:
+    value: float | None
+    low: float | None
+    high: float | None
+    partial: bool
+    missing: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Counted:
+    """How one weighted factor enters a composite: its weight, score and interval."""
+
+    weight: float
+    score: float
+    low: float
+    high: float
+    missing: bool
+
+
+def counted_factors(factors: dict[str, FactorScore], weights: dict[str, float],
+                    policy: str = "worst") -> dict[str, Counted]:
+    """The weighted factors as the composite counts them. A factor without a score counts as
+    MIN_SCORE (`worst`) or MIDDLE_SCORE (`prior`), with the interval MIN_SCORE..MAX_SCORE,
+    or is left out (`drop`)."""
+    out: dict[str, Counted] = {}
     for name, weight in weights.items():
         if weight <= 0:
             continue
         factor = factors.get(name)
-        if factor is None or factor.score is None:
-            partial = True
-            continue
-        total += weight
-        weighted += weight * factor.score
-    return (round(weighted / total, 4) if total else None), partial
+        interval = factor.interval if factor is not None else None
+        if factor is not None and factor.score is not None and interval is not None:
+            out[name] = Counted(weight, factor.score, interval[0], interval[1], False)
+        elif policy != "drop":
+            score = MIN_SCORE if policy == "worst" else MIDDLE_SCORE
+            out[name] = Counted(weight, score, MIN_SCORE, MAX_SCORE, True)
+    return out
+
+
+def composite(factors: dict[str, FactorScore], weights: dict[str, float],
+              policy: str = "worst") -> Composite:
+    """The weighted mean of the counted factors (counted_factors), with its interval: the
+    lower side is sqrt(sum((w * (score - low))^2)) / sum(w) below the mean, the upper side
+    likewise with (high - score), the factors' errors taken as independent."""
+    counted = counted_factors(factors, weights, policy)
+    missing = tuple(n for n, w in weights.items() if w > 0
+                    and (factors.get(n) is None or factors[n].score is None))
+    total = sum(c.weight for c in counted.values())
+    if not total:
+        return Composite(None, None, None, bool(missing), missing)
+    value = sum(c.weight * c.score for c in counted.values()) / total
+    down = math.sqrt(sum((c.weight * (c.score - c.low)) ** 2 for c in counted.values()))
+    up = math.sqrt(sum((c.weight * (c.high - c.score)) ** 2 for c in counted.values()))
+    return Composite(round(value, 4), round(value - down / total, 4),
+                     round(value + up / total, 4), bool(missing), missing)
 
 
 def gate(ev: CandidateEvidence, wl: WorkloadSpec) -> tuple[list[str], list[str]]:
@@ -76,6 +154,15 @@ def gate(ev: CandidateEvidence, wl: WorkloadSpec) -> tuple[list[str], list[str]]
             notes.append("min_availability not checked: no probes in the window")
         elif ratio < wl.min_availability:
             reasons.append(f"availability {ratio:.4f} below the floor {wl.min_availability}")
+    if wl.max_throttled_share is not None:
+        stats = ev.availability
+        answered = stats.counted + stats.throttled if stats else 0
+        if stats is None or answered == 0:
+            notes.append("max_throttled_share not checked: no probes in the window")
+        elif stats.throttled / answered > wl.max_throttled_share:
+            reasons.append(f"{stats.throttled} of {answered} probes answered 429 "
+                           f"({stats.throttled / answered:.0%}), over the limit "
+                           f"{wl.max_throttled_share:.0%}")
     if wl.max_ttft_p99_seconds is not None:
         if ev.latency is None or ev.latency.samples == 0:
             notes.append("max_ttft_p99 not checked: no latency probes in the window")
@@ -95,45 +182,62 @@ def gate(ev: CandidateEvidence, wl: WorkloadSpec) -> tuple[list[str], list[str]]
 
 def score_candidate(ev: CandidateEvidence, wl: WorkloadSpec, now: datetime) -> RankedCandidate:
     factors = {name: fn(ev, wl, now) for name, fn in FACTOR_FUNCTIONS.items()}
-    value, partial = composite(factors, wl.weights)
+    comp = composite(factors, wl.weights, wl.missing)
     reasons, notes = gate(ev, wl)
-    return RankedCandidate(candidate=ev.candidate, rank=None, composite=value, partial=partial,
-                           gated=bool(reasons), gate_reasons=tuple(reasons), notes=tuple(notes),
-                           factors=factors, weights=dict(wl.weights))
+    state, state_reason = judge_state(ev.recent, wl.states)
+    return RankedCandidate(
+        candidate=ev.candidate, rank=None, composite=comp.value, partial=comp.partial,
+        gated=bool(reasons), gate_reasons=tuple(reasons), notes=tuple(notes), factors=factors,
+        weights=dict(wl.weights), composite_low=comp.low, composite_high=comp.high,
+        missing=comp.missing, state=state, state_reason=state_reason)
 
 
 def rank(wl: WorkloadSpec, evidence: list[CandidateEvidence], now: datetime) -> Ranking:
     scored = [score_candidate(ev, wl, now) for ev in evidence]
     eligible = sorted((c for c in scored if not c.gated and c.composite is not None),
-                      key=lambda c: (-(c.composite or 0.0), c.candidate))
+                      key=lambda c: (not c.available, -(c.composite or 0.0), c.candidate))
     unranked = sorted((c for c in scored if c.gated or c.composite is None),
                       key=lambda c: c.candidate)
-    entries = [_with_rank(c, i + 1) for i, c in enumerate(eligible)] + unranked
-    return Ranking(workload=wl.name, evaluated_at=now, entries=tuple(entries))
+    ranked: list[RankedCandidate] = []
+    for i, c in enumerate(eligible):
+        above = ranked[-1] if ranked else None
+        tied = above is not None and above.available == c.available and \
+            is_tied(above, c, wl)
+        ranked.append(replace(c, rank=i + 1, tied=tied))
+    return Ranking(workload=wl.name, evaluated_at=now, entries=tuple(ranked + unranked),
+                   confidence=wl.confidence, missing_policy=wl.missing)
 
 
-def _with_rank(c: RankedCandidate, position: int) -> RankedCandidate:
-    return RankedCandidate(c.candidate, position, c.composite, c.partial, c.gated,
-                           c.gate_reasons, c.notes, c.factors, c.weights)
+def is_tied(above: RankedCandidate, below: RankedCandidate, wl: WorkloadSpec) -> bool:
+    a, b = above.estimate, below.estimate
+    return a is not None and b is not None and \
+        probability_ahead(a, b, wl.z) < wl.tie_confidence
 
 
 def factor_document(name: str, factor: FactorScore, weight: float) -> dict[str, Any]:
-    return {"score": factor.score, "weight": weight, "source": factor.source,
-            "reason": factor.reason, "evidence": factor.evidence}
+    interval = factor.interval
+    return {"score": factor.score, "low": interval[0] if interval else None,
+            "high": interval[1] if interval else None, "weight": weight,
+            "source": factor.source, "reason": factor.reason, "evidence": factor.evidence}
+
+
+def entry_document(c: RankedCandidate) -> dict[str, Any]:
+    return {"candidate": c.candidate, "rank": c.rank, "composite": c.composite,
+            "composite_low": c.composite_low, "composite_high": c.composite_high,
+            "tied": c.tied, "state": c.state, "state_reason": c.state_reason,
+            "partial": c.partial, "missing": list(c.missing), "gated": c.gated,
+            "gate_reasons": list(c.gate_reasons), "notes": list(c.notes),
+            "factors": {name: factor_document(name, f, c.weights.get(name, 0.0))
+                        for name, f in c.factors.items()}}
 
 
 def ranking_document(ranking: Ranking) -> dict[str, Any]:
-    """The JSON document of DESIGN.md, shared by `score --json` and the HTTP API."""
+    """The ranking JSON document (docs/scoring.md), shared by `score --json` and the API."""
     return {
         "workload": ranking.workload,
         "evaluated_at": ranking.evaluated_at.isoformat(),
         "leader": ranking.leader,
-        "ranking": [
-            {"candidate": c.candidate, "rank": c.rank, "composite": c.composite,
-             "partial": c.partial, "gated": c.gated, "gate_reasons": list(c.gate_reasons),
-             "notes": list(c.notes),
-             "factors": {name: factor_document(name, f, c.weights.get(name, 0.0))
-                         for name, f in c.factors.items()}}
-            for c in ranking.entries
-        ],
+        "confidence": ranking.confidence,
+        "missing_policy": ranking.missing_policy,
+        "ranking": [entry_document(c) for c in ranking.entries],
     }

@@ -1,0 +1,80 @@
+"""Is a candidate serving right now? Its state, from the probes of the last few minutes.
+
+Scores move slowly by design (they weigh days of evidence); a provider that answers every
+request with 503 or 429 must stop being recommended within minutes. The state is that
+separate, fast judgement (docs/scoring.md, "States"):
+
+- unknown:   no probe in the state window gave an answer that counts (none ran, or every
+             one hit our own key problem, 401/403);
+- down:      at least `min_probes` counted probes failed and at least `down_failure_share`
+             of the counted probes (successes and failures; 429s apart) failed;
+- throttled: at least `min_probes` probes were answered 429 and they are at least
+             `throttled_share` of all answered probes (successes, failures and 429s);
+- degraded:  at least `degraded_failure_share` of the counted probes failed (two or more);
+- serving:   otherwise.
+
+Down and throttled candidates cannot become or stay the announced top choice
+(service/scoring/flip.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from service.scoring.evidence import RecentProbes
+
+SERVING, DEGRADED, THROTTLED, DOWN, UNKNOWN = "serving", "degraded", "throttled", "down", \
+    "unknown"
+STATES = (SERVING, DEGRADED, THROTTLED, DOWN, UNKNOWN)
+UNAVAILABLE = frozenset({DOWN, THROTTLED})  # may not be the announced top choice
+
+
+@dataclass(frozen=True)
+class StateRules:
+    window_seconds: float = 300.0
+    min_probes: int = 3
+    down_failure_share: float = 0.9
+    degraded_failure_share: float = 0.2
+    throttled_share: float = 0.5
+
+
+def judge_state(recent: RecentProbes | None, rules: StateRules) -> tuple[str, str]:
+    """(state, reason) from the state window's probes."""
+    if recent is None or recent.answered == 0:
+        why = (f"{recent.config_errors} probes refused our key (401/403)"
+               if recent is not None and recent.config_errors else "no probe ran")
+        return UNKNOWN, f"{why} in the last {_span(rules.window_seconds)}"
+    counted = recent.ok + recent.failed
+    failed_share = recent.failed / counted if counted else 0.0
+    if recent.failed >= rules.min_probes and failed_share >= rules.down_failure_share:
+        return DOWN, (f"{recent.failed} of {counted} probes failed since "
+                      f"{_at(recent.first_failed_at)}{_errors(recent)}")
+    throttled_share = recent.throttled / recent.answered
+    if recent.throttled >= rules.min_probes and throttled_share >= rules.throttled_share:
+        return THROTTLED, (f"{recent.throttled} of {recent.answered} probes answered 429 "
+                           f"since {_at(recent.first_throttled_at)}")
+    if recent.failed >= 2 and failed_share >= rules.degraded_failure_share:
+        return DEGRADED, (f"{recent.failed} of {counted} probes failed in the last "
+                          f"{_span(rules.window_seconds)}{_errors(recent)}")
+    return SERVING, (f"{recent.ok} of {counted} probes succeeded in the last "
+                     f"{_span(rules.window_seconds)}" if counted else
+                     f"{recent.throttled} probes answered 429, none failed")
+
+
+def _errors(recent: RecentProbes) -> str:
+    if not recent.errors:
+        return ""
+    top = sorted(recent.errors.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+    return " (" + ", ".join(f"{name} x{count}" for name, count in top) + ")"
+
+
+def _at(when: datetime | None) -> str:
+    return f"{when:%H:%M:%S}Z" if when is not None else "the window's start"
+
+
+def _span(seconds: float) -> str:
+    for unit, size in (("h", 3600), ("min", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)} {unit}"
+    return f"{seconds:g} s"
