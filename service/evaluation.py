@@ -18,12 +18,21 @@ from service.scoring.factors import WorkloadSpec
 from service.scoring.flip import Change, decide
 from service.scoring.ranking import Ranking, rank
 from service.scoring.scales import scale
+from service.scoring.states import StateRules
 from service.store.evidence import CandidateFacts, Windows, gather
 from service.store.rankings import save_ranking
 from service.store.top_choice import load_state, record_change, save_state
 
 
-def workload_spec(name: str, wl: WorkloadConfig) -> WorkloadSpec:
+def state_rules(settings: Settings) -> StateRules:
+    cfg = settings.scoring.states
+    return StateRules(window_seconds=cfg.window, min_probes=cfg.min_probes,
+                      down_failure_share=cfg.down_failure_share,
+                      degraded_failure_share=cfg.degraded_failure_share,
+                      throttled_share=cfg.throttled_share)
+
+
+def workload_spec(name: str, wl: WorkloadConfig, settings: Settings) -> WorkloadSpec:
     scales = {factor: scale(sc.anchors, log=sc.log) for factor, sc in wl.scales.items()}
     return WorkloadSpec(
         name=name,
@@ -40,6 +49,11 @@ def workload_spec(name: str, wl: WorkloadConfig) -> WorkloadSpec:
         max_monthly_cost_usd=wl.gates.max_monthly_cost_usd,
         context_tokens=wl.context_tokens,
         scales=scales,
+        missing=wl.missing,
+        max_throttled_share=wl.gates.max_throttled_share,
+        confidence=settings.scoring.confidence,
+        tie_confidence=settings.alerts.flip.confidence,
+        states=state_rules(settings),
     )
 
 
@@ -76,13 +90,14 @@ def evaluate(session: Session, settings: Settings, now: datetime,
     """
     windows = Windows(scoring_seconds=settings.scoring.window,
                       rate_seconds=settings.scoring.rate_window,
+                      state_seconds=settings.scoring.states.window,
                       status_followed=frozenset(p for p, cfg in settings.providers.items()
                                                 if cfg.status))
     evidence = gather(session, candidate_facts(settings), now, windows)
     names = workloads if workloads is not None else sorted(settings.workloads)
     rankings = []
     for name in names:
-        spec = workload_spec(name, settings.workloads[name])
+        spec = workload_spec(name, settings.workloads[name], settings)
         if weights:
             spec = WorkloadSpec(**{**spec.__dict__, "weights": {**spec.weights, **weights}})
         rankings.append(rank(spec, evidence, now))
@@ -100,7 +115,7 @@ def evaluate_and_save(engine: Engine, settings: Settings, now: datetime
         for ranking in rankings:
             save_ranking(session, ranking)
             state, change = decide(load_state(session, ranking.workload), ranking,
-                                   flip.margin, flip.confirmations)
+                                   flip.margin, flip.confirmations, flip.confidence)
             save_state(session, ranking.workload, state, now)
             if change is not None:
                 record_change(session, change, now)

@@ -64,6 +64,9 @@ AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
 class FlipConfig(_Strict):
     margin: Annotated[float, Field(ge=0)] = 0.1
     confirmations: Annotated[int, Field(ge=1)] = 3
+    # The least chance that a challenger is truly ahead before it counts as leading; below
+    # it two candidates are marked tied in rankings (docs/scoring.md).
+    confidence: Annotated[float, Field(ge=0.5, lt=1)] = 0.9
 
 
 class Matchers(_Strict):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -238,6 +238,7 @@ class LatencyBudget(_Strict):
 class Gates(_Strict):
     require: list[GateFact] = []
     min_availability: Availability | None = None
+    max_throttled_share: Ratio | None = None  # 429s over answered probes, scoring window
     max_ttft_p99: PositiveDuration | None = None
     max_monthly_cost_usd: NonNegative | None = None
 
@@ -264,6 +265,8 @@ class WorkloadConfig(_Strict):
     gates: Gates = Gates()
     context_tokens: Annotated[int, Field(ge=1)] | None = None  # operating context length
     scales: dict[ScaleName, ScaleConfig] = {}
+    # How a weighted factor without evidence counts (docs/scoring.md): worst, prior, drop.
+    missing: Literal["worst", "prior", "drop"] = "worst"
 
     @field_validator("weights")
     @classmethod
@@ -317,10 +320,28 @@ class ProbeBudgetConfig(_Strict):
     daily_usd_total: NonNegative | None = None
 
 
+class StatesConfig(_Strict):
+    """When a candidate counts as down, throttled or degraded (service/scoring/states.py)."""
+
+    window: PositiveDuration = 300.0
+    min_probes: Annotated[int, Field(ge=1)] = 3
+    down_failure_share: Annotated[float, Field(gt=0, le=1)] = 0.9
+    degraded_failure_share: Annotated[float, Field(gt=0, le=1)] = 0.2
+    throttled_share: Annotated[float, Field(gt=0, le=1)] = 0.5
+
+    @model_validator(mode="after")
+    def _degraded_below_down(self) -> StatesConfig:
+        if self.degraded_failure_share > self.down_failure_share:
+            raise ValueError("degraded_failure_share must not exceed down_failure_share")
+        return self
+
+
 class ScoringConfig(_Strict):
     every: PositiveDuration = 60.0
     window: PositiveDuration = 3600.0
     rate_window: PositiveDuration = 7 * 86400.0  # tools, long-context and quality results
+    confidence: Annotated[float, Field(ge=0.5, lt=1)] = 0.95  # the level of every interval
+    states: StatesConfig = StatesConfig()
 
 
 class ClusterConfig(_Strict):

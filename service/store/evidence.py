@@ -25,6 +25,7 @@ from service.scoring.evidence import (
 )
 from service.store.incidents import declared_incident_minutes, incidents_between
 from service.store.prices import latest_prices, price_histories
+from service.store.recent import recent_probes
 from service.store.rollup import (
     AVAILABILITY_KINDS,
     JUDGED_KINDS,
@@ -56,6 +57,7 @@ class Windows:
 
     scoring_seconds: float  # latency and the gates
     rate_seconds: float  # tools, long context, quality
+    state_seconds: float = 300.0  # the states' window (service/scoring/states.py)
     status_followed: frozenset[str] = frozenset()  # providers whose status page is read
 
 
@@ -130,6 +132,7 @@ def gather(session: Session, candidates: Iterable[CandidateFacts], now: datetime
                                                                  "long_context"))
     histories = price_histories(session, ids, now)
     incidents = incident_histories(session, sorted(windows.status_followed), now)
+    recent = recent_probes(session, ids, now - timedelta(seconds=windows.state_seconds), now)
     return [
         CandidateEvidence(
             candidate=c.candidate, provider=c.provider, window_seconds=windows.scoring_seconds,
@@ -145,6 +148,6 @@ def gather(session: Session, candidates: Iterable[CandidateFacts], now: datetime
             quality=_merged(quality.get(c.candidate)), quality_prior=c.quality_prior,
             long_context=long_context.get(c.candidate, {}),
             incidents=incidents.get(c.provider),
-            price_history=histories.get(c.candidate, ()))
+            price_history=histories.get(c.candidate, ()), recent=recent.get(c.candidate))
         for c in known
     ]

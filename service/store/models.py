@@ -108,6 +108,8 @@ class Evaluation(SQLModel, table=True):
     workload: str = Field(max_length=100)
     evaluated_at: datetime = _ts(index=True)
     leader: str | None = Field(default=None, max_length=200)
+    confidence: float | None = None  # the level of the intervals saved with it
+    missing_policy: str | None = Field(default=None, max_length=20)
 
 
 class RankingEntry(SQLModel, table=True):
@@ -118,11 +120,16 @@ class RankingEntry(SQLModel, table=True):
     candidate_id: str = Field(max_length=200)
     rank: int | None = None  # None when gated out
     composite: float | None = None
-    partial: bool = False  # some factors had no evidence and dropped out of the weights
+    partial: bool = False  # some weighted factors had no evidence
     gated: bool = False
     gate_reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     # Gates that could not be checked for lack of evidence (e.g. no probes yet).
     notes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    composite_low: float | None = None
+    composite_high: float | None = None
+    tied: bool = False  # statistically tied with the entry ranked just above
+    state: str | None = Field(default=None, max_length=20)  # serving | degraded | ...
+    state_reason: str | None = Field(default=None, max_length=300)
 
 
 class FactorScoreRow(SQLModel, table=True):
@@ -136,6 +143,8 @@ class FactorScoreRow(SQLModel, table=True):
     weight: float
     source: str = Field(max_length=20)  # measured | static | missing
     evidence: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    low: float | None = None  # the score's interval; null when the score is missing
+    high: float | None = None
 
 
 class Event(SQLModel, table=True):

@@ -18,18 +18,23 @@ def save_ranking(session: Session, ranking: Ranking) -> int:
     and building an ORM object for each costs more than the rest of the cycle.
     """
     evaluation = Evaluation(workload=ranking.workload, evaluated_at=ranking.evaluated_at,
-                            leader=ranking.leader)
+                            leader=ranking.leader, confidence=ranking.confidence,
+                            missing_policy=ranking.missing_policy)
     session.add(evaluation)
     session.flush()  # assigns evaluation.id
     assert evaluation.id is not None
     entries = [{"evaluation_id": evaluation.id, "candidate_id": e.candidate, "rank": e.rank,
                 "composite": e.composite, "partial": e.partial, "gated": e.gated,
-                "gate_reasons": list(e.gate_reasons), "notes": list(e.notes)}
+                "gate_reasons": list(e.gate_reasons), "notes": list(e.notes),
+                "composite_low": e.composite_low, "composite_high": e.composite_high,
+                "tied": e.tied, "state": e.state, "state_reason": e.state_reason[:300]}
                for e in ranking.entries]
     scores = [{"evaluation_id": evaluation.id, "candidate_id": e.candidate, "factor": name,
                "score": f.score, "weight": e.weights.get(name, 0.0), "source": f.source,
-               "evidence": {"reason": f.reason, **f.evidence}}
-              for e in ranking.entries for name, f in e.factors.items()]
+               "evidence": {"reason": f.reason, **f.evidence},
+               "low": interval[0] if interval else None, "high": interval[1] if interval else None}
+              for e in ranking.entries for name, f in e.factors.items()
+              for interval in (f.interval,)]
     # Core table inserts, not ORM entities: the ORM's bulk path sends PostgreSQL one
     # statement per few rows, the Core path multi-row VALUES batches.
     if entries:
@@ -68,8 +73,8 @@ def ranking_from_rows(session: Session, evaluation: Evaluation) -> dict[str, Any
         evidence = dict(s.evidence)
         reason = evidence.pop("reason", "")
         factors.setdefault(s.candidate_id, {})[s.factor] = {
-            "score": s.score, "weight": s.weight, "source": s.source, "reason": reason,
-            "evidence": evidence}
+            "score": s.score, "low": s.low, "high": s.high, "weight": s.weight,
+            "source": s.source, "reason": reason, "evidence": evidence}
     ordered = sorted(entries, key=lambda e: (e.rank is None, e.rank or 0, e.candidate_id))
     announced = session.get(TopChoice, evaluation.workload)
     return {
@@ -77,9 +82,16 @@ def ranking_from_rows(session: Session, evaluation: Evaluation) -> dict[str, Any
         "evaluated_at": evaluation.evaluated_at.isoformat(),
         "leader": evaluation.leader,
         "top_choice": announced.candidate if announced else None,
+        "confidence": evaluation.confidence,
+        "missing_policy": evaluation.missing_policy,
         "ranking": [
             {"candidate": e.candidate_id, "rank": e.rank, "composite": e.composite,
-             "partial": e.partial, "gated": e.gated, "gate_reasons": list(e.gate_reasons),
+             "composite_low": e.composite_low, "composite_high": e.composite_high,
+             "tied": e.tied, "state": e.state or "unknown", "state_reason": e.state_reason or "",
+             "partial": e.partial,
+             "missing": [name for name, f in factors.get(e.candidate_id, {}).items()
+                         if f["source"] == "missing" and f["weight"] > 0],
+             "gated": e.gated, "gate_reasons": list(e.gate_reasons),
              "notes": list(e.notes), "factors": factors.get(e.candidate_id, {})}
             for e in ordered
         ],
