@@ -127,7 +127,7 @@ class RankingEntry(SQLModel, table=True):
     notes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     composite_low: float | None = None
     composite_high: float | None = None
-    tied: bool = False  # statistically tied with the entry ranked just above
+    tied: bool | None = None  # statistically tied with the entry ranked just above
     state: str | None = Field(default=None, max_length=20)  # serving | degraded | ...
     state_reason: str | None = Field(default=None, max_length=300)
 

@@ -27,7 +27,7 @@ def save_ranking(session: Session, ranking: Ranking) -> int:
                 "composite": e.composite, "partial": e.partial, "gated": e.gated,
                 "gate_reasons": list(e.gate_reasons), "notes": list(e.notes),
                 "composite_low": e.composite_low, "composite_high": e.composite_high,
-                "tied": e.tied, "state": e.state, "state_reason": e.state_reason[:300]}
+                "tied": bool(e.tied), "state": e.state, "state_reason": e.state_reason[:300]}
                for e in ranking.entries]
     scores = [{"evaluation_id": evaluation.id, "candidate_id": e.candidate, "factor": name,
                "score": f.score, "weight": e.weights.get(name, 0.0), "source": f.source,
@@ -87,7 +87,7 @@ def ranking_from_rows(session: Session, evaluation: Evaluation) -> dict[str, Any
         "ranking": [
             {"candidate": e.candidate_id, "rank": e.rank, "composite": e.composite,
              "composite_low": e.composite_low, "composite_high": e.composite_high,
-             "tied": e.tied, "state": e.state or "unknown", "state_reason": e.state_reason or "",
+             "tied": bool(e.tied), "state": e.state or "unknown", "state_reason": e.state_reason or "",
              "partial": e.partial,
              "missing": [name for name, f in factors.get(e.candidate_id, {}).items()
                          if f["source"] == "missing" and f["weight"] > 0],

@@ -3,7 +3,7 @@
 Ranking entries gain the composite's interval, the tie mark, the state and its reason;
 factor scores gain their interval; evaluations record the confidence and missing-evidence
 policy they were computed with. Rows saved before stay readable: their new columns are
-null (an interval unknown, a state unknown) or false.
+null (an interval, a tie or a state not known then).
 
 Revision ID: 0006
 Revises: 0005
@@ -27,8 +27,7 @@ def upgrade() -> None:
     with op.batch_alter_table("ranking_entry", schema=None) as batch_op:
         batch_op.add_column(sa.Column("composite_low", sa.Float(), nullable=True))
         batch_op.add_column(sa.Column("composite_high", sa.Float(), nullable=True))
-        batch_op.add_column(sa.Column("tied", sa.Boolean(), nullable=False,
-                                      server_default=sa.false()))
+        batch_op.add_column(sa.Column("tied", sa.Boolean(), nullable=True))
         batch_op.add_column(sa.Column("state", sa.String(length=20), nullable=True))
         batch_op.add_column(sa.Column("state_reason", sa.String(length=300), nullable=True))
     with op.batch_alter_table("factor_score", schema=None) as batch_op:
