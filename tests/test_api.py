@@ -45,6 +45,43 @@ def test_events_page_newest_first_without_repeats_or_gaps(client: TestClient) ->
     assert keys == sorted(keys, reverse=True) and len(set(keys)) == 5
 
 
+# Every list endpoint: the lists that grow page with limit/cursor, newest first; the lists
+# the config fixes come whole (sorted by name), in the same shape with no next page.
+PAGED = {"/api/v1/events", "/api/v1/incidents", "/api/v1/prices/history",
+         "/api/v1/workloads/{workload}/history", "/api/v1/alerts/silences"}
+WHOLE = {"/api/v1/workloads", "/api/v1/candidates", "/api/v1/prices"}
+
+
+@pytest.mark.parametrize(("url", "key", "expected"), [
+    ("/api/v1/workloads", None, ["chat", "clinic"]),
+    ("/api/v1/candidates", "id", ["acme/big", "acme/fast", "zeta/cheap"]),
+    ("/api/v1/prices", "candidate", ["acme/fast"]),  # the one with a recorded price
+])
+def test_lists_the_config_fixes_come_whole_in_the_one_list_shape(
+        client: TestClient, url: str, key: str | None, expected: list[str]) -> None:
+    body = client.get(url).json()
+    assert set(body) == {"items", "next_cursor"} and body["next_cursor"] is None
+    assert [i[key] if key else i for i in body["items"]] == expected
+
+
+def test_openapi_gives_every_list_the_page_shape_and_no_bare_arrays(
+        client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    pages, params = set(), {}
+    for path, ops in spec["paths"].items():
+        if "get" not in ops:
+            continue
+        answer = ops["get"]["responses"]["200"].get("content", {})
+        schema = answer.get("application/json", {}).get("schema", {})
+        assert schema.get("type") != "array", f"{path} answers a bare array"
+        if schema.get("$ref", "").startswith("#/components/schemas/Page_"):
+            pages.add(path)
+            params[path] = {p["name"] for p in ops["get"].get("parameters", [])}
+    assert pages == PAGED | WHOLE
+    assert all({"limit", "cursor"} <= params[p] for p in PAGED)
+    assert not any({"limit", "cursor"} & params[p] for p in WHOLE)
+
+
 def test_event_type_filter(client: TestClient) -> None:
     items = client.get("/api/v1/events", params={"type": "price_change"}).json()["items"]
     assert {e["type"] for e in items} == {"price_change"} and len(items) == 2

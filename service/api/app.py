@@ -1,8 +1,10 @@
 """The HTTP side on one port: health, /metrics, the JSON API (/api/v1) and the overview page.
 
-One router per resource; this module only assembles them. Lists are paginated with `limit`
-and an opaque `cursor` (the previous page's `next_cursor`), newest first. Endpoints that
-change state need `Authorization: Bearer $FACTORWATCH_API_TOKEN` (service/api/auth.py).
+One router per resource; this module only assembles them. Every list is `{items,
+next_cursor}` (schemas.Page): the ones that grow are paginated with `limit` and an opaque
+`cursor` (the previous page's `next_cursor`), newest first; the ones the config fixes come
+whole. Endpoints that change state need `Authorization: Bearer $FACTORWATCH_API_TOKEN`
+(service/api/auth.py).
 """
 
 from __future__ import annotations
@@ -23,8 +25,11 @@ from service.web import overview
 
 DESCRIPTION = """Live, evidence-based ranking of LLM providers per workload.
 
-Lists return `{items, next_cursor}`, newest first: pass `next_cursor` back as `cursor` for
-the next page (`limit` sets the page size, at most 500). Endpoints that change state need
+Every list returns `{items, next_cursor}`. Lists that grow (events, incidents, price
+history, ranking history, silences) come newest first a page at a time: pass `next_cursor`
+back as `cursor` for the next page (`limit` sets the page size, at most 500). Lists the
+config fixes (workloads, candidates, prices) come whole, sorted by name, with `next_cursor`
+null. Endpoints that change state need
 `Authorization: Bearer <token>` with the token the daemon was given in
 `FACTORWATCH_API_TOKEN`; without one configured they are refused."""
 
