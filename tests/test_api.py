@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -179,6 +180,17 @@ def test_openapi_documents_every_resource_and_the_token(client: TestClient) -> N
     assert spec["paths"]["/api/v1/rescore"]["post"]["security"] == [{"HTTPBearer": []}]
     assert "/api/v1/events" in spec["paths"] and "HTTPBearer" in spec["components"][
         "securitySchemes"]
+
+
+def test_the_docs_page_loads_every_asset_from_this_port(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert {a.rsplit(".", 1)[-1] for a in assets} == {"js", "css", "png"}
+    for url in assets:
+        assert url.startswith("/docs/assets/"), url
+        assert client.get(url).status_code == 200, url
+    assert client.get("/redoc").status_code == 404  # ReDoc loads its logo from a CDN
 
 
 def test_outage_figures_are_read_at_most_once_a_minute(

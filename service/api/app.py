@@ -4,7 +4,9 @@ One router per resource; this module only assembles them. Every list is `{items,
 next_cursor}` (schemas.Page): the ones that grow are paginated with `limit` and an opaque
 `cursor` (the previous page's `next_cursor`), newest first; the ones the config fixes come
 whole. Endpoints that change state need `Authorization: Bearer $FACTORWATCH_API_TOKEN`
-(service/api/auth.py).
+(service/api/auth.py). /docs (Swagger UI) loads its JS and CSS from this port (the
+fastapi-offline package ships them), so it renders on a network without a CDN. No /redoc:
+ReDoc always loads its logo from its CDN.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
@@ -39,7 +42,8 @@ def create_app(*, version: str, engine: Engine, registry: CollectorRegistry,
                workloads: Callable[[], list[str]] | None = None,
                rescore: Callable[[], Awaitable[bool]] | None = None,
                api_token: str | None = None) -> FastAPI:
-    app = FastAPI(title="factorwatch", version=version, description=DESCRIPTION)
+    app = FastAPIOffline(title="factorwatch", version=version, description=DESCRIPTION,
+                         static_url="/docs/assets", redoc_url=None)
     app.state.ctx = ApiContext(
         version=version, engine=engine, registry=registry, settings=settings,
         readiness=readiness, rescore=rescore,
