@@ -31,17 +31,24 @@ def find_chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+# Every connection that is not to loopback goes to a closed port on 127.0.0.1 (Chromium never
+# proxies loopback), and no host name but 127.0.0.1 resolves: a page as it is with no network.
+NETWORK_CLOSED = ("--proxy-server=127.0.0.1:9",
+                  "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1")
+
+
 class Chromium:
-    def __init__(self, binary: str) -> None:
+    def __init__(self, binary: str, flags: tuple[str, ...] = ()) -> None:
         self.binary = binary
+        self.flags = flags
         self.profile = Path(tempfile.mkdtemp(prefix="factorwatch-chromium-"))
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30) -> str:
         """Start the browser; returns its DevTools websocket URL."""
-        self.proc = subprocess.Popen([self.binary, *FLAGS, f"--user-data-dir={self.profile}",
-                                      "about:blank"], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen([self.binary, *FLAGS, *self.flags,
+                                      f"--user-data-dir={self.profile}", "about:blank"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         active = self.profile / "DevToolsActivePort"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -74,6 +81,7 @@ class Page:
         self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._events: dict[str, asyncio.Event] = {}
         self.problems: list[str] = []  # console errors, exceptions, failed loads
+        self.requests: list[str] = []  # the URL of every request the page made
         self._reader = asyncio.create_task(self._read())
 
     @classmethod
@@ -120,6 +128,8 @@ class Page:
             self.problems.append(f"exception: {p['exceptionDetails'].get('text')}")
         elif method == "Log.entryAdded" and p["entry"].get("level") == "error":
             self.problems.append(f"log: {p['entry'].get('text')} {p['entry'].get('url', '')}")
+        elif method == "Network.requestWillBeSent":
+            self.requests.append(p["request"]["url"])
         elif method == "Network.loadingFailed" and not p.get("canceled"):
             self.problems.append(f"load failed: {p.get('errorText')}")
 

@@ -41,7 +41,7 @@ def test_changing_silences_needs_the_token(shared: Seeded) -> None:
         assert c.post(URL, json=body).status_code == 401
         assert c.post(URL, json=body, headers={"Authorization": "Bearer no"}).status_code == 401
         assert c.delete(f"{URL}/1").status_code == 401
-        assert c.get(URL).json() == []  # reading needs no token
+        assert c.get(URL).json() == {"items": [], "next_cursor": None}  # no token needed
 
 
 @pytest.mark.parametrize(("body", "status", "detail"), [
@@ -64,6 +64,27 @@ def test_a_silence_of_everything_is_refused(shared: Seeded) -> None:
         assert c.post(URL, json={"ends_at": hours(1)}, headers=AUTH).status_code == 422
 
 
+def test_silences_page_newest_first_and_all_includes_the_ended(seeded: Seeded) -> None:
+    def ids(c: TestClient, **params: object) -> list[list[int]]:
+        pages, cursor = [], None
+        while True:
+            body = c.get(URL, params={**params, **({"cursor": cursor} if cursor else {})})
+            pages.append([s["id"] for s in body.json()["items"]])
+            cursor = body.json()["next_cursor"]
+            if cursor is None:
+                return pages
+
+    with TestClient(app_for(seeded, token="s3cret")) as c:
+        made = [c.post(URL, json={"providers": ["acme"], "ends_at": hours(1)},
+                       headers=AUTH).json()["id"] for _ in range(5)]
+        assert c.delete(f"{URL}/{made[3]}", headers=AUTH).status_code == 200
+        newest_first = made[::-1]
+        assert ids(c, limit=2, all="true") == [newest_first[:2], newest_first[2:4],
+                                              newest_first[4:]]
+        not_ended = [i for i in newest_first if i != made[3]]
+        assert ids(c, limit=2) == [not_ended[:2], not_ended[2:]]
+
+
 async def test_an_api_silence_silences_the_senders_deliveries_until_it_is_ended(
         seeded: Seeded) -> None:
     with TestClient(app_for(seeded, token="s3cret")) as c:
@@ -72,7 +93,7 @@ async def test_an_api_silence_silences_the_senders_deliveries_until_it_is_ended(
         assert made.status_code == 201
         silence = made.json()
         assert silence["active"] and silence["providers"] == ["acme"]
-        assert [s["id"] for s in c.get(URL).json()] == [silence["id"]]
+        assert [s["id"] for s in c.get(URL).json()["items"]] == [silence["id"]]
     engine = seeded.engine
     add_event(engine, "incident_opened", "quiet", provider="acme", external_id="x")
     sink = {"type": "webhook", "webhook_url_env": "U", "secret_env": "S", "group_wait": 0,
@@ -83,8 +104,8 @@ async def test_an_api_silence_silences_the_senders_deliveries_until_it_is_ended(
         with TestClient(app_for(seeded, token="s3cret")) as c:
             ended = c.delete(f"{URL}/{silence['id']}", headers=AUTH).json()
             assert not ended["active"]
-            assert c.get(URL).json() == []
-            assert len(c.get(URL, params={"all": "true"}).json()) == 1
+            assert c.get(URL).json()["items"] == []
+            assert len(c.get(URL, params={"all": "true"}).json()["items"]) == 1
         add_event(engine, "incident_opened", "loud", provider="acme", external_id="y")
         await pump(s, lambda: len(rx.requests) == 1)
     first = deliveries(engine)[0]

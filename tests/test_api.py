@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -43,6 +44,43 @@ def test_events_page_newest_first_without_repeats_or_gaps(client: TestClient) ->
     assert [len(p) for p in pages] == [2, 2, 1]
     keys = [(e["created_at"], e["id"]) for p in pages for e in p]
     assert keys == sorted(keys, reverse=True) and len(set(keys)) == 5
+
+
+# Every list endpoint: the lists that grow page with limit/cursor, newest first; the lists
+# the config fixes come whole (sorted by name), in the same shape with no next page.
+PAGED = {"/api/v1/events", "/api/v1/incidents", "/api/v1/prices/history",
+         "/api/v1/workloads/{workload}/history", "/api/v1/alerts/silences"}
+WHOLE = {"/api/v1/workloads", "/api/v1/candidates", "/api/v1/prices"}
+
+
+@pytest.mark.parametrize(("url", "key", "expected"), [
+    ("/api/v1/workloads", None, ["chat", "clinic"]),
+    ("/api/v1/candidates", "id", ["acme/big", "acme/fast", "zeta/cheap"]),
+    ("/api/v1/prices", "candidate", ["acme/fast"]),  # the one with a recorded price
+])
+def test_lists_the_config_fixes_come_whole_in_the_one_list_shape(
+        client: TestClient, url: str, key: str | None, expected: list[str]) -> None:
+    body = client.get(url).json()
+    assert set(body) == {"items", "next_cursor"} and body["next_cursor"] is None
+    assert [i[key] if key else i for i in body["items"]] == expected
+
+
+def test_openapi_gives_every_list_the_page_shape_and_no_bare_arrays(
+        client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    pages, params = set(), {}
+    for path, ops in spec["paths"].items():
+        if "get" not in ops:
+            continue
+        answer = ops["get"]["responses"]["200"].get("content", {})
+        schema = answer.get("application/json", {}).get("schema", {})
+        assert schema.get("type") != "array", f"{path} answers a bare array"
+        if schema.get("$ref", "").startswith("#/components/schemas/Page_"):
+            pages.add(path)
+            params[path] = {p["name"] for p in ops["get"].get("parameters", [])}
+    assert pages == PAGED | WHOLE
+    assert all({"limit", "cursor"} <= params[p] for p in PAGED)
+    assert not any({"limit", "cursor"} & params[p] for p in WHOLE)
 
 
 def test_event_type_filter(client: TestClient) -> None:
@@ -142,6 +180,17 @@ def test_openapi_documents_every_resource_and_the_token(client: TestClient) -> N
     assert spec["paths"]["/api/v1/rescore"]["post"]["security"] == [{"HTTPBearer": []}]
     assert "/api/v1/events" in spec["paths"] and "HTTPBearer" in spec["components"][
         "securitySchemes"]
+
+
+def test_the_docs_page_loads_every_asset_from_this_port(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert {a.rsplit(".", 1)[-1] for a in assets} == {"js", "css", "png"}
+    for url in assets:
+        assert url.startswith("/docs/assets/"), url
+        assert client.get(url).status_code == 200, url
+    assert client.get("/redoc").status_code == 404  # ReDoc loads its logo from a CDN
 
 
 def test_outage_figures_are_read_at_most_once_a_minute(

@@ -11,13 +11,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
-from sqlmodel import col, select
+from sqlmodel import select
 
 from service.alerts.events import EVENT_TYPES
 from service.api.auth import require_token
-from service.api.deps import Ctx, Db
+from service.api.deps import Ctx, Cursor, Db, Limit
+from service.api.schemas import Page
 from service.store.models import AlertSilence
-from service.store.silences import add_silence, end_silence, silences_ending_after
+from service.store.queries import newest_first
+from service.store.silences import add_silence, end_silence
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 Names = Annotated[list[Annotated[str, Field(min_length=1, max_length=200)]],
@@ -78,13 +80,18 @@ def _check_names(ctx: Ctx, body: SilenceIn) -> None:
             raise HTTPException(422, f"{field}: unknown {', '.join(map(repr, unknown))}")
 
 
-@router.get("/silences", summary="Silences that have not ended (all=true: every one)")
-def list_silences(db: Db, all: Annotated[bool, Query(description="include ended ones")]
-                  = False) -> list[SilenceOut]:
+@router.get("/silences", summary="Silences that have not ended, newest first (all=true: "
+            "every one)")
+def list_silences(db: Db, limit: Limit = 50, cursor: Cursor = None,
+                  all: Annotated[bool, Query(description="include ended ones")] = False
+                  ) -> Page[SilenceOut]:
     now = datetime.now(UTC)
-    rows = (list(db.exec(select(AlertSilence).order_by(col(AlertSilence.id)))) if all
-            else silences_ending_after(db, now))
-    return [_out(r, now) for r in rows]
+    stmt = select(AlertSilence)
+    if not all:
+        stmt = stmt.where(AlertSilence.ends_at > now)
+    page = newest_first(db, stmt, AlertSilence.created_at, AlertSilence.id, limit, cursor)
+    return Page[SilenceOut](items=[_out(r, now) for r in page.items],
+                            next_cursor=page.next_cursor)
 
 
 @router.post("/silences", status_code=201, dependencies=[Depends(require_token)],

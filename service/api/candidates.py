@@ -9,7 +9,14 @@ from fastapi import APIRouter, HTTPException, Query
 from sqlmodel import Session
 
 from service.api.deps import ApiContext, Ctx, Db, known_candidate, known_workload
-from service.api.schemas import CandidateDetail, CandidateOut, CandidateRank, PriceOut, SlaRowOut
+from service.api.schemas import (
+    CandidateDetail,
+    CandidateOut,
+    CandidateRank,
+    Page,
+    PriceOut,
+    SlaRowOut,
+)
 from service.api.sla import sla_row_out
 from service.scoring.evidence import Price
 from service.sla import committed_sla, sla_rows
@@ -40,11 +47,13 @@ def _summary(ctx: ApiContext, cid: str, price: Price | None) -> dict[str, Any]:
             "price": price_out(cid, price) if price else None}
 
 
-@router.get("/candidates", summary="Every configured candidate with its current price")
-def list_candidates(ctx: Ctx, db: Db) -> list[CandidateOut]:
+@router.get("/candidates", summary="Every configured candidate with its current price (the "
+            "whole list, one page)")
+def list_candidates(ctx: Ctx, db: Db) -> Page[CandidateOut]:
     ids = sorted(ctx.settings.candidates)
     prices = latest_prices(db, ids, datetime.now(UTC))
-    return [CandidateOut(**_summary(ctx, cid, prices.get(cid))) for cid in ids]
+    return Page[CandidateOut](items=[CandidateOut(**_summary(ctx, cid, prices.get(cid)))
+                                     for cid in ids], next_cursor=None)
 
 
 @router.get("/candidates/{candidate:path}/explain",

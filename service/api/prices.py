@@ -18,10 +18,12 @@ from service.store.queries import newest_first
 router = APIRouter(prefix="/api/v1", tags=["prices"])
 
 
-@router.get("/prices", summary="The current price of every candidate (USD per million tokens)")
-def current_prices(ctx: Ctx, db: Db) -> list[PriceOut]:
+@router.get("/prices", summary="The current price of every candidate (USD per million "
+            "tokens; the whole list, one page)")
+def current_prices(ctx: Ctx, db: Db) -> Page[PriceOut]:
     prices = latest_prices(db, sorted(ctx.settings.candidates), datetime.now(UTC))
-    return [price_out(cid, p) for cid, p in sorted(prices.items())]
+    return Page[PriceOut](items=[price_out(cid, p) for cid, p in sorted(prices.items())],
+                          next_cursor=None)
 
 
 @router.get("/prices/history", summary="Recorded price points, newest first (a point is "

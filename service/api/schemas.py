@@ -15,14 +15,12 @@ T = TypeVar("T")
 
 
 class Page(BaseModel, Generic[T]):
-    """One page of a list, newest first; pass `next_cursor` back as `cursor` for the next."""
+    """Every list, in one shape. A list that grows (events, history, ...) comes a page at a
+    time, newest first: pass `next_cursor` back as `cursor` for the next. A list the config
+    fixes (workloads, candidates, prices) comes whole, sorted by name, `next_cursor` null."""
 
     items: list[T]
     next_cursor: str | None = Field(description="null on the last page")
-
-
-class WorkloadList(BaseModel):
-    workloads: list[str]
 
 
 class HistoryEntry(BaseModel):

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from service.api.auth import require_token
 from service.api.deps import Ctx, Cursor, Db, Limit, known_workload
-from service.api.schemas import HistoryEntry, HistoryItem, Page, Rescored, WorkloadList
+from service.api.schemas import HistoryEntry, HistoryItem, Page, Rescored
 from service.store.models import Evaluation, RankingEntry
 from service.store.queries import newest_first
 from service.store.rankings import latest_ranking, ranking_from_rows
@@ -18,9 +18,9 @@ from service.store.rankings import latest_ranking, ranking_from_rows
 router = APIRouter(prefix="/api/v1", tags=["workloads"])
 
 
-@router.get("/workloads", summary="Configured workloads")
-def list_workloads(ctx: Ctx) -> WorkloadList:
-    return WorkloadList(workloads=ctx.workloads())
+@router.get("/workloads", summary="The configured workloads' names (the whole list, one page)")
+def list_workloads(ctx: Ctx) -> Page[str]:
+    return Page[str](items=ctx.workloads(), next_cursor=None)
 
 
 @router.get("/workloads/{workload}/ranking",
