@@ -158,3 +158,48 @@ def test_response_status_says_whether_a_retry_can_help(status: int, permanent: b
 def test_success_statuses_pass() -> None:
     for status in (200, 201, 202, 204):
         check_response(httpx.Response(status), spec("slack"))
+
+
+def _down_flip_event() -> AlertEvent:
+    """A real change from flip.decide: the top choice went down, its latency probes fail."""
+    from dataclasses import asdict
+
+    from service.scoring.base import FactorScore
+    from service.scoring.flip import TopChoiceState, decide
+    from service.scoring.ranking import RankedCandidate, Ranking
+
+    weights = {"latency": 1.0, "reliability": 1.0, "compliance": 1.0}
+
+    def entry(name: str, rank: int, state: str, reason: str,
+              factors: dict[str, FactorScore]) -> RankedCandidate:
+        return RankedCandidate(name, rank, 3.0, False, False, (), (), factors, weights,
+                               2.5, 3.5, (), state, reason)
+
+    same_compliance = FactorScore(4.0, "static", "holds 3 of 5")
+    healthy = entry("anthropic/claude-haiku", 1, "serving", "12 of 12 probes succeeded", {
+        "latency": FactorScore(4.2, "measured", "TTFT p99 0.400s (60 probes)", low=3.9,
+                               high=4.5),
+        "reliability": FactorScore(3.6, "measured", "99.9% available", low=2.9, high=4.4),
+        "compliance": same_compliance})
+    down = entry("openai/gpt-4o-mini", 2, "down",
+                 "14 of 14 probes failed since 10:02:00Z (http_5xx 503 x14)", {
+                     "latency": FactorScore(None, "missing",
+                                            "no successful latency probe in the window"),
+                     "reliability": FactorScore(3.1, "measured", "99.5% available", low=2.2,
+                                                high=4.0),
+                     "compliance": same_compliance})
+    state = TopChoiceState("openai/gpt-4o-mini", T0, "anthropic/claude-haiku", 2)
+    _, change = decide(state, Ranking("consumer-chat", T0, (healthy, down)), 0.1, 3)
+    assert change is not None
+    return event(6, "top_choice_changed", {**asdict(change), "evaluated_at": T0.isoformat()},
+                 "warning")
+
+
+def test_down_flip_message_says_why_with_intervals_and_leaves_out_equal_factors() -> None:
+    built = SlackSink(spec("slack")).build_payload(Message("k", (_down_flip_event(),)))
+    check_golden("slack_top_choice_down", built)
+    text = json.dumps(built, ensure_ascii=False)
+    assert "openai/gpt-4o-mini is down: 14 of 14 probes failed since 10:02:00Z" in text
+    assert "latency: missing → 4.20 [3.90, 4.50] (no successful latency probe" in text
+    assert "reliability: 3.10 [2.20, 4.00] → 3.60 [2.90, 4.40]" in text
+    assert "compliance" not in text  # the same on both sides: not what moved

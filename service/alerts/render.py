@@ -36,8 +36,20 @@ def _pct(value: Any) -> str:
 
 
 def _top_choice(p: Mapping[str, Any]) -> str:
-    return (f"{p.get('workload')}: {p.get('old') or 'none'} ({_num(p.get('old_composite'))})"
-            f" → {p.get('new') or 'none'} ({_num(p.get('new_composite'))})")
+    old = (f"{p.get('old')} is {p.get('old_state')}" if p.get("cause") == "unavailable"
+           else f"{p.get('old') or 'none'} ({_num(p.get('old_composite'))})")
+    return f"{p.get('workload')}: {old} → {p.get('new') or 'none'} ({_num(p.get('new_composite'))})"
+
+
+def scored(score: Any, interval: Any = None) -> str:
+    """'3.10', '3.10 [2.80, 3.40]' with an interval wider than the score, 'missing' without."""
+    if not isinstance(score, int | float):
+        return "missing"
+    text = _num(score)
+    if isinstance(interval, list | tuple) and len(interval) == 2 \
+            and (interval[0] != score or interval[1] != score):
+        text += f" [{_num(interval[0])}, {_num(interval[1])}]"
+    return text
 
 
 def _burn(p: Mapping[str, Any]) -> str:
@@ -102,13 +114,17 @@ def title(event: AlertEvent) -> str:
 
 
 def reasons(event: AlertEvent) -> list[str]:
-    """Why, in a few lines: the rule that fired and the factors that moved the most."""
+    """Why, in a few lines: the rule that fired and the factors that separate the old and the
+    new choice, with their intervals (factors equal on both sides are not listed)."""
     p = event.payload
     out = [str(p["reason"])] if p.get("reason") else []
     for row in (p.get("explanation") or [])[:MAX_REASONS]:
-        why = row.get("new_reason") or row.get("old_reason") or ""
-        out.append(f"{row.get('factor')}: {_num(row.get('old_score'))} → "
-                   f"{_num(row.get('new_score'))}" + (f" ({why})" if why else ""))
+        # The side without evidence says why it has none; otherwise the new choice's reason.
+        old_missing = not isinstance(row.get("old_score"), int | float)
+        why = (row.get("old_reason") if old_missing else row.get("new_reason")) or ""
+        out.append(f"{row.get('factor')}: {scored(row.get('old_score'), row.get('old_interval'))}"
+                   f" → {scored(row.get('new_score'), row.get('new_interval'))}"
+                   + (f" ({why})" if why else ""))
     return out
 
 

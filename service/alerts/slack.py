@@ -14,7 +14,7 @@ import httpx
 
 from service.alerts.base import Message, SinkSpec, check_url, post
 from service.alerts.events import AlertEvent
-from service.alerts.render import headline, reasons, title
+from service.alerts.render import headline, reasons, scored, title
 
 MAX_BLOCKS = 50
 HEADER_CHARS = 150
@@ -54,15 +54,17 @@ def _fields(event: AlertEvent) -> dict[str, Any] | None:
     if event.kind.family != "top_choice":
         return None
     pairs = [("Workload", p.get("workload")), ("Severity", event.severity),
-             ("Old leader", f"{p.get('old') or 'none'} ({_score(p.get('old_composite'))})"),
-             ("New leader", f"{p.get('new') or 'none'} ({_score(p.get('new_composite'))})")]
+             ("Was the top choice", _choice(p, "old")), ("Top choice now", _choice(p, "new"))]
     return {"type": "section", "fields": [
         {"type": "mrkdwn", "text": _cut(f"*{name}*\n{_escape(str(value))}", FIELD_CHARS)}
         for name, value in pairs]}
 
 
-def _score(value: Any) -> str:
-    return f"{value:.2f}" if isinstance(value, int | float) else "n/a"
+def _choice(p: Any, side: str) -> str:
+    """'openai/gpt-4o (3.10 [2.80, 3.40], down)': the candidate, its composite and state."""
+    state = p.get(f"{side}_state")
+    shown = scored(p.get(f"{side}_composite"), p.get(f"{side}_interval"))
+    return f"{p.get(side) or 'none'} ({shown}" + (f", {state})" if state else ")")
 
 
 def _context(event: AlertEvent, links: dict[str, str]) -> dict[str, Any]:

@@ -87,8 +87,8 @@ def ranking_from_rows(session: Session, evaluation: Evaluation) -> dict[str, Any
         "ranking": [
             {"candidate": e.candidate_id, "rank": e.rank, "composite": e.composite,
              "composite_low": e.composite_low, "composite_high": e.composite_high,
-             "tied": bool(e.tied), "state": e.state or "unknown", "state_reason": e.state_reason or "",
-             "partial": e.partial,
+             "tied": bool(e.tied), "state": e.state or "unknown",
+             "state_reason": e.state_reason or "", "partial": e.partial,
              "missing": [name for name, f in factors.get(e.candidate_id, {}).items()
                          if f["source"] == "missing" and f["weight"] > 0],
              "gated": e.gated, "gate_reasons": list(e.gate_reasons),

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from service.scoring.flip import Change, TopChoiceState
+from service.scoring.flip import UNAVAILABLE, Change, TopChoiceState
 from service.store.models import Event, TopChoice
 
 EVENT_TYPE = "top_choice_changed"
@@ -31,7 +31,8 @@ def save_state(session: Session, workload: str, state: TopChoiceState, now: date
 
 def record_change(session: Session, change: Change, evaluated_at: datetime) -> Event:
     """Save the change as an outbox event (in the caller's transaction)."""
-    event = Event(type=EVENT_TYPE, severity="warning" if change.immediate else "info",
+    urgent = change.immediate or change.cause == UNAVAILABLE
+    event = Event(type=EVENT_TYPE, severity="warning" if urgent else "info",
                   dedup_key=f"{EVENT_TYPE}:{change.workload}:{evaluated_at.isoformat()}",
                   created_at=evaluated_at,
                   payload={**asdict(change), "evaluated_at": evaluated_at.isoformat()})
