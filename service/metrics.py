@@ -25,6 +25,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from probes.result import ProbeResult
+from service.scoring.states import STATES
 
 if TYPE_CHECKING:
     from service.sla import OpsSnapshot
@@ -175,8 +176,15 @@ def ranking_families(rankings: list[dict[str, Any]]) -> Iterator[GaugeMetricFami
     wc = ["workload", "candidate"]
     composite = GaugeMetricFamily("factorwatch_composite_score",
                                   "Weighted mean of the factor scores (1-5).", labels=wc)
-    rank = GaugeMetricFamily("factorwatch_rank", "Rank in the workload (1 = top choice); "
-                             "absent for gated candidates.", labels=wc)
+    composite_low = GaugeMetricFamily(
+        "factorwatch_composite_score_low", "Lower end of the composite's interval at the "
+        "scoring confidence (scoring.confidence).", labels=wc)
+    composite_high = GaugeMetricFamily(
+        "factorwatch_composite_score_high", "Upper end of the composite's interval.", labels=wc)
+    rank = GaugeMetricFamily("factorwatch_rank", "Rank in the workload (1 = first); absent for "
+                             "gated candidates.", labels=wc)
+    tied = GaugeMetricFamily("factorwatch_rank_tied", "1 when the candidate is statistically "
+                             "tied with the one ranked just above it, else 0.", labels=wc)
     gated = GaugeMetricFamily("factorwatch_gated", "1 when a gate excludes the candidate.",
                               labels=wc)
     top = GaugeMetricFamily("factorwatch_top_choice",
@@ -184,15 +192,26 @@ def ranking_families(rankings: list[dict[str, Any]]) -> Iterator[GaugeMetricFami
                             "hysteresis, or at once when gated out), else 0.", labels=wc)
     factor = GaugeMetricFamily("factorwatch_factor_score", "Factor score (1-5).",
                                labels=[*wc, "factor", "source"])
+    factor_low = GaugeMetricFamily("factorwatch_factor_score_low", "Lower end of the factor "
+                                   "score's interval.", labels=[*wc, "factor"])
+    factor_high = GaugeMetricFamily("factorwatch_factor_score_high", "Upper end of the factor "
+                                    "score's interval.", labels=[*wc, "factor"])
     cost = GaugeMetricFamily("factorwatch_monthly_cost_usd",
                              "Estimated monthly cost of the workload's volume.", labels=wc)
     availability = GaugeMetricFamily(
         "factorwatch_availability_ratio",
         "Successful probes over probes that count, in the scoring window.",
         labels=["candidate"])
+    state = GaugeMetricFamily(
+        "factorwatch_candidate_state", "1 for the candidate's state now (serving, degraded, "
+        "throttled, down, unknown: docs/scoring.md), 0 for the others.",
+        labels=["candidate", "state"])
+    throttled = GaugeMetricFamily(
+        "factorwatch_throttled_ratio", "Share of the answered latency and uptime probes that "
+        "were 429s, per availability window.", labels=["candidate", "window"])
     evaluated = GaugeMetricFamily("factorwatch_last_evaluation_timestamp_seconds",
                                   "When the workload was last scored.", labels=["workload"])
-    seen_availability: set[str] = set()
+    seen: set[str] = set()  # candidate-level figures are the same in every workload
     for doc in rankings:
         workload = doc["workload"]
         for entry in doc["ranking"]:
@@ -201,21 +220,41 @@ def ranking_families(rankings: list[dict[str, Any]]) -> Iterator[GaugeMetricFami
             top.add_metric(key, 1 if entry["candidate"] == doc.get("top_choice") else 0)
             if entry["composite"] is not None:
                 composite.add_metric(key, entry["composite"])
+            if entry.get("composite_low") is not None and entry.get("composite_high") is not None:
+                composite_low.add_metric(key, entry["composite_low"])
+                composite_high.add_metric(key, entry["composite_high"])
             if entry["rank"] is not None:
                 rank.add_metric(key, entry["rank"])
+                tied.add_metric(key, 1 if entry.get("tied") else 0)
             for name, f in entry["factors"].items():
                 if f["score"] is not None:
                     factor.add_metric([*key, name, f["source"]], f["score"])
+                if f.get("low") is not None and f.get("high") is not None:
+                    factor_low.add_metric([*key, name], f["low"])
+                    factor_high.add_metric([*key, name], f["high"])
             monthly = entry["factors"].get("cost", {}).get("evidence", {}).get("monthly_usd")
             if monthly is not None:
                 cost.add_metric(key, monthly)
-            ratio = (entry["factors"].get("reliability", {}).get("evidence", {})
-                     .get("availability"))
-            if ratio is not None and entry["candidate"] not in seen_availability:
-                seen_availability.add(entry["candidate"])
-                availability.add_metric([entry["candidate"]], ratio)
+            if entry["candidate"] not in seen:
+                seen.add(entry["candidate"])
+                _candidate_metrics(entry, availability, state, throttled)
         evaluated.add_metric([workload], _timestamp(doc["evaluated_at"]))
-    yield from (composite, rank, gated, top, factor, cost, availability, evaluated)
+    yield from (composite, composite_low, composite_high, rank, tied, gated, top, factor,
+                factor_low, factor_high, cost, availability, state, throttled, evaluated)
+
+
+def _candidate_metrics(entry: dict[str, Any], availability: GaugeMetricFamily,
+                       state: GaugeMetricFamily, throttled: GaugeMetricFamily) -> None:
+    cid = entry["candidate"]
+    evidence = entry["factors"].get("reliability", {}).get("evidence", {})
+    if evidence.get("availability") is not None:
+        availability.add_metric([cid], evidence["availability"])
+    now = entry.get("state") or "unknown"
+    for name in STATES:
+        state.add_metric([cid, name], 1 if name == now else 0)
+    for window, figures in (evidence.get("windows") or {}).items():
+        if figures.get("throttled_share") is not None:
+            throttled.add_metric([cid, window], figures["throttled_share"])
 
 
 def _timestamp(iso: str) -> float:

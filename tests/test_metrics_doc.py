@@ -26,12 +26,16 @@ RANKING = {
     "workload": "chat", "evaluated_at": "2026-11-28T12:00:00+00:00", "leader": "a/x",
     "top_choice": "a/x",
     "ranking": [
-        {"candidate": "a/x", "rank": 1, "composite": 4.2, "partial": False, "gated": False,
-         "gate_reasons": [], "notes": [],
-         "factors": {"cost": {"score": 4.0, "weight": 1, "source": "static", "reason": "",
+        {"candidate": "a/x", "rank": 1, "composite": 4.2, "composite_low": 3.9,
+         "composite_high": 4.5, "tied": False, "state": "serving", "partial": False,
+         "gated": False, "gate_reasons": [], "notes": [],
+         "factors": {"cost": {"score": 4.0, "low": 4.0, "high": 4.0, "weight": 1,
+                              "source": "static", "reason": "",
                               "evidence": {"monthly_usd": 12.5}},
-                     "reliability": {"score": 3.0, "weight": 1, "source": "measured",
-                                     "reason": "", "evidence": {"availability": 0.99}}}},
+                     "reliability": {"score": 3.0, "low": 2.5, "high": 3.4, "weight": 1,
+                                     "source": "measured", "reason": "",
+                                     "evidence": {"availability": 0.99, "windows": {
+                                         "1h": {"throttled_share": 0.1}}}}}},
         {"candidate": "b/y", "rank": None, "composite": 3.0, "partial": True, "gated": True,
          "gate_reasons": ["requires hipaa_baa: unknown"], "notes": [], "factors": {}},
     ],
@@ -100,3 +104,18 @@ def test_store_down_still_answers_the_scrape() -> None:
     registry = CollectorRegistry()
     registry.register(StoreCollector(broken, {}))
     assert registry.get_sample_value("factorwatch_store_up") == 0
+
+
+def test_store_collector_exports_states_intervals_ties_and_throttling() -> None:
+    registry = CollectorRegistry()
+    registry.register(StoreCollector(lambda: [RANKING], {}))
+    value = registry.get_sample_value
+    key = {"workload": "chat", "candidate": "a/x"}
+    assert (value("factorwatch_composite_score_low", key),
+            value("factorwatch_composite_score_high", key)) == (3.9, 4.5)
+    assert value("factorwatch_factor_score_low", {**key, "factor": "reliability"}) == 2.5
+    assert value("factorwatch_rank_tied", key) == 0
+    assert value("factorwatch_candidate_state", {"candidate": "a/x", "state": "serving"}) == 1
+    assert value("factorwatch_candidate_state", {"candidate": "a/x", "state": "down"}) == 0
+    assert value("factorwatch_throttled_ratio", {"candidate": "a/x", "window": "1h"}) == 0.1
+    assert value("factorwatch_availability_ratio", {"candidate": "a/x"}) == 0.99

@@ -139,7 +139,9 @@ def score_reliability(ev: CandidateEvidence, wl: WorkloadSpec, now: datetime) ->
         "scored_window": name, "availability_estimate": round(estimate, 6),
         "availability_low": round(low, 6), "availability_high": round(high, 6),
         "committed_sla": sla, "windows": {n: _window_evidence(s, sla) for n, s in windows.items()},
-        "declared_incident_minutes": declared}
+        "declared_incident_minutes": declared,
+        # The scoring window's availability, as the min_availability gate reads it.
+        "availability": ev.availability.ratio if ev.availability else None}
     reason = (f"{stats.ratio:.4%} available over {name} ({stats.ok}/{stats.counted} probes, "
               f"estimate {estimate:.4%})")
     if sla is not None and sla < 1 and stats.ratio is not None:

@@ -51,8 +51,30 @@ def top_reasons(entry: dict[str, Any], count: int = TOP_REASONS) -> list[str]:
     return [f"{name} {f['score']:.1f}: {f.get('reason', '')}" for _, name, f in weighted[:count]]
 
 
+def _composite_cell(entry: dict[str, Any]) -> str:
+    if entry["composite"] is None:
+        return '<td class="num">-</td>'
+    low, high = entry.get("composite_low"), entry.get("composite_high")
+    interval = ("" if low is None or high is None or low == high
+                else f'<div class="interval">{low:.2f}&ndash;{high:.2f}</div>')
+    star = "*" if entry.get("partial") else ""
+    return f'<td class="num">{entry["composite"]:.2f}{star}{interval}</td>'
+
+
+def _badges(entry: dict[str, Any], is_top: bool) -> str:
+    state = entry.get("state") or "unknown"
+    out = ' <span class="badge">top choice</span>' if is_top else ""
+    if state != "serving":
+        out += (f' <span class="state state-{e(state)}" title="{e(entry.get("state_reason"))}">'
+                f"{e(state)}</span>")
+    if entry.get("tied"):
+        out += ' <span class="state tie" title="statistically tied with the one above">tied</span>'
+    return out
+
+
 def ranking_section(doc: dict[str, Any], description: str) -> str:
     workload, top = doc["workload"], doc.get("top_choice")
+    policy = doc.get("missing_policy") or "worst"
     rows = []
     for entry in doc["ranking"]:
         is_top = entry["candidate"] == top
@@ -61,24 +83,30 @@ def ranking_section(doc: dict[str, Any], description: str) -> str:
         else:
             why = "<br>".join(e(r) for r in top_reasons(entry)) or "no evidence yet"
         notes = "".join(f'<div class="note">{e(n)}</div>' for n in entry.get("notes", []))
-        composite = "-" if entry["composite"] is None else f"{entry['composite']:.2f}"
-        badge = ' <span class="badge">top choice</span>' if is_top else ""
+        if entry.get("state") in ("down", "throttled", "degraded"):
+            notes += f'<div class="note">{e(entry["state"])}: {e(entry.get("state_reason"))}</div>'
+        if entry.get("missing"):
+            notes += (f'<div class="note">no evidence: {e(", ".join(entry["missing"]))}</div>')
         rows.append(f'<tr class="{"top" if is_top else ""}{" gated" if entry["gated"] else ""}">'
                     f'<td class="num">{e(entry["rank"] or "-")}</td>'
-                    f'<td class="cand">{e(entry["candidate"])}{badge}</td>'
-                    f'<td class="num">{composite}{"*" if entry.get("partial") else ""}</td>'
-                    f"<td>{why}{notes}</td></tr>")
+                    f'<td class="cand">{e(entry["candidate"])}{_badges(entry, is_top)}</td>'
+                    f"{_composite_cell(entry)}<td>{why}{notes}</td></tr>")
     if any(entry.get("partial") for entry in doc["ranking"]):
+        counted = {"worst": "counted at the lowest score, 1", "prior": "counted at 3",
+                   "drop": "left out of the composite"}.get(policy, policy)
         rows.append('<tr><td colspan="4" class="note">* partial: some weighted factors have '
-                    "no evidence yet and were left out of the composite</td></tr>")
+                    f"no evidence yet ({e(counted)})</td></tr>")
     leader = doc.get("leader")
-    lead_note = (f' <span class="muted">(leading now: {e(leader)}, not yet confirmed)</span>'
+    lead_note = (f' <span class="muted">(rank 1 now: {e(leader)}, not yet confirmed)</span>'
                  if leader and leader != top else "")
+    confidence = doc.get("confidence")
+    level = f" &middot; intervals at {confidence:.0%}" if confidence else ""
     return (f'<section class="workload" id="wl-{e(workload)}"><h2>{e(workload)}</h2>'
             f'<p class="muted">{e(description)}</p>'
             f'<p class="leader">Top choice: <strong data-top-choice="{e(workload)}">'
             f'{e(top or "none")}</strong>{lead_note} &middot; evaluated {when(doc["evaluated_at"])}'
-            f"</p>{table(['#', 'candidate', 'composite', 'why'], rows, 'ranking')}</section>")
+            f"{level}</p>{table(['#', 'candidate', 'composite', 'why'], rows, 'ranking')}"
+            "</section>")
 
 
 def _avail_cell(ratio: float | None, committed: float | None) -> str:

@@ -33,6 +33,11 @@ tr.gated td { color: var(--muted); }
 .badge { display: inline-block; font-size: .7rem; font-weight: 600; padding: 0 .4rem;
   border-radius: 1rem; background: var(--ok); color: var(--bg); vertical-align: middle; }
 .gate { display: block; color: var(--bad); }
+.interval { font-size: .75em; color: var(--muted); }
+.state { display: inline-block; font-size: .7rem; font-weight: 600; padding: 0 .4rem;
+  border-radius: 1rem; border: 1px solid currentColor; vertical-align: middle; }
+.state-down, .state-throttled { color: var(--bad); }
+.state-degraded, .state-unknown, .tie { color: var(--muted); }
 .ok { color: var(--ok); }
 .bad { color: var(--bad); font-weight: 600; }
 .none { color: var(--muted); font-style: italic; }
