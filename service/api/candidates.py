@@ -13,6 +13,7 @@ from service.api.schemas import (
     CandidateDetail,
     CandidateOut,
     CandidateRank,
+    ExplainOut,
     Page,
     PriceOut,
     SlaRowOut,
@@ -64,7 +65,7 @@ def list_candidates(ctx: Ctx, db: Db) -> Page[CandidateOut]:
             responses={404: {"description": "unknown candidate or workload, or not ranked"}})
 def explain(ctx: Ctx, db: Db, candidate: str,
             workload: Annotated[str, Query(max_length=100)],
-            fresh: bool = False) -> dict[str, Any]:
+            fresh: bool = False) -> ExplainOut:
     known_candidate(ctx, candidate)
     known_workload(ctx, workload)
     doc = _fresh(ctx, db, workload) if fresh else _stored(db, workload)
@@ -72,7 +73,7 @@ def explain(ctx: Ctx, db: Db, candidate: str,
                  None)
     if doc is None or entry is None:
         raise HTTPException(404, f"{candidate!r} is not ranked for {workload!r} yet")
-    return {"workload": workload, "evaluated_at": doc["evaluated_at"], **entry}
+    return ExplainOut(workload=workload, evaluated_at=doc["evaluated_at"], **entry)
 
 
 def _stored(db: Session, workload: str) -> dict[str, Any] | None:
@@ -102,9 +103,9 @@ def candidate_detail(ctx: Ctx, db: Db, candidate: str) -> CandidateDetail:
         for e in doc["ranking"]:
             if e["candidate"] == candidate:
                 ranks.append(CandidateRank(
-                    workload=doc["workload"], evaluated_at=doc["evaluated_at"], rank=e["rank"],
-                    composite=e["composite"], gated=e["gated"], gate_reasons=e["gate_reasons"],
-                    top_choice=doc.get("top_choice") == candidate))
+                    workload=doc["workload"], evaluated_at=doc["evaluated_at"],
+                    top_choice=doc.get("top_choice") == candidate,
+                    **{k: e[k] for k in CandidateRank.model_fields if k in e}))
     return CandidateDetail(
         **_summary(ctx, candidate, price),
         open_incidents=open_incident_counts(db).get(cfg.provider, 0),

@@ -1,13 +1,13 @@
 """Response shapes of the JSON API: what /openapi.json documents and clients rely on.
 
-The ranking document itself (DESIGN.md) stays a plain object: its factor evidence differs
-per factor and is documented in docs/scoring.md.
+In the ranking document only each factor's evidence stays a plain object: it differs per
+factor and is documented in docs/scoring.md.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -23,10 +23,59 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None = Field(description="null on the last page")
 
 
+class FactorOut(BaseModel):
+    score: float | None = Field(description="1-5; null when the factor has no evidence")
+    low: float | None = Field(description="the score's interval at the ranking's confidence")
+    high: float | None
+    weight: float
+    source: Literal["measured", "static", "missing"]
+    reason: str
+    evidence: dict[str, Any] = Field(description="differs per factor: docs/scoring.md")
+
+
+class RankingEntryOut(BaseModel):
+    candidate: str
+    rank: int | None = Field(description="null when gated or without a composite")
+    composite: float | None
+    composite_low: float | None
+    composite_high: float | None
+    tied: bool = Field(description="statistically tied with the entry ranked just above")
+    state: Literal["serving", "degraded", "throttled", "down", "unknown"]
+    state_reason: str
+    partial: bool = Field(description="some weighted factors have no evidence")
+    missing: list[str] = Field(description="the weighted factors without evidence")
+    gated: bool
+    gate_reasons: list[str]
+    notes: list[str]
+    factors: dict[str, FactorOut]
+
+
+class RankingOut(BaseModel):
+    """A workload's ranking: `factorwatch score --json` prints the same document."""
+
+    workload: str
+    evaluated_at: datetime
+    leader: str | None = Field(description="the candidate ranked first in this evaluation")
+    top_choice: str | None = Field(default=None, description="the announced top choice now")
+    confidence: float | None = Field(description="the level of every interval in it")
+    missing_policy: str | None = Field(description="how weighted factors without evidence "
+                                       "count: worst, prior or drop")
+    ranking: list[RankingEntryOut]
+
+
+class ExplainOut(RankingEntryOut):
+    workload: str
+    evaluated_at: datetime
+
+
 class HistoryEntry(BaseModel):
     candidate: str
     rank: int | None
     composite: float | None
+    composite_low: float | None = None
+    composite_high: float | None = None
+    tied: bool = False
+    state: str | None = Field(default=None, description="null in rankings saved before states")
     gated: bool
 
 
@@ -117,6 +166,13 @@ class CandidateRank(BaseModel):
     evaluated_at: datetime
     rank: int | None
     composite: float | None
+    composite_low: float | None
+    composite_high: float | None
+    tied: bool
+    state: str
+    state_reason: str
+    partial: bool
+    missing: list[str]
     gated: bool
     gate_reasons: list[str]
     top_choice: bool

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from service.api.auth import require_token
 from service.api.deps import Ctx, Cursor, Db, Limit, known_workload
-from service.api.schemas import HistoryEntry, HistoryItem, Page, Rescored
+from service.api.schemas import HistoryEntry, HistoryItem, Page, RankingOut, Rescored
 from service.store.models import Evaluation, RankingEntry
 from service.store.queries import newest_first
 from service.store.rankings import latest_ranking, ranking_from_rows
@@ -26,12 +26,12 @@ def list_workloads(ctx: Ctx) -> Page[str]:
 @router.get("/workloads/{workload}/ranking",
             summary="The latest ranking of a workload (as `factorwatch score --json`)",
             responses={404: {"description": "unknown workload, or not scored yet"}})
-def workload_ranking(ctx: Ctx, db: Db, workload: str) -> dict[str, Any]:
+def workload_ranking(ctx: Ctx, db: Db, workload: str) -> RankingOut:
     known_workload(ctx, workload)
     doc = latest_ranking(db, workload)
     if doc is None:
         raise HTTPException(404, f"workload {workload!r} has not been scored yet")
-    return doc
+    return RankingOut(**doc)
 
 
 @router.get("/workloads/{workload}/history", summary="Past rankings of a workload, newest "
@@ -54,7 +54,8 @@ def ranking_history(ctx: Ctx, db: Db, workload: str, limit: Limit = 20,
     for row in db.exec(select(RankingEntry).where(col(RankingEntry.evaluation_id).in_(ids))):
         entries[row.evaluation_id].append(HistoryEntry(
             candidate=row.candidate_id, rank=row.rank, composite=row.composite,
-            gated=row.gated))
+            composite_low=row.composite_low, composite_high=row.composite_high,
+            tied=bool(row.tied), state=row.state, gated=row.gated))
     items = [HistoryItem(evaluation_id=e.id, workload=e.workload, evaluated_at=e.evaluated_at,
                          leader=e.leader,
                          ranking=sorted(entries.get(e.id, []),
@@ -66,11 +67,11 @@ def ranking_history(ctx: Ctx, db: Db, workload: str, limit: Limit = 20,
 @router.get("/evaluations/{evaluation_id}", summary="One past ranking, whole (its `top_choice` "
             "is the current announcement)",
             responses={404: {"description": "no such id, or deleted by the retention job"}})
-def evaluation(db: Db, evaluation_id: int) -> dict[str, Any]:
+def evaluation(db: Db, evaluation_id: int) -> RankingOut:
     row = db.get(Evaluation, evaluation_id)
     if row is None:
         raise HTTPException(404, f"no evaluation {evaluation_id}")
-    return ranking_from_rows(db, row)
+    return RankingOut(**ranking_from_rows(db, row))
 
 
 @router.post("/rescore", summary="Score every workload now (needs the bearer token)",
