@@ -16,7 +16,7 @@ from service.scoring.evidence import (
     Price,
     RateStats,
 )
-from service.scoring.factors import FACTOR_FUNCTIONS
+from service.scoring.factors import FACTOR_FUNCTIONS, FactorScore
 from service.scoring.scales import scale
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
@@ -184,3 +184,35 @@ def test_workload_scale_override_changes_the_score() -> None:
 def test_every_factor_has_a_function_and_every_scale_a_unit() -> None:
     assert len(FACTOR_FUNCTIONS) == 12
     assert all(s.unit for s in DEFAULT_SCALES.values())
+
+
+@pytest.mark.parametrize(("factor", "successes", "trials", "expected"), [
+    # docs/scoring.md, "How sure is a score": (score, low, high), to one decimal there.
+    pytest.param("tool_calling", 0, 11, (1.0, 1.0, 1.0), id="tools-0-of-11"),
+    pytest.param("tool_calling", 3, 3, (2.29, 1.0, 4.48), id="tools-3-of-3"),
+    pytest.param("tool_calling", 30, 30, (4.49, 2.46, 5.0), id="tools-30-of-30"),
+    pytest.param("tool_calling", 990, 1000, (4.98, 4.76, 5.0), id="tools-990-of-1000"),
+    pytest.param("reliability", 3, 3, (1.54, 1.0, 2.97), id="availability-3-of-3"),
+    pytest.param("reliability", 990, 1000, (1.97, 1.72, 2.75), id="availability-990-of-1000"),
+    pytest.param("reliability", 1000, 1000, (4.01, 2.87, 4.77), id="availability-1000"),
+    pytest.param("reliability", 10_000, 10_000, (5.0, 4.25, 5.0), id="availability-10000"),
+])
+def test_documented_estimates_and_intervals(factor: str, successes: int, trials: int,
+                                            expected: tuple[float, float, float]) -> None:
+    evidence = (ev(tool_calls=RateStats(successes, trials, trials)) if factor == "tool_calling"
+                else ev(availability_windows={"30d": AvailabilityStats(successes,
+                                                                       trials - successes)}))
+    got = FACTOR_FUNCTIONS[factor](evidence, wl(), NOW)
+    assert (got.score, got.low, got.high) == pytest.approx(expected, abs=0.01)
+
+
+def test_small_samples_rank_between_failure_and_a_long_record() -> None:
+    """3/3 above 0/11 and below 990/1000, and the long record is the more certain."""
+    def tools(ok: int, n: int) -> FactorScore:
+        return FACTOR_FUNCTIONS["tool_calling"](ev(tool_calls=RateStats(ok, n, n)), wl(), NOW)
+
+    broken, new, proven = tools(0, 11), tools(3, 3), tools(990, 1000)
+    assert broken.score is not None and new.score is not None and proven.score is not None
+    assert broken.score < new.score < proven.score
+    assert all(f.low is not None and f.high is not None for f in (new, proven))
+    assert proven.high - proven.low < new.high - new.low  # type: ignore[operator]
