@@ -1,6 +1,6 @@
 """Response shapes of the JSON API: what /openapi.json documents and clients rely on.
 
-The ranking document itself (DESIGN.md) stays a plain object: its factor evidence differs
+The ranking document itself (docs/architecture.md) stays a plain object: its factor evidence differs
 per factor and is documented in docs/scoring.md.
 """
 

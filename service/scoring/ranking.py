@@ -123,7 +123,7 @@ def factor_document(name: str, factor: FactorScore, weight: float) -> dict[str, 
 
 
 def ranking_document(ranking: Ranking) -> dict[str, Any]:
-    """The JSON document of DESIGN.md, shared by `score --json` and the HTTP API."""
+    """The ranking document (docs/architecture.md), shared by `score --json` and the API."""
     return {
         "workload": ranking.workload,
         "evaluated_at": ranking.evaluated_at.isoformat(),
