@@ -78,7 +78,7 @@ def dashboard(uid: str, title: str, description: str, variables: list[dict[str, 
 
 
 PROBE_WINDOW = custom_var("window", "Rate window", ["5m", "15m", "1h", "6h"], "15m")
-COUNTED = 'kind=~"latency|uptime",result!~"auth|rate_limited"'  # DESIGN.md's availability
+COUNTED = 'kind=~"latency|uptime",result!~"auth|rate_limited"'  # docs/scoring.md#definitions
 
 
 def providers() -> dict[str, Any]:

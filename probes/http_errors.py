@@ -1,6 +1,6 @@
 """What a response that is not a clean 200 event stream means: its error class and message.
 
-The status line decides the class (DESIGN.md, error classes); the body supplies a short,
+The status line decides the class (docs/architecture.md, Error classes); the body supplies a short,
 scrubbed message. Only the start of an error body is read: a proxy's page can be large.
 """
 

@@ -1,4 +1,4 @@
-"""The typed result every probe returns, and the error classes of DESIGN.md.
+"""The typed result every probe returns, and its error classes (docs/architecture.md).
 
 A probe never answers with a bare bool: it fills a ProbeResult with what it measured and,
 on failure, one ErrorClass that says why. The runner owns timeouts and turns exceptions
@@ -27,7 +27,7 @@ class ErrorClass(StrEnum):
     EMPTY_RESPONSE = "empty_response"  # a well-formed stream with no content token
 
 
-# Error classes that say nothing about the provider's availability (DESIGN.md, Availability).
+# Error classes that say nothing about the provider's availability (docs/scoring.md#definitions).
 NOT_AN_OUTAGE = frozenset({ErrorClass.AUTH, ErrorClass.RATE_LIMITED})
 
 

@@ -1,6 +1,6 @@
 """One streamed exchange with a model, timed as bytes arrive: the core every probe uses.
 
-Phases (DESIGN.md, Measurement definitions): connect = TCP (+TLS) setup, 0.0 on a reused
+Phases (docs/architecture.md, Measurement definitions): connect = TCP (+TLS) setup, 0.0 on a reused
 pooled connection; TTFT = from the request starting to be sent (after connect) to the
 arrival of the first content token; total = from the call to the end-of-stream marker,
 connect included. Chunks carry the time their bytes reached the machine (probes/arrival.py),

@@ -25,7 +25,8 @@ def add_score_parsers(sub: Any, with_config: Callable[[argparse.ArgumentParser],
                                                       argparse.ArgumentParser]) -> None:
     score = with_config(sub.add_parser("score", help="print the current ranking"))
     score.add_argument("--workload", "-w")
-    score.add_argument("--json", action="store_true", help="the JSON document of DESIGN.md")
+    score.add_argument("--json", action="store_true",
+                       help="the ranking document as JSON (docs/architecture.md)")
     score.add_argument("--weights", help="what-if weights, e.g. latency=5,cost=1")
     score.add_argument("--at", help="replay the evidence as of this ISO 8601 time")
     score.set_defaults(func=cmd_score)

@@ -1,7 +1,7 @@
 """SLA reality vs commitment: observed availability per window against the committed SLA.
 
 One reading of the store serves /metrics (at scrape time), the JSON API and the overview
-page, so the three never disagree. Availability follows DESIGN.md (401/403 and 429 do not
+page, so the three never disagree. Availability follows docs/scoring.md (401/403 and 429 do not
 count); windows are those the reliability factor scores (1h, 24h, 7d, 30d). Counts come from
 hourly rollups plus the raw rows of the partial hours, so a 30-day window costs a few sums.
 """

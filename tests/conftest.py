@@ -15,6 +15,10 @@ from sqlalchemy.engine import make_url
 if TYPE_CHECKING:
     from devtools.pgcluster import PostgresCluster
 
+# Real recorded samples (streams, status pages, price lists), copied into the repository so
+# a clean clone runs every test; tests/fixtures/real/SOURCES.md says where each came from.
+REAL_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "real"
+
 
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:

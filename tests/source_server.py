@@ -11,9 +11,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real"
+from tests.conftest import REAL_FIXTURES as REAL
 
 
 @dataclass

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -23,8 +22,8 @@ from probes.dialects import (
 from probes.sse import SSEEvent, SSEParser
 from probes.tally import Tally
 from probes.target import Target
+from tests.conftest import REAL_FIXTURES as FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real"
 WEATHER = ToolSpec("get_weather", "Weather for a city.",
                    {"type": "object", "properties": {"city": {"type": "string"}},
                     "required": ["city"], "additionalProperties": False})

@@ -6,7 +6,6 @@ import json
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -22,8 +21,8 @@ from service.store.incidents import (
 )
 from service.store.migrate import upgrade
 from service.store.models import Event, Incident
+from tests.conftest import REAL_FIXTURES as REAL
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real"
 T0 = datetime(2026, 10, 7, 12, 0, tzinfo=UTC)
 SRC = "https://status.example/api/v2/summary.json"
 

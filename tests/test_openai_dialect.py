@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -20,8 +19,8 @@ from probes.dialects import (
 from probes.dialects.openai import OpenAIDialect
 from probes.sse import SSEEvent, SSEParser
 from probes.target import Target
+from tests.conftest import REAL_FIXTURES as FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real"
 DIALECT = OpenAIDialect()
 
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from probes.pricing import READERS, ParseError, PriceQuote, QuoteTier
+from tests.conftest import REAL_FIXTURES as REAL
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real"
 LITELLM = (REAL / "litellm_model_prices_and_context_window.json").read_bytes()
 LITELLM_2025 = (REAL / "litellm_model_prices_2025-02-06_snapshot.json").read_bytes()
 OPENROUTER = (REAL / "openrouter_api_v1_models_excerpt.json").read_bytes()

@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from probes.sse import SSEEvent, SSEParser
+from tests.conftest import REAL_FIXTURES as FIXTURES
 
-# CI clones the repo next to a copy of shared/, so this relative path holds there too.
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real"
 OPENAI_STREAMS = sorted(FIXTURES.glob("openai_*.sse"))
 
 

@@ -1,17 +1,15 @@
-"""Status-page readers: the real samples in shared/fixtures/real, and broken variants of them."""
+"""Status-page readers: the real samples in tests/fixtures/real, and broken variants of them."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from probes.status import READERS, ParseError, detect, matches_components, parse
 from probes.status.incidentio import ulid_time
-
-REAL = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real"
+from tests.conftest import REAL_FIXTURES as REAL
 
 
 def real(name: str) -> bytes:

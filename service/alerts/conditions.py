@@ -109,7 +109,7 @@ def failing_on_config(latest: Sequence[ProbeOutcome], after: int) -> list[ProbeO
 def monitor_down(short_rates: Mapping[str, float | None], threshold: float,
                  provider_of: Mapping[str, str]) -> bool:
     """Every judged candidate of at least two providers burning at once: more likely our
-    network than all of them together (DESIGN.md, Availability)."""
+    network than all of them together (docs/architecture.md, Availability)."""
     judged = {c: r for c, r in short_rates.items() if r is not None}
     providers = {provider_of.get(c, c) for c in judged}
     return len(providers) >= 2 and all(r > threshold for r in judged.values())

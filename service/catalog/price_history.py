@@ -5,7 +5,7 @@ the git history of GitHub RoCry/llm-api-price, whose scheduled job mirrors LiteL
 model_prices_and_context_window.json: one row the first time a model appears, then one each
 time its input, output or cache-read price changes. `date` is when the mirror noticed the
 change (its commit's author date), not when LiteLLM made it; removals are not recorded; an
-empty field means the key was absent. Source and caveats: shared/fixtures/real/SOURCES.md,
+empty field means the key was absent. Source and caveats: tests/fixtures/real/SOURCES.md,
 section "litellm_price_history.csv".
 """
 

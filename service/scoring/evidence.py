@@ -31,7 +31,7 @@ class LatencyStats:
 
 @dataclass(frozen=True)
 class AvailabilityStats:
-    """Probe outcomes in the window, split the way DESIGN.md's availability definition needs."""
+    """Probe outcomes in the window, split as availability needs (docs/scoring.md)."""
 
     ok: int
     failed: int  # failures that count against the provider

@@ -5,7 +5,7 @@ Config validation, scoring, the API and the dashboards all check names against t
 
 from __future__ import annotations
 
-# The 12 factors of DESIGN.md, in the framework's order.
+# The 12 factors of the LLM-selection framework, in its order (docs/scoring.md).
 FACTORS: tuple[str, ...] = (
     "task_quality",
     "latency",

@@ -1,7 +1,7 @@
 """Declared vs observed outages: pure functions over probe outcomes and declared incidents.
 
 - A candidate is down in a UTC minute when it had availability-counting probes in that
-  minute (kinds latency/uptime; 401/403 and 429 do not count, see DESIGN.md) and none
+  minute (kinds latency/uptime; 401/403 and 429 do not count: docs/scoring.md) and none
   succeeded. A provider is down in a minute when one of its candidates is: providers often
   declare incidents for one model ("Elevated errors for Claude Sonnet 5").
 - The monitor's own outage: a minute in which every probed candidate of every provider was

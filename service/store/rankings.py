@@ -45,7 +45,8 @@ def save_ranking(session: Session, ranking: Ranking) -> int:
 
 
 def latest_rankings(session: Session) -> list[dict[str, Any]]:
-    """The most recent evaluation of every workload, as ranking documents (DESIGN.md)."""
+    """The most recent evaluation of every workload, as ranking documents
+    (docs/architecture.md)."""
     latest_ids = select(func.max(Evaluation.id)).group_by(Evaluation.workload)
     evaluations = session.exec(
         select(Evaluation).where(col(Evaluation.id).in_(latest_ids))

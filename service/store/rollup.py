@@ -26,7 +26,7 @@ HOUR = timedelta(hours=1)
 Key = tuple[str, str, str, int, datetime]
 # What windows are summed by: (candidate_id, kind, context_tokens), regions together.
 WindowKey = tuple[str, str, int]
-# DESIGN.md, availability: the probe kinds whose outcomes say whether the API serves.
+# Availability (docs/scoring.md): the probe kinds whose outcomes say whether the API serves.
 AVAILABILITY_KINDS = ("latency", "uptime")
 JUDGED_KINDS = ("tools", "long_context", "quality")  # results that carry a judgement
 COUNTS = ("ok", "failed", "throttled", "config_errors", "judged_successes", "judged_trials",
