@@ -58,6 +58,8 @@ class RecentProbes:
     first_failed_at: datetime | None = None
     first_throttled_at: datetime | None = None
     errors: dict[str, int] = field(default_factory=dict)  # "http_5xx 503" -> failures
+    # When the latest answer was a 429 with a Retry-After: the end of the pause it asked for.
+    throttled_until: datetime | None = None
 
     @property
     def answered(self) -> int:

@@ -184,7 +184,7 @@ def score_candidate(ev: CandidateEvidence, wl: WorkloadSpec, now: datetime) -> R
     factors = {name: fn(ev, wl, now) for name, fn in FACTOR_FUNCTIONS.items()}
     comp = composite(factors, wl.weights, wl.missing)
     reasons, notes = gate(ev, wl)
-    state, state_reason = judge_state(ev.recent, wl.states)
+    state, state_reason = judge_state(ev.recent, wl.states, now)
     return RankedCandidate(
         candidate=ev.candidate, rank=None, composite=comp.value, partial=comp.partial,
         gated=bool(reasons), gate_reasons=tuple(reasons), notes=tuple(notes), factors=factors,

@@ -9,7 +9,9 @@ separate, fast judgement (docs/scoring.md, "States"):
 - down:      at least `min_probes` counted probes failed and at least `down_failure_share`
              of the counted probes (successes and failures; 429s apart) failed;
 - throttled: at least `min_probes` probes were answered 429 and they are at least
-             `throttled_share` of all answered probes (successes, failures and 429s);
+             `throttled_share` of all answered probes (successes, failures and 429s); or
+             the latest answer was a 429 whose Retry-After has not run out (the daemon
+             waits it out, so few probes run meanwhile);
 - degraded:  at least `degraded_failure_share` of the counted probes failed (two or more);
 - serving:   otherwise.
 
@@ -39,8 +41,13 @@ class StateRules:
     throttled_share: float = 0.5
 
 
-def judge_state(recent: RecentProbes | None, rules: StateRules) -> tuple[str, str]:
-    """(state, reason) from the state window's probes."""
+def judge_state(recent: RecentProbes | None, rules: StateRules, now: datetime
+                ) -> tuple[str, str]:
+    """(state, reason) from the state window's probes, as of `now`."""
+    if recent is not None and recent.throttled_until is not None \
+            and recent.throttled_until > now:
+        return THROTTLED, (f"answered 429 and asked to be left alone until "
+                           f"{_at(recent.throttled_until)} (Retry-After)")
     if recent is None or recent.answered == 0:
         why = (f"{recent.config_errors} probes refused our key (401/403)"
                if recent is not None and recent.config_errors else "no probe ran")
