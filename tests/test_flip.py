@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -103,3 +104,80 @@ def test_explanation_contributions_sum_to_the_composite_gap() -> None:
         (new.composite or 0) - (old.composite or 0), abs=1e-3)
     assert [r["factor"] for r in rows] == ["latency", "cost"]  # largest in b's favour first
     assert rows[0]["new_reason"] == "latency of b" and rows[0]["old_score"] == 3.0
+
+
+def with_state(e: RankedCandidate, state: str, reason: str = "",
+               interval: tuple[float, float] | None = None) -> RankedCandidate:
+    low, high = interval or (e.composite, e.composite)
+    return replace(e, state=state, state_reason=reason or f"{e.candidate} {state}",
+                   composite_low=low, composite_high=high)
+
+
+def ranked(at: int, *entries: RankedCandidate) -> Ranking:
+    """Rank as ranking.rank does: candidates that can serve first, then by composite."""
+    order = sorted(entries, key=lambda e: (not e.available, -(e.composite or 0), e.candidate))
+    return Ranking("w", T0 + timedelta(minutes=at),
+                   tuple(replace(e, rank=i + 1) for i, e in enumerate(order)))
+
+
+def test_down_incumbent_is_replaced_after_the_confirmations_with_its_reason() -> None:
+    up = (with_state(entry("a", 4.0, 3.0), "serving"), with_state(entry("b", 3.0, 3.0), "serving"))
+    a_down = (with_state(entry("a", 4.0, 3.0), "down", "14 of 14 probes failed since 10:02:00Z"),
+              with_state(entry("b", 3.0, 3.0), "serving"))
+    state, changes = TopChoiceState(), []
+    for i, entries in enumerate([up, a_down, a_down, a_down]):
+        state, change = decide(state, ranked(i, *entries), 0.1, 3)
+        changes.append(change)
+    assert changes[:3] == [None, None, None]
+    final = changes[3]
+    assert final is not None and (final.old, final.new, final.cause) == ("a", "b", "unavailable")
+    assert final.reason == ("a is down: 14 of 14 probes failed since 10:02:00Z, "
+                            "for 3 consecutive evaluations")
+    assert not final.immediate and final.old_state == "down"
+
+
+def test_serving_candidates_swapping_first_place_do_not_keep_a_down_incumbent() -> None:
+    def down_a_and(b: float, c: float) -> tuple[RankedCandidate, ...]:
+        return (with_state(entry("a", 4.5, 3.0), "down"), with_state(entry("b", b, 3.0),
+                                                                      "serving"),
+                with_state(entry("c", c, 3.0), "serving"))
+
+    sequence = [(with_state(entry("a", 4.5, 3.0), "serving"),), down_a_and(3.1, 3.0),
+                down_a_and(3.0, 3.1), down_a_and(3.1, 3.0)]
+    state = TopChoiceState()
+    for i, entries in enumerate(sequence):
+        state, change = decide(state, ranked(i, *entries), 0.1, 3)
+    assert change is not None and change.new == "b" and state.candidate == "b"
+
+
+def test_a_down_or_throttled_leader_never_becomes_the_top_choice() -> None:
+    a = with_state(entry("a", 3.0, 3.0), "serving")
+    for bad in ("down", "throttled"):
+        b = with_state(entry("b", 5.0, 5.0), bad)  # far better on paper, and cannot serve
+        state = TopChoiceState()
+        for i in range(6):
+            state, change = decide(state, ranked(i, a, b), 0.1, 3)
+            assert change is None and state.candidate == "a"
+
+
+def test_recovery_before_the_confirmations_keeps_the_incumbent() -> None:
+    up = (with_state(entry("a", 4.0, 3.0), "serving"), with_state(entry("b", 3.0, 3.0), "serving"))
+    blip = (with_state(entry("a", 4.0, 3.0), "down"), with_state(entry("b", 3.0, 3.0), "serving"))
+    _, changes = run([ranked(i, *e) for i, e in enumerate([up, blip, blip, up, blip, blip, up])])
+    assert changes == []
+
+
+@pytest.mark.parametrize(("half_width", "flips"), [
+    pytest.param(0.05, True, id="narrow-intervals-lead-is-beyond-the-noise"),
+    pytest.param(1.5, False, id="wide-intervals-lead-is-within-the-noise"),
+])
+def test_a_lead_must_be_beyond_the_noise_of_the_evidence(half_width: float,
+                                                         flips: bool) -> None:
+    def pair(a: float, b: float) -> tuple[RankedCandidate, ...]:
+        return tuple(with_state(entry(n, v, v), "serving", interval=(v - half_width,
+                                                                     v + half_width))
+                     for n, v in (("a", a), ("b", b)))
+
+    _, changes = run([ranked(0, *pair(3.5, 3.0))] + [ranked(i, *pair(3.0, 3.6))
+                                                      for i in range(1, 5)])
+    assert bool(changes) is flips

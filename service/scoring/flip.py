@@ -5,9 +5,10 @@ The announced top choice (the incumbent) changes only when:
   least `confidence` chance of being truly ahead (stats.probability_ahead over the two
   composites' intervals), for `confirmations` consecutive evaluations (the same
   challenger each time); or
-- the incumbent is down or throttled (states.py) and the same serving candidate has
-  ranked first for `confirmations` consecutive evaluations: no margin is asked, a provider
-  that does not answer cannot keep the traffic; or
+- the incumbent has been down or throttled (states.py) for `confirmations` consecutive
+  evaluations with a serving candidate ranked first: that candidate takes over, whichever
+  it is (serving candidates swapping first place must not keep a dead incumbent), and no
+  margin is asked: a provider that does not answer cannot keep the traffic; or
 - at once, when the incumbent is gated out or no longer ranked (a gate is not a matter of
   degree: a candidate that fails one must not stay the recommendation for a minute longer).
 A down or throttled candidate never becomes the top choice. The first evaluation of a
@@ -31,8 +32,9 @@ GATED, UNAVAILABLE, OVERTAKEN, RETURNED = "gated", "unavailable", "overtaken", "
 class TopChoiceState:
     candidate: str | None = None
     since: datetime | None = None  # None: the workload has never been evaluated
+    # The candidate working its way up, or the incumbent itself while it cannot serve.
     challenger: str | None = None
-    streak: int = 0
+    streak: int = 0  # consecutive evaluations the challenger led (or the incumbent was out)
 
 
 @dataclass(frozen=True)
@@ -79,8 +81,12 @@ def decide(state: TopChoiceState, ranking: Ranking, margin: float, confirmations
         return _switch(state, ranking, leader, "a candidate passes the gates again", RETURNED,
                        immediate=True)
     if not incumbent.available:
-        return _confirm(state, ranking, leader, confirmations, UNAVAILABLE,
-                        f"{incumbent.candidate} is {incumbent.state}: {incumbent.state_reason}")
+        streak = state.streak + 1 if state.challenger == state.candidate else 1
+        if streak < confirmations:
+            return replace(state, challenger=state.candidate, streak=streak), None
+        return _switch(state, ranking, leader,
+                       f"{incumbent.candidate} is {incumbent.state}: {incumbent.state_reason}, "
+                       f"for {streak} consecutive evaluations", UNAVAILABLE, immediate=False)
     new, old = leader_entry.estimate, incumbent.estimate
     assert new is not None and old is not None  # ranked entries have composites
     lead = new.value - old.value
