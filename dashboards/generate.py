@@ -50,8 +50,24 @@ def panel(title: str, kind: str, targets: list[tuple[str, str]], unit: str = "sh
                          **({"format": "table"} if kind == "table" else {})}
                         for i, (expr, legend) in enumerate(targets)],
             "fieldConfig": {"defaults": {"unit": unit, **extra.pop("defaults", {})},
-                            "overrides": []},
+                            "overrides": extra.pop("overrides", [])},
             "options": extra.pop("options", {}), **extra}
+
+
+def override(name: str, properties: dict[str, Any]) -> dict[str, Any]:
+    """Field settings ({"custom.lineWidth": 0, ...}) for the series or column `name`."""
+    return {"matcher": {"id": "byName", "options": name},
+            "properties": [{"id": key, "value": value} for key, value in properties.items()]}
+
+
+def merged_table(columns: dict[str, str], hidden: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Instant queries of one table panel joined into one row per label set: `columns` maps
+    Grafana's field names ("Value #A", a label) to headers, in the order shown."""
+    return [{"id": "merge", "options": {}},
+            {"id": "organize", "options": {
+                "excludeByName": {"Time": True, **{name: True for name in hidden}},
+                "indexByName": {name: i for i, name in enumerate(columns)},
+                "renameByName": {k: v for k, v in columns.items() if k != v}}}]
 
 
 def layout(panels: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -77,6 +93,30 @@ def dashboard(uid: str, title: str, description: str, variables: list[dict[str, 
             "panels": layout(panels)}
 
 
+# docs/scoring.md, "States", with their colours; the order gives each its code in state_code().
+STATES = {"serving": "green", "degraded": "yellow", "throttled": "orange", "down": "red",
+          "unknown": "#8e8e8e"}
+
+
+def state_code(candidates: str) -> str:
+    """factorwatch_candidate_state is one series per state, 1 for the current one: as one
+    series per candidate whose value is the state's code (1 serving ... 5 unknown)."""
+    codes = " or ".join(f'factorwatch_candidate_state{{candidate=~"{candidates}",state="{name}"}}'
+                        f" * {code}" for code, name in enumerate(STATES, start=1))
+    return f"max by (candidate) ({codes})"
+
+
+def state_panel(candidates: str) -> dict[str, Any]:
+    return panel("Candidate state", "state-timeline", [(state_code(candidates), "{{candidate}}")],
+                 description="serving, degraded, throttled, down or unknown, judged on the "
+                 "last few minutes of latency and uptime probes (docs/scoring.md, States). "
+                 "A down or throttled candidate ranks after the others and never becomes the "
+                 "top choice.",
+                 defaults={"mappings": [{"type": "value", "options": {
+                     str(code): {"text": name, "color": colour, "index": code - 1}
+                     for code, (name, colour) in enumerate(STATES.items(), start=1)}}]})
+
+
 PROBE_WINDOW = custom_var("window", "Rate window", ["5m", "15m", "1h", "6h"], "15m")
 COUNTED = 'kind=~"latency|uptime",result!~"auth|rate_limited"'  # docs/scoring.md#definitions
 
@@ -98,6 +138,13 @@ def providers() -> dict[str, Any]:
         panel("Availability by window (from the store)", "table", [(
             f'max by (candidate, window) (factorwatch_availability_window_ratio{{{sel}}})', "")],
             unit="percentunit", instant=True),
+        state_panel("$candidate"),
+        panel("429 share by window (from the store)", "table", [(
+            'max by (candidate, window) (factorwatch_throttled_ratio{candidate=~"$candidate"})',
+            "")], unit="percentunit", instant=True,
+            description="Share of the answered latency and uptime probes that were 429s. "
+            "Availability leaves 429s out, so rate limiting shows here (and, over the last "
+            "few minutes, as the throttled state)."),
         panel("TTFT p50 / p95 / p99", "timeseries",
               [(q.format(q=p), f"{{{{candidate}}}} p{int(p * 100)}") for p in (0.5, 0.95, 0.99)],
               unit="s"),
@@ -160,40 +207,102 @@ def sla() -> dict[str, Any]:
 
 def ranking() -> dict[str, Any]:
     sel = 'workload=~"$workload"'
+    cand = f'{sel},candidate=~"$candidate"'
     return dashboard("factorwatch-ranking", "factorwatch / Workload ranking",
-                     "How the candidates rank for a workload over time, why (factor by "
-                     "factor), what it costs, and when the top choice changed.",
+                     "How the candidates rank for a workload over time and how sure that is, "
+                     "why (factor by factor), their states, what it costs, and when the top "
+                     "choice changed.",
                      [query_var("workload", "label_values(factorwatch_composite_score, "
                                 "workload)", multi=False),
                       query_var("candidate", "label_values(factorwatch_composite_score{"
                                 'workload=~"$workload"}, candidate)')], [
+        current_ranking(sel, cand),
         panel("Composite score per candidate (1-5)", "timeseries", [(
-            f'max by (candidate) (factorwatch_composite_score{{{sel},candidate=~"$candidate"}})',
-            "{{candidate}}")], defaults={"min": 1, "max": 5}),
+            f"max by (candidate) (factorwatch_composite_score{{{cand}}})", "{{candidate}}")],
+            defaults={"min": 1, "max": 5}),
         panel("Top choice", "state-timeline", [(
             f"max by (candidate) (factorwatch_top_choice{{{sel}}})", "{{candidate}}")],
             defaults={"mappings": [{"type": "value", "options": {
                 "0": {"text": "-", "color": "transparent"},
                 "1": {"text": "top choice", "color": "green"}}}]}),
-        panel("Factor breakdown (latest)", "table", [(
-            f'max by (candidate, factor) (factorwatch_factor_score{{{sel},'
-            'candidate=~"$candidate"})', "")], instant=True),
-        panel("Rank (1 = first; gated candidates have none)", "timeseries", [(
-            f'max by (candidate) (factorwatch_rank{{{sel},candidate=~"$candidate"}})',
-            "{{candidate}}")], defaults={"min": 1, "decimals": 0,
-                                         "custom": {"transform": "negative-Y"}}),
-        panel("Monthly cost at the workload's volume", "timeseries", [(
-            f'max by (candidate) (factorwatch_monthly_cost_usd{{{sel},candidate=~"$candidate"}})',
-            "{{candidate}}")], unit="currencyUSD"),
+        composite_band(cand),
+        state_panel("$candidate"),
         panel("Gated out", "state-timeline", [(
-            f'max by (candidate) (factorwatch_gated{{{sel},candidate=~"$candidate"}})',
-            "{{candidate}}")], defaults={"mappings": [{"type": "value", "options": {
+            f"max by (candidate) (factorwatch_gated{{{cand}}})", "{{candidate}}")],
+            defaults={"mappings": [{"type": "value", "options": {
                 "0": {"text": "eligible", "color": "green"},
                 "1": {"text": "gated", "color": "red"}}}]}),
+        panel("Factor breakdown (latest)", "table", [
+            (f"max by (candidate, factor) (factorwatch_factor_score{{{cand}}})", ""),
+            (f"max by (candidate, factor) (factorwatch_factor_score_low{{{cand}}})", ""),
+            (f"max by (candidate, factor) (factorwatch_factor_score_high{{{cand}}})", "")],
+            instant=True, defaults={"decimals": 2},
+            transformations=merged_table({"candidate": "candidate", "factor": "factor",
+                                          "Value #A": "score", "Value #B": "low",
+                                          "Value #C": "high"}),
+            description="Each factor's score with its interval; a factor without evidence "
+            "has no row (it counts as the workload's missing policy says)."),
+        panel("Rank (1 = first; gated candidates have none)", "timeseries", [(
+            f"max by (candidate) (factorwatch_rank{{{cand}}})", "{{candidate}}")],
+            defaults={"min": 1, "decimals": 0, "custom": {"transform": "negative-Y"}}),
+        panel("Monthly cost at the workload's volume", "timeseries", [(
+            f"max by (candidate) (factorwatch_monthly_cost_usd{{{cand}}})", "{{candidate}}")],
+            unit="currencyUSD"),
         panel("Top-choice changes announced (per hour)", "timeseries", [(
             f"sum by (workload) (increase(factorwatch_top_choice_changes_total{{{sel}}}[1h]))",
             "{{workload}}")], defaults={"min": 0}),
     ], time_from="now-7d")
+
+
+def current_ranking(sel: str, cand: str) -> dict[str, Any]:
+    """One row per candidate: rank, state, composite and its interval, tie, top choice."""
+    per_candidate = [f"max by (candidate) ({metric}{{{cand}}})" for metric in (
+        "factorwatch_rank", "factorwatch_composite_score", "factorwatch_composite_score_low",
+        "factorwatch_composite_score_high", "factorwatch_rank_tied", "factorwatch_top_choice")]
+    state = ('(max by (candidate, state) (factorwatch_candidate_state{candidate=~"$candidate"})'
+             f" == 1) and on (candidate) factorwatch_gated{{{sel}}}")  # has no workload label
+    return panel("Current ranking", "table", [(q, "") for q in [*per_candidate, state]],
+                 instant=True, width=24,
+                 description="The latest scoring pass. low and high: the composite's interval; "
+                 "tied: the candidate ranked just above is not confidently ahead of this one "
+                 "(alerts.flip.confidence); a down or throttled candidate ranks after the "
+                 "others and never becomes the top choice.",
+                 transformations=merged_table(
+                     {"Value #A": "rank", "candidate": "candidate", "state": "state",
+                      "Value #B": "composite", "Value #C": "low", "Value #D": "high",
+                      "Value #E": "tied", "Value #F": "top choice"}, hidden=("Value #G",)),
+                 options={"sortBy": [{"displayName": "rank", "desc": False}]},
+                 overrides=[
+                     *[override(c, {"decimals": 2}) for c in ("composite", "low", "high")],
+                     override("rank", {"decimals": 0}),
+                     override("tied", {"mappings": [{"type": "value", "options": {
+                         "0": {"text": "-"}, "1": {"text": "tied", "color": "yellow"}}}],
+                         "custom.cellOptions": {"type": "color-text"}}),
+                     override("top choice", {"mappings": [{"type": "value", "options": {
+                         "0": {"text": "-"}, "1": {"text": "top choice", "color": "green"}}}],
+                         "custom.cellOptions": {"type": "color-text"}}),
+                     override("state", {"mappings": [{"type": "value", "options": {
+                         name: {"text": name, "color": colour, "index": i}
+                         for i, (name, colour) in enumerate(STATES.items())}}],
+                         "custom.cellOptions": {"type": "color-background"}})])
+
+
+def composite_band(cand: str) -> dict[str, Any]:
+    """The composite with its interval as a shaded band, one panel per candidate: Grafana fills
+    between two series named in advance, so the candidate is the repeated panel's."""
+    return panel("Composite and its interval: $candidate", "timeseries", [
+        (f"max by (candidate) (factorwatch_composite_score_high{{{cand}}})", "high"),
+        (f"max by (candidate) (factorwatch_composite_score{{{cand}}})", "composite"),
+        (f"max by (candidate) (factorwatch_composite_score_low{{{cand}}})", "low")],
+        width=24, height=7, repeat="candidate", repeatDirection="h", maxPerRow=3,
+        description="The band is the composite's interval at scoring.confidence "
+        "(docs/scoring.md, How sure is a score). Which candidates are tied: the Current "
+        "ranking table.",
+        defaults={"min": 1, "max": 5, "decimals": 2,
+                  "color": {"mode": "fixed", "fixedColor": "blue"}},
+        overrides=[override("high", {"custom.fillBelowTo": "low", "custom.fillOpacity": 25,
+                                     "custom.lineWidth": 0}),
+                   override("low", {"custom.lineWidth": 0})])
 
 
 def itself() -> dict[str, Any]:

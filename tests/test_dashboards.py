@@ -4,12 +4,15 @@ promtool; the example Prometheus and Alertmanager configs valid."""
 
 from __future__ import annotations
 
+import re
 import runpy
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from service.scoring.states import STATES
 from tests.needs import binary
 from tests.promql import (
     DASHBOARDS,
@@ -64,6 +67,52 @@ def test_workload_and_provider_variables(name: str, variables: set[str]) -> None
     exprs = " ".join(t["expr"] for p in board["panels"] for t in p["targets"])
     for variable in variables:
         assert f"${variable}" in exprs
+
+
+@pytest.mark.parametrize("name,metrics", [
+    ("ranking.json", {"factorwatch_composite_score_low", "factorwatch_composite_score_high",
+                      "factorwatch_factor_score_low", "factorwatch_factor_score_high",
+                      "factorwatch_rank_tied", "factorwatch_candidate_state"}),
+    ("providers.json", {"factorwatch_candidate_state", "factorwatch_throttled_ratio"})])
+def test_rankings_show_how_sure_they_are_and_candidates_their_state(
+        name: str, metrics: set[str]) -> None:
+    panels = dashboards()[name]["panels"]
+    queried = {m for p in panels for t in p["targets"] for m in metric_names(t["expr"])}
+    assert metrics <= queried, sorted(metrics - queried)
+
+
+def value_mappings(panel: dict[str, Any]) -> list[dict[str, Any]]:
+    config = panel["fieldConfig"]
+    found = list(config["defaults"].get("mappings", []))
+    for override in config["overrides"]:
+        found += [m for p in override["properties"] if p["id"] == "mappings" for m in p["value"]]
+    return found
+
+
+def test_every_state_is_named_and_coloured_where_states_are_shown() -> None:
+    panels = [p for board in dashboards().values() for p in board["panels"]
+              if any("factorwatch_candidate_state" in t["expr"] for t in p["targets"])]
+    assert len(panels) >= 3  # providers' timeline, ranking's timeline and table
+    for panel in panels:
+        options = {k: o for m in value_mappings(panel) for k, o in m["options"].items()}
+        assert set(STATES) <= {o["text"] for o in options.values()}, panel["title"]
+        assert all(o.get("color") for o in options.values() if o["text"] in STATES)
+        for target in panel["targets"]:  # a timeline codes each state as a number
+            for state, code in re.findall(r'state="(\w+)"\} \* (\d+)', target["expr"]):
+                assert options[code]["text"] == state, (panel["title"], state, code)
+
+
+def test_a_band_fills_between_two_series_of_its_panel() -> None:
+    bands = 0
+    for board in dashboards().values():
+        for panel in board["panels"]:
+            legends = {t["legendFormat"] for t in panel["targets"]}
+            for override in panel["fieldConfig"]["overrides"]:
+                for prop in override["properties"]:
+                    if prop["id"] == "custom.fillBelowTo":
+                        bands += 1
+                        assert {override["matcher"]["options"], prop["value"]} <= legends
+    assert bands, "the composite's interval is drawn as a band"
 
 
 def test_every_queried_metric_exists() -> None:
