@@ -258,9 +258,10 @@ def _flag(value: Any) -> bool:
 
 
 def check_config(
-    path: str | Path, environ: Mapping[str, str] | None = None
+    path: str | Path | None, environ: Mapping[str, str] | None = None
 ) -> tuple[bool, list[str]]:
-    """For `factorwatch check-config FILE`: (True, [summary]) or (False, error lines)."""
+    """For `factorwatch check-config [FILE]`: (True, [summary]) or (False, error lines).
+    Without a file: the built-in catalog and the environment."""
     try:
         settings = load_settings(path, environ)
     except ConfigError as exc:
