@@ -129,7 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     from service.score_cli import add_score_parsers
 
     def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--config", "-c", help="YAML config file (default: $FACTORWATCH_CONFIG, "
+        p.add_argument("--config", "-c", metavar="FILE",
+                       help="YAML config file (default: $FACTORWATCH_CONFIG, "
                        "else the built-in catalog)")
         return p
 
@@ -141,18 +142,21 @@ def build_parser() -> argparse.ArgumentParser:
                     f"current directory, so `factorwatch score --config {DEMO_DIR}/config.yaml` "
                     "reads the demo's rankings. FACTORWATCH_* settings apply as to every "
                     "command; a flag beats its variable.")
-    demo.add_argument("--listen", help="host:port to serve on (default: $FACTORWATCH_LISTEN, "
-                      "else 127.0.0.1:9464)")
-    demo.add_argument("--database", help="database URL (default: $FACTORWATCH_DATABASE, else "
-                      f"a SQLite file in {DEMO_DIR}/)")
-    demo.add_argument("--seed", type=int, default=1, help="seed of the simulated providers' "
-                      "randomness: the same seed gives the same behaviour (default 1)")
+    demo.add_argument("--listen", metavar="HOST:PORT",
+                      help="where to serve (default: $FACTORWATCH_LISTEN, else 127.0.0.1:9464)")
+    demo.add_argument("--database", metavar="URL",
+                      help="database URL (default: $FACTORWATCH_DATABASE, else a SQLite file in "
+                           f"{DEMO_DIR}/)")
+    demo.add_argument("--seed", type=int, default=1, metavar="N",
+                      help="seed of the simulated providers' randomness: the same seed gives "
+                           "the same behaviour (default 1)")
     demo.set_defaults(func=cmd_demo)
     check = with_config(sub.add_parser(
         "check-config", help="validate a config file: every error with its location, exit 2"))
-    check.add_argument("file", nargs="?", help="the YAML config file, as --config (default: "
-                       "$FACTORWATCH_CONFIG, else the built-in catalog); checked together with "
-                       "the FACTORWATCH_* environment")
+    check.add_argument("file", nargs="?", metavar="FILE",
+                       help="the YAML config file, as --config (default: $FACTORWATCH_CONFIG, "
+                            "else the built-in catalog); checked together with the "
+                            "FACTORWATCH_* environment")
     check.set_defaults(func=cmd_check_config)
     add_score_parsers(sub, with_config)
     db = sub.add_parser("db", help="database maintenance")

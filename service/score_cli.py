@@ -29,21 +29,26 @@ EXIT_OK, EXIT_ERROR, EXIT_CONFIG = 0, 1, 2
 def add_score_parsers(sub: Any, with_config: Callable[[argparse.ArgumentParser],
                                                       argparse.ArgumentParser]) -> None:
     score = with_config(sub.add_parser("score", help="print the current ranking"))
-    score.add_argument("--workload", "-w", help="only this workload (default: every one)")
+    score.add_argument("--workload", "-w", metavar="WORKLOAD",
+                       help="only this workload (default: every one)")
     score.add_argument("--json", action="store_true",
                        help="print the ranking document the API serves, not the table")
-    score.add_argument("--weights", help="what-if weights, e.g. latency=5,cost=1: these "
-                       "factors' weights replace the workload's; nothing is saved")
-    score.add_argument("--at", help="replay the evidence stored as of this ISO 8601 time, "
-                       "e.g. 2026-11-01T12:00:00Z")
+    score.add_argument("--weights", metavar="FACTOR=N,...",
+                       help="what-if weights, e.g. latency=5,cost=1: these factors' weights "
+                            "replace the workload's; nothing is saved")
+    score.add_argument("--at", metavar="TIME",
+                       help="replay the evidence stored as of this ISO 8601 time, e.g. "
+                            "2026-11-01T12:00:00Z")
     score.set_defaults(func=cmd_score)
     explain = with_config(sub.add_parser("explain", help="every factor of one candidate, "
                                          "with its evidence"))
     explain.add_argument("candidate", help="the candidate id, e.g. openai/gpt-4o-mini")
-    explain.add_argument("--workload", "-w", required=True, help="the workload it is scored for")
+    explain.add_argument("--workload", "-w", required=True, metavar="WORKLOAD",
+                         help="the workload it is scored for")
     explain.add_argument("--json", action="store_true",
                          help="print the candidate's entry of the ranking document")
-    explain.add_argument("--at", help="replay the evidence stored as of this ISO 8601 time")
+    explain.add_argument("--at", metavar="TIME",
+                         help="replay the evidence stored as of this ISO 8601 time")
     explain.set_defaults(func=cmd_explain)
 
 
