@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import tomllib
 from pathlib import Path
@@ -13,7 +14,8 @@ from tests.checkout import ROOT, Daemon, checkout_view, in_a_virtualenv, user_en
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(not in_a_virtualenv(),
-                                 reason="make runs .venv/bin/factorwatch: run from a virtualenv")]
+                                 reason="make runs .venv/bin/factorwatch: run from a virtualenv"),
+              pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")]
 
 
 def make(view: Path, *args: str) -> subprocess.CompletedProcess[str]:
