@@ -1,7 +1,8 @@
 """A real `factorwatch demo` process on a free 127.0.0.1 port, with its own temp directory
 and database, for tests that look at it from outside (Prometheus, Chromium).
 
-The demo writes factorwatch-demo.yaml into its working directory: that is the temp dir.
+The demo keeps its config and webhook files in .factorwatch-demo/ under its working
+directory: that is the temp dir.
 Stopped with SIGTERM (the daemon's clean shutdown), killed if it does not stop in time.
 """
 

@@ -6,12 +6,13 @@
   by rendezvous hashing (the replica with the highest hash of replica id and candidate).
   When a replica joins or dies, only the candidates it gains or loses move. Each region
   probes every candidate: regions measure from different places on purpose.
-- Leadership: one replica holds the `scoring-and-alerting` lease (a conditional update in
-  the database) and runs the jobs that must run once: scoring, alerting, polling status
-  pages and price lists. If it dies, another takes the lease once it expires: within
+- The lease holder: one replica holds the `scoring-and-alerting` lease (a conditional
+  update in the database) and runs the jobs that must run once: scoring, alerting, polling
+  status pages and price lists. If it dies, another takes the lease once it expires: within
   TTL + TTL/3.
-A replica that cannot reach the database stops calling itself leader when the lease it last
-renewed would have run out, so two replicas never both act as leader for long.
+A replica that cannot reach the database stops acting as the lease holder when the lease it
+last renewed would have run out, so two replicas never both act as lease holder for long.
+(In code, `is_leader` and the `factorwatch_leader` metric keep their names.)
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class Cluster:
         return owner(candidate, self.replicas) == self.replica_id
 
     def tick(self) -> None:
-        """Heartbeat, refresh the membership view, take or renew the leader lease.
+        """Heartbeat, refresh the membership view, take or renew the lease.
 
         Blocking (database I/O): run it in a worker thread.
         """
@@ -78,8 +79,12 @@ class Cluster:
                 self._leader_until = 0.0
         if self.replicas != before:
             log.info("replicas in region %s: %s", self.region, ", ".join(self.replicas))
-        if self.is_leader != was_leader:
-            log.warning("%s the %s lease", "took" if self.is_leader else "lost", LEADER_LEASE)
+        if self.is_leader and not was_leader:  # at every start of a single instance
+            log.info("this replica is now the lease holder: it scores, alerts and polls "
+                     "status pages and price lists (the %s lease)", LEADER_LEASE)
+        elif was_leader and not self.is_leader:
+            log.warning("this replica lost the %s lease: another replica is the lease "
+                        "holder now, or the database could not be reached", LEADER_LEASE)
 
     def stop(self) -> None:
         """Leave cleanly: hand the lease back and drop out of the membership at once."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from service.scoring.ranking import RankedCandidate, Ranking
 
@@ -22,19 +24,53 @@ def top_reasons(entry: RankedCandidate, count: int = TOP_REASONS) -> list[str]:
     return [f"{name} {f.score:.1f}: {f.reason}" for _, name, f in weighted[:count]]
 
 
-def render_ranking(ranking: Ranking) -> str:
-    lines = [f"workload {ranking.workload}  (evaluated {ranking.evaluated_at:%Y-%m-%d %H:%M:%S}Z,"
-             f" leader: {ranking.leader or 'none'})",
-             f"{'rank':>4}  {'candidate':<44} {'composite':>9}  why"]
+@dataclass(frozen=True)
+class Column:
+    heading: str
+    align: str = "<"  # '<' left, '>' right; the last column is never padded
+    gap: str = "  "  # before the column
+
+
+# A column is added by naming it here and giving its cell in _cells().
+COLUMNS = (Column("rank", ">", gap=""), Column("candidate"), Column("composite", ">"),
+           Column("", gap=""),  # the partial marker, right after the composite
+           Column("why"))
+
+
+def _cells(entry: RankedCandidate) -> list[str]:
+    why = ("GATED: " + "; ".join(entry.gate_reasons) if entry.gated
+           else " | ".join(top_reasons(entry)) or "no evidence")
+    return [str(entry.rank) if entry.rank is not None else "-", entry.candidate,
+            _fmt(entry.composite), "*" if entry.partial else "", why]
+
+
+def table(rows: Sequence[Sequence[str]]) -> list[str]:
+    """The headings and `rows` under COLUMNS, each column as wide as its widest cell."""
+    all_rows = [[c.heading for c in COLUMNS], *rows]
+    widths = [max(len(row[i]) for row in all_rows) for i in range(len(COLUMNS) - 1)] + [0]
+    return ["".join(f"{c.gap}{cell:{c.align}{width}}"
+                    for c, cell, width in zip(COLUMNS, row, widths, strict=True)).rstrip()
+            for row in all_rows]
+
+
+def render_ranking(ranking: Ranking, top_choice: str | None = None,
+                   weights: dict[str, float] | None = None) -> str:
+    """The header, the table and its footnote. `top_choice`: what to say of the announced
+    top choice (None: not known for that moment, left out); `weights`: the what-if weights
+    that replaced configured ones."""
+    facts = [f"evaluated {ranking.evaluated_at:%Y-%m-%d %H:%M:%S}Z",
+             f"rank 1: {ranking.leader or 'none'}"]
+    if top_choice is not None:
+        facts.append(f"top choice: {top_choice}")
+    lines = [f"workload {ranking.workload}  ({', '.join(facts)})"]
+    if weights:
+        given = ", ".join(f"{name}={value:g}" for name, value in weights.items())
+        lines.append(f"what-if: weights overridden ({given}); the stored ranking is unchanged")
+    rows: list[list[str]] = []
     for entry in ranking.entries:
-        rank = str(entry.rank) if entry.rank is not None else "-"
-        composite = _fmt(entry.composite) + ("*" if entry.partial else " ")
-        if entry.gated:
-            why = "GATED: " + "; ".join(entry.gate_reasons)
-        else:
-            why = " | ".join(top_reasons(entry)) or "no evidence"
-        lines.append(f"{rank:>4}  {entry.candidate:<44} {composite:>9}  {why}")
-        lines.extend(f"{'':>4}  {'':<44} {'':>9}  note: {n}" for n in entry.notes)
+        rows.append(_cells(entry))
+        rows.extend([*[""] * (len(COLUMNS) - 1), f"note: {note}"] for note in entry.notes)
+    lines.extend(table(rows))
     if any(e.partial for e in ranking.entries):
         lines.append("* partial: some weighted factors have no evidence yet and were left out")
     return "\n".join(lines)

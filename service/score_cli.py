@@ -2,7 +2,9 @@
 
 Both evaluate afresh (nothing is written), so they work beside a running daemon, with
 what-if weights, and `--at` replays the evidence as it stood at a past moment (the facts,
-weights and gates are the current config's).
+weights and gates are the current config's). The table's header names rank 1 of this
+evaluation and the announced top choice (which changes only after the margin and
+confirmations, docs/scoring.md), and says when what-if weights replaced the configured ones.
 """
 
 from __future__ import annotations
@@ -11,8 +13,11 @@ import argparse
 import json
 import os
 import sys
+from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from service.config import ConfigError, load_settings
@@ -24,18 +29,26 @@ EXIT_OK, EXIT_ERROR, EXIT_CONFIG = 0, 1, 2
 def add_score_parsers(sub: Any, with_config: Callable[[argparse.ArgumentParser],
                                                       argparse.ArgumentParser]) -> None:
     score = with_config(sub.add_parser("score", help="print the current ranking"))
-    score.add_argument("--workload", "-w")
+    score.add_argument("--workload", "-w", metavar="WORKLOAD",
+                       help="only this workload (default: every one)")
     score.add_argument("--json", action="store_true",
-                       help="the ranking document as JSON (docs/architecture.md)")
-    score.add_argument("--weights", help="what-if weights, e.g. latency=5,cost=1")
-    score.add_argument("--at", help="replay the evidence as of this ISO 8601 time")
+                       help="print the ranking document the API serves, not the table")
+    score.add_argument("--weights", metavar="FACTOR=N,...",
+                       help="what-if weights, e.g. latency=5,cost=1: these factors' weights "
+                            "replace the workload's; nothing is saved")
+    score.add_argument("--at", metavar="TIME",
+                       help="replay the evidence stored as of this ISO 8601 time, e.g. "
+                            "2026-11-01T12:00:00Z")
     score.set_defaults(func=cmd_score)
     explain = with_config(sub.add_parser("explain", help="every factor of one candidate, "
                                          "with its evidence"))
-    explain.add_argument("candidate")
-    explain.add_argument("--workload", "-w", required=True)
-    explain.add_argument("--json", action="store_true")
-    explain.add_argument("--at", help="replay the evidence as of this ISO 8601 time")
+    explain.add_argument("candidate", help="the candidate id, e.g. openai/gpt-4o-mini")
+    explain.add_argument("--workload", "-w", required=True, metavar="WORKLOAD",
+                         help="the workload it is scored for")
+    explain.add_argument("--json", action="store_true",
+                         help="print the candidate's entry of the ranking document")
+    explain.add_argument("--at", metavar="TIME",
+                         help="replay the evidence stored as of this ISO 8601 time")
     explain.set_defaults(func=cmd_explain)
 
 
@@ -56,23 +69,46 @@ def parse_weights(text: str) -> dict[str, float]:
     return weights
 
 
-def parse_at(text: str | None) -> datetime:
+def parse_at(text: str | None, now: datetime) -> datetime:
     if not text:
-        return datetime.now(UTC)
+        return now
     try:
         at = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise ConfigError([f"--at: '{text}' is not an ISO 8601 time "
                            "(e.g. 2026-11-28T12:00:00Z)"]) from None
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    if at > now:
+        raise ConfigError([f"--at: {text} is in the future (now {_iso(now)}): there is no "
+                           "evidence from then to replay"])
+    return at
+
+
+def _iso(moment: datetime) -> str:
+    return f"{moment.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
+
+
+@dataclass
+class Evaluated:
+    rankings: list[Ranking]
+    top_choices: dict[str, str | None]  # what the header says of each announced top choice
+
+
+def _no_database(url: str) -> bool:
+    """A SQLite file that does not exist: opening it would leave an empty one behind."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    return (parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
+            and not Path(parsed.database).exists())
 
 
 def rank_now(args: argparse.Namespace, workloads: list[str] | None,
-             weights: dict[str, float] | None = None) -> list[Ranking] | int:
+             weights: dict[str, float] | None = None) -> Evaluated | int:
     from sqlmodel import Session
 
     from service.evaluation import evaluate
-    from service.store.db import make_engine, safe_url
+    from service.store.db import DatabaseError, make_engine, safe_url
     from service.store.migrate import is_up_to_date
 
     settings = load_settings(args.config or os.environ.get("FACTORWATCH_CONFIG"))
@@ -81,17 +117,60 @@ def rank_now(args: argparse.Namespace, workloads: list[str] | None,
             known = ", ".join(sorted(settings.workloads))
             print(f"unknown workload {name!r} (known: {known})", file=sys.stderr)
             return EXIT_CONFIG
-    at = parse_at(args.at)
-    if not is_up_to_date(settings.database):
-        print(f"{safe_url(settings.database)}: no up-to-date factorwatch database; run "
-              "`factorwatch db upgrade` (or start `factorwatch run`) first", file=sys.stderr)
+    now = datetime.now(UTC)
+    at = parse_at(args.at, now)
+    try:
+        if _no_database(settings.database) or not is_up_to_date(settings.database):
+            print(f"{safe_url(settings.database)}: no up-to-date factorwatch database; run "
+                  "`factorwatch db upgrade` (or start `factorwatch run`) first", file=sys.stderr)
+            return EXIT_ERROR
+        engine = make_engine(settings.database)
+    except DatabaseError as exc:
+        print(exc, file=sys.stderr)
         return EXIT_ERROR
-    engine = make_engine(settings.database)
     try:
         with Session(engine) as session:
-            return evaluate(session, settings, at, workloads, weights)
+            rankings = evaluate(session, settings, at, workloads, weights)
+            if args.at:
+                _note_replay(args.at, at, first_probe_time(session))
+            return Evaluated(rankings, top_choice_labels(session, at if args.at else None))
     finally:
         engine.dispose()
+
+
+def first_probe_time(session: Any) -> datetime | None:
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from service.store.models import ProbeResultRow
+
+    first = session.exec(select(func.min(ProbeResultRow.started_at))).one()
+    return first if first is None or first.tzinfo else first.replace(tzinfo=UTC)
+
+
+def _note_replay(text: str, at: datetime, first: datetime | None) -> None:
+    """A replay from before any measurement is allowed (static facts and prices still rank),
+    but it should not look like a measured one."""
+    if first is None:
+        print("note: no probe results are stored yet: the measured factors have no evidence",
+              file=sys.stderr)
+    elif at < first:
+        print(f"note: --at {text} is before the first stored probe result ({_iso(first)}): "
+              "the measured factors have no evidence then", file=sys.stderr)
+
+
+def top_choice_labels(session: Any, at: datetime | None) -> dict[str, str | None]:
+    """Per workload, the announced top choice as the header shows it; at a past moment, only
+    when it was already announced then (None: not known for that moment)."""
+    from sqlmodel import select
+
+    from service.store.models import TopChoice
+
+    labels: dict[str, str | None] = defaultdict(lambda: "none yet")
+    for row in session.exec(select(TopChoice)).all():
+        since = row.since if row.since.tzinfo else row.since.replace(tzinfo=UTC)
+        labels[row.workload] = (row.candidate or "none") if at is None or since <= at else None
+    return labels
 
 
 def cmd_score(args: argparse.Namespace) -> int:
@@ -102,12 +181,12 @@ def cmd_score(args: argparse.Namespace) -> int:
     outcome = rank_now(args, [args.workload] if args.workload else None, weights)
     if isinstance(outcome, int):
         return outcome
-    rankings = outcome
     if args.json:
-        docs: Any = [ranking_document(r) for r in rankings]
+        docs: Any = [ranking_document(r) for r in outcome.rankings]
         print(json.dumps(docs[0] if args.workload else docs, indent=2))
     else:
-        print("\n\n".join(render_ranking(r) for r in rankings))
+        print("\n\n".join(render_ranking(r, outcome.top_choices[r.workload], weights)
+                          for r in outcome.rankings))
     return EXIT_OK
 
 
@@ -118,7 +197,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     outcome = rank_now(args, [args.workload])
     if isinstance(outcome, int):
         return outcome
-    (ranking,) = outcome
+    (ranking,) = outcome.rankings
     entry = next((e for e in ranking.entries if e.candidate == args.candidate), None)
     if entry is None:
         known = ", ".join(e.candidate for e in ranking.entries)

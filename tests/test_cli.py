@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 
 from service import __version__
 from service.sim.openai_server import SimModel, SimServer
 
+ROOT = Path(__file__).resolve().parents[1]
 VALID = """
 builtin_catalog: false
 database: sqlite:///{db}
@@ -189,3 +195,211 @@ def test_score_at_a_time_before_any_price_uses_the_configured_price(config: Path
                       "--json", "-w", "w")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["evaluated_at"] == "2020-01-01T00:00:00+00:00"
+
+
+# --- check-config: every error, and the config found like every other command finds it -------
+
+TWO_ERRORS = "listen: nowhere\nretention: {rankings_full: 10d, rankings: 5d}\n"
+
+
+def test_check_config_lists_every_independent_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(TWO_ERRORS)
+    out = factorwatch("check-config", str(bad))
+    assert out.returncode == 2
+    assert [line.split(":")[0] for line in out.stderr.splitlines()] == [
+        "listen", "retention.rankings_full"]
+
+
+@pytest.mark.parametrize("how", ["positional", "--config", "-c", "FACTORWATCH_CONFIG"])
+def test_check_config_takes_the_file_as_every_command_does(tmp_path: Path, how: str) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(TWO_ERRORS)
+    args, env = {"positional": ([str(bad)], {}), "--config": (["--config", str(bad)], {}),
+                 "-c": (["-c", str(bad)], {}),
+                 "FACTORWATCH_CONFIG": ([], {"FACTORWATCH_CONFIG": str(bad)})}[how]
+    out = factorwatch("check-config", *args, env=env)
+    assert out.returncode == 2
+    assert out.stderr.startswith("listen: expected host:port")
+
+
+def test_check_config_without_a_file_checks_the_catalog_and_environment() -> None:
+    assert factorwatch("check-config").stdout.startswith("ok: 11 providers")
+    out = factorwatch("check-config", env={"FACTORWATCH_SCORING__EVERY": "soon"})
+    assert out.returncode == 2
+    assert out.stderr == "FACTORWATCH_SCORING__EVERY: invalid duration 'soon'\n"
+
+
+def test_check_config_refuses_two_different_files(config: Path, tmp_path: Path) -> None:
+    out = factorwatch("check-config", str(config), "--config", str(tmp_path / "other.yaml"))
+    assert out.returncode == 2
+    assert "check-config: give the config file once" in out.stderr
+
+
+# --- score: no database, --at, the header -----------------------------------------------------
+
+
+def test_score_without_database_leaves_no_file_behind(config: Path, tmp_path: Path) -> None:
+    out = factorwatch("score", "--config", str(config))
+    assert out.returncode == 1
+    assert not (tmp_path / "fw.db").exists()
+    out = factorwatch("explain", "p/m", "-w", "w", "--config", str(config))
+    assert out.returncode == 1 and "factorwatch db upgrade" in out.stderr
+    assert not (tmp_path / "fw.db").exists()
+
+
+def test_score_at_in_the_future_is_refused(config: Path) -> None:
+    assert factorwatch("db", "upgrade", "--config", str(config)).returncode == 0
+    for command in (["score"], ["explain", "p/m", "-w", "w"]):
+        out = factorwatch(*command, "--config", str(config), "--at", "2999-01-01T00:00:00Z")
+        assert out.returncode == 2, out.stdout
+        assert "--at: 2999-01-01T00:00:00Z is in the future" in out.stderr
+
+
+def _store_probe(config: Path, at: datetime) -> None:
+    from sqlmodel import Session
+
+    from service.config import load_settings
+    from service.store.db import make_engine
+    from service.store.models import ProbeResultRow
+
+    engine = make_engine(load_settings(config, environ={}).database)
+    with Session(engine) as session:
+        session.add(ProbeResultRow(candidate_id="p/m", kind="latency", started_at=at, ok=True,
+                                   ttft_seconds=0.1, total_seconds=0.2))
+        session.commit()
+    engine.dispose()
+
+
+def test_score_at_before_the_first_stored_probe_says_so(config: Path) -> None:
+    assert factorwatch("db", "upgrade", "--config", str(config)).returncode == 0
+    none_yet = factorwatch("score", "--config", str(config), "--at", "2026-01-01T00:00:00Z")
+    assert none_yet.returncode == 0, none_yet.stderr
+    assert "note: no probe results are stored yet" in none_yet.stderr
+    _store_probe(config, datetime(2026, 1, 2, 12, tzinfo=UTC))
+    before = factorwatch("score", "--config", str(config), "--at", "2026-01-01T00:00:00Z",
+                         "--json")
+    assert before.returncode == 0, before.stderr
+    json.loads(before.stdout)  # the note goes to stderr, never into the document
+    assert ("note: --at 2026-01-01T00:00:00Z is before the first stored probe result "
+            "(2026-01-02T12:00:00Z)") in before.stderr
+    after = factorwatch("score", "--config", str(config), "--at", "2026-01-03T00:00:00Z")
+    assert after.returncode == 0 and "note:" not in after.stderr
+
+
+def test_score_header_names_rank_1_and_the_announced_top_choice(config: Path) -> None:
+    assert factorwatch("db", "upgrade", "--config", str(config)).returncode == 0
+    header = factorwatch("score", "--config", str(config)).stdout.splitlines()[0]
+    assert "rank 1: p/m" in header and "top choice: none yet" in header
+    assert "leader" not in header
+
+    from sqlmodel import Session
+
+    from service.config import load_settings
+    from service.store.db import make_engine
+    from service.store.models import TopChoice
+
+    engine = make_engine(load_settings(config, environ={}).database)
+    with Session(engine) as session:
+        session.add(TopChoice(workload="w", candidate="p/old",
+                              since=datetime(2026, 1, 1, tzinfo=UTC)))
+        session.commit()
+    engine.dispose()
+    header = factorwatch("score", "--config", str(config)).stdout.splitlines()[0]
+    assert "rank 1: p/m" in header and "top choice: p/old" in header
+
+
+def test_what_if_ranking_says_its_weights_were_overridden(config: Path) -> None:
+    assert factorwatch("db", "upgrade", "--config", str(config)).returncode == 0
+    plain = factorwatch("score", "--config", str(config)).stdout
+    assert "what-if" not in plain
+    what_if = factorwatch("score", "--config", str(config), "--weights", "latency=5,cost=1")
+    assert what_if.returncode == 0, what_if.stderr
+    assert what_if.stdout.splitlines()[1] == (
+        "what-if: weights overridden (latency=5, cost=1); the stored ranking is unchanged")
+
+
+LONG_ID = "p/" + "a-very-long-model-name-from-a-hosting-provider-" * 2
+
+
+def test_score_columns_fit_a_long_candidate_id(config: Path) -> None:
+    text = config.read_text().replace("  p/m:", f"  {LONG_ID}:")
+    config.write_text(text)
+    assert factorwatch("db", "upgrade", "--config", str(config)).returncode == 0
+    out = factorwatch("score", "--config", str(config))
+    assert out.returncode == 0, out.stderr
+    header, row = out.stdout.splitlines()[1:3]
+    assert row.split()[1] == LONG_ID
+    end = header.index("composite") + len("composite")  # the figure ends under its heading
+    assert re.fullmatch(r" \d\.\d\d", row[end - 5:end]), (header, row)
+
+
+# --- help --------------------------------------------------------------------------------------
+
+
+def test_top_level_help_says_what_factorwatch_does() -> None:
+    out = factorwatch("--help")
+    assert "The `factorwatch` command." not in out.stdout
+    assert "ranking of LLM providers" in out.stdout
+
+
+def test_every_argument_of_every_command_has_help() -> None:
+    import argparse
+
+    from service.cli import build_parser
+
+    missing = []
+    commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    for name, sub in commands.items():
+        if name == "probe":  # service/probe_cli.py: checked with the probe command's tests
+            continue
+        nested = [a for a in sub._actions if isinstance(a, argparse._SubParsersAction)]
+        parsers = [(f"{name} {n}", p) for a in nested for n, p in a.choices.items()] or [
+            (name, sub)]
+        for label, parser in parsers:
+            missing += [f"{label} {a.dest}" for a in parser._actions
+                        if not a.help and not isinstance(a, argparse._HelpAction)]
+    assert missing == []
+
+
+# --- demo: the documented environment, and its state in one ignored directory ---------------
+
+
+def test_demo_honours_the_environment_and_keeps_its_state_in_one_ignored_dir(
+        tmp_path: Path) -> None:
+    from devtools.demo import free_port
+
+    work = tmp_path / "checkout"
+    work.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=work, check=True)
+    port = free_port()
+    base = {k: v for k, v in os.environ.items() if not k.startswith("FACTORWATCH_")}
+    env = {**base, "FACTORWATCH_LISTEN": f"127.0.0.1:{port}", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "service.cli", "demo"], cwd=work, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        # Everything it wrote is in .factorwatch-demo/, and git sees none of it.
+        assert [p.name for p in work.iterdir() if p.name != ".git"] == [".factorwatch-demo"]
+        assert {"config.yaml", "webhook-url", "webhook-secret"} <= {
+            p.name for p in (work / ".factorwatch-demo").iterdir()}
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"],
+                                cwd=work, capture_output=True, text=True, check=True)
+        assert status.stdout == ""
+        # The config it wrote works from anywhere, as the README's next commands use it.
+        out = factorwatch("score", "--config", str(work / ".factorwatch-demo/config.yaml"),
+                          "-w", "consumer-chat", cwd=tmp_path)
+        assert out.returncode == 0, out.stderr
+        assert "sim-beta/steady-pro" in out.stdout
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr
+    assert "--config .factorwatch-demo/config.yaml" in stderr

@@ -449,6 +449,62 @@ def test_every_error_is_listed_not_just_the_first(tmp_path: Path) -> None:
     ]
 
 
+# Pairs of independent errors where the first used to hide the second: each must be listed.
+INDEPENDENT_ERRORS: dict[str, tuple[str, list[str]]] = {
+    "retention-beside-another-section": (
+        "listen: nowhere\nretention: {rankings_full: 10d, rankings: 5d}\n",
+        ["listen: expected host:port such as 127.0.0.1:9464, got 'nowhere'",
+         "retention.rankings_full: 10d is longer than retention.rankings (5d), past which "
+         "saved rankings are deleted: give at most 5d, or 0s to keep every ranking until then"],
+    ),
+    "two-duplicate-keys": (
+        "listen: a\nlisten: b\nscoring: {}\nscoring: {}\n",
+        ["{path}: invalid YAML at line 2, column 1: duplicate key 'listen'",
+         "{path}: invalid YAML at line 4, column 1: duplicate key 'scoring'"],
+    ),
+    "probe-option-beside-a-bad-probe": (
+        "candidates:\n  openai/gpt-4o:\n    probes:\n"
+        "      latency: {every: 1m, sample: 3}\n      uptime: {every: soon}\n",
+        ["candidates.openai/gpt-4o.probes.uptime.every: invalid duration 'soon'",
+         "candidates.openai/gpt-4o.probes: latency does not read sample (quality does)"],
+    ),
+    "two-probe-options-on-two-kinds": (
+        "candidates:\n  openai/gpt-4o:\n    probes:\n"
+        "      latency: {every: 1m, sample: 3}\n      uptime: {every: 1m, depths: [0.5]}\n",
+        ["candidates.openai/gpt-4o.probes: latency does not read sample (quality does)",
+         "candidates.openai/gpt-4o.probes: uptime does not read depths (long_context does)"],
+    ),
+    "price-format-twice-beside-a-bad-source": (
+        "pricing:\n  sources:\n    - {format: litellm, url: https://a.example/p.json}\n"
+        "    - {format: litellm, url: https://b.example/p.json}\n"
+        "    - {format: litellm, url: https://c.example/p.json, every: soon}\n",
+        ["pricing.sources.2.every: invalid duration 'soon'",
+         "pricing.sources: more than one 'litellm' source: give one source per format"],
+    ),
+    "sink-names-twice-beside-a-bad-silence": (
+        "alerts:\n  sinks:\n    - {type: slack, webhook_url_env: A}\n"
+        "    - {type: slack, webhook_url_env: B}\n"
+        "  silences: [{starts_at: never, ends_at: 2026-01-01T00:00:00Z}]\n",
+        ["alerts.silences.0.starts_at: input should be a valid datetime or date, input is "
+         "too short",
+         "alerts: two sinks are named 'slack': give each a distinct name"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(INDEPENDENT_ERRORS))
+def test_an_error_never_hides_an_independent_one(tmp_path: Path, case: str) -> None:
+    text, expected = INDEPENDENT_ERRORS[case]
+    path = write(tmp_path, text)
+    assert errors_of(path) == [line.format(path=path) for line in expected]
+
+
+def test_a_missing_file_does_not_hide_an_environment_error(tmp_path: Path) -> None:
+    path = tmp_path / "nope.yaml"
+    assert errors_of(path, {"FACTORWATCH_NOPE": "1"}) == [
+        f"{path}: file not found", "FACTORWATCH_NOPE: unknown setting"]
+
+
 def test_missing_file_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "nope.yaml"
     assert errors_of(path) == [f"{path}: file not found"]

@@ -244,6 +244,9 @@ def test_run_process_stops_cleanly_on_sigterm(config_file: Path, tmp_path: Path)
     assert proc.returncode == 0, stderr
     assert "stopped cleanly" in stderr
     assert "abandoned" not in stderr and "CancelledError" not in stderr, stderr
+    # A single instance takes the lease at every start: news for nobody, so not a warning.
+    assert "INFO service.cluster: this replica is now the lease holder" in stderr, stderr
+    assert "WARNING service.cluster" not in stderr, stderr
     with sqlite3.connect(db_path) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         half = db.execute("SELECT count(*) FROM probe_result WHERE ok = 1 AND "

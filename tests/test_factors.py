@@ -151,6 +151,19 @@ def test_stability_reads_declared_incidents(recent: dict[str, int], prior: dict[
     assert result.source == "measured" and result.evidence["trend"] == trend
 
 
+@pytest.mark.parametrize(("sdks", "incidents", "sdk_words", "incident_words"), [
+    pytest.param(1, {"minor": 1}, "1 official SDK,", "1 declared incident in", id="one"),
+    pytest.param(2, {"minor": 2}, "2 official SDKs,", "2 declared incidents in", id="two"),
+    pytest.param(0, {}, "0 official SDKs,", "0 declared incidents in", id="none"),
+])
+def test_reasons_count_in_words_that_agree(sdks: int, incidents: dict[str, int],
+                                           sdk_words: str, incident_words: str) -> None:
+    facts = {"official_sdks": FactValue(sdks), "founded_year": FactValue(2010)}
+    evidence = ev(facts=facts, incidents=IncidentHistory({}, incidents, {}))
+    assert sdk_words in FACTOR_FUNCTIONS["ecosystem"](evidence, wl(), NOW).reason
+    assert incident_words in FACTOR_FUNCTIONS["stability"](evidence, wl(), NOW).reason
+
+
 def _history(*points: tuple[int, float, float]) -> tuple[Price, ...]:
     return tuple(Price(inp, out, effective_at=NOW - timedelta(days=days_ago))
                  for days_ago, inp, out in points)

@@ -205,12 +205,8 @@ class AlertsConfig(_Strict):
     conditions: ConditionsConfig = ConditionsConfig()
 
     @model_validator(mode="after")
-    def _unique_names(self) -> AlertsConfig:
-        seen: set[str] = set()
-        for sink in self.sinks:
-            if sink.id in seen:
-                raise ValueError(f"two sinks are named {sink.id!r}: give each a distinct name")
-            seen.add(sink.id)
+    def _claim_outlasts_sends(self) -> AlertsConfig:
+        # (Distinct sink names are checked on the raw config, in checks.py.)
         longest = max((s.timeout for s in self.sinks), default=0.0)
         if self.delivery.claim_timeout <= 2 * longest:
             raise ValueError("delivery.claim_timeout must be more than twice the longest sink "

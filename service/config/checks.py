@@ -1,7 +1,9 @@
 """Problems found in the raw mappings (file, environment, merged), not by model validation.
 
 Secrets written into the config are removed and reported (so they are never validated,
-echoed or stored), and checks that span sections run even when validation fails elsewhere.
+echoed or stored). Checks that span sections or compare the entries of a list or map run
+here, on the merged mapping, because validation skips a container's own checks while any
+of its entries is invalid: one bad entry must never hide an independent error beside it.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+from probes import PROBE_OPTIONS
 from service.config.alerts import unknown_references
 from service.config.errors import Loc, _known, _show
 from service.scoring.factors_names import BOOLEAN_FACTS, INT_FACTS, TEXT_FACTS
@@ -90,4 +93,48 @@ def _cross_check(data: dict[str, Any]) -> list[tuple[Loc, str]]:
                 found.append(
                     (("providers", pid, "facts", name), f"expected {wanted}, got {_show(value)}")
                 )
-    return found + unknown_references(data)
+    return (found + _probe_options(data) + _price_formats(data) + _sink_names(data)
+            + unknown_references(data))
+
+
+def _probe_options(data: dict[str, Any]) -> list[tuple[Loc, str]]:
+    """Every option set on a probe kind that does not read it."""
+    found: list[tuple[Loc, str]] = []
+    for cid, cand in _items(data, "candidates"):
+        for kind, schedule in _items(cand, "probes"):
+            if kind not in PROBE_OPTIONS:  # an unknown kind is reported by validation
+                continue
+            for option in sorted(o for o, v in schedule.items() if v is not None
+                                 and o in _ALL_OPTIONS and o not in PROBE_OPTIONS[kind]):
+                readers = sorted(k for k, names in PROBE_OPTIONS.items() if option in names)
+                verb = "does" if len(readers) == 1 else "do"
+                found.append((("candidates", cid, "probes"),
+                              f"{kind} does not read {option} ({' and '.join(readers)} {verb})"))
+    return found
+
+
+_ALL_OPTIONS = frozenset().union(*PROBE_OPTIONS.values())
+
+
+def _twice(values: list[Any]) -> list[Any]:
+    return sorted({v for v in values if isinstance(v, str) and values.count(v) > 1})
+
+
+def _price_formats(data: dict[str, Any]) -> list[tuple[Loc, str]]:
+    """Two price lists of one format would fight over the same prices."""
+    pricing = data.get("pricing")
+    sources = pricing.get("sources") if isinstance(pricing, dict) else None
+    formats = [s.get("format") for s in sources if isinstance(s, dict)] \
+        if isinstance(sources, list) else []
+    return [(("pricing", "sources"), f"more than one {fmt!r} source: give one source per format")
+            for fmt in _twice(formats)]
+
+
+def _sink_names(data: dict[str, Any]) -> list[tuple[Loc, str]]:
+    """A sink's name (default: its type) labels its metrics and deliveries: one per sink."""
+    alerts = data.get("alerts")
+    sinks = alerts.get("sinks") if isinstance(alerts, dict) else None
+    names = [s.get("name") or s.get("type") for s in sinks if isinstance(s, dict)] \
+        if isinstance(sinks, list) else []
+    return [(("alerts",), f"two sinks are named {name!r}: give each a distinct name")
+            for name in _twice(names)]

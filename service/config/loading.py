@@ -35,7 +35,11 @@ RESERVED_ENV = frozenset({"FACTORWATCH_CONFIG", "FACTORWATCH_API_TOKEN",
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys instead of silently keeping the last one."""
+    """SafeLoader that notes every duplicate key instead of silently keeping the last one."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.duplicates: list[tuple[yaml.Mark, str]] = []
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
@@ -43,11 +47,13 @@ class _StrictLoader(yaml.SafeLoader):
             key = self.construct_object(key_node, deep=deep)
             if isinstance(key, str | int | float | bool):  # others fail in the base class
                 if key in seen:
-                    raise yaml.constructor.ConstructorError(
-                        None, None, f"duplicate key {key!r}", key_node.start_mark
-                    )
+                    self.duplicates.append((key_node.start_mark, f"duplicate key {key!r}"))
                 seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+def _at(mark: yaml.Mark | None) -> str:
+    return f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
 
 
 def _read_file(path: Path) -> dict[str, Any]:
@@ -57,14 +63,19 @@ def _read_file(path: Path) -> dict[str, Any]:
         raise ConfigError([f"{path}: file not found"]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{path}: cannot read: {exc}"]) from None
+    loader = _StrictLoader(text)  # a SafeLoader subclass
     try:
-        data = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
+        data = loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError([f"{path}: invalid YAML{where}: {exc.problem}"]) from None
+        raise ConfigError([f"{path}: invalid YAML{_at(exc.problem_mark)}: {exc.problem}"]) \
+            from None
     except yaml.YAMLError as exc:
         raise ConfigError([f"{path}: invalid YAML: {exc}"]) from None
+    finally:
+        loader.dispose()
+    if loader.duplicates:
+        raise ConfigError([f"{path}: invalid YAML{_at(mark)}: {problem}"
+                           for mark, problem in loader.duplicates])
     if data is None:  # an empty file is an empty config
         return {}
     if not isinstance(data, dict):
@@ -184,14 +195,20 @@ def load_settings(
 ) -> Settings:
     """Load and validate everything; raise ConfigError listing every problem."""
     environ = os.environ if environ is None else environ
-    file_data = _read_file(Path(path)) if path is not None else {}
+    unreadable: list[str] = []  # the file's own problems: nothing in it can be validated
+    try:
+        file_data = _read_file(Path(path)) if path is not None else {}
+    except ConfigError as exc:
+        file_data, unreadable = {}, exc.errors
     file_problems = _pop_secrets(file_data) + _file_database_password(file_data)
     env_data, blame, env_errors = _read_env(environ)
     env_secrets = _pop_secrets(env_data)
+    if unreadable:  # still list what is wrong in the environment, which the file cannot fix
+        raise ConfigError(unreadable + env_errors + [
+            _format(loc, msg, {given: _env_path(name) for name, given in blame.items()})
+            for loc, msg in env_secrets])
     problems: list[tuple[Loc, str]] = []
-    env_paths: dict[str, Loc] = {
-        given: tuple(name[len(ENV_PREFIX) :].lower().split("__")) for name, given in blame.items()
-    }
+    env_paths: dict[str, Loc] = {given: _env_path(name) for name, given in blame.items()}
 
     use_catalog = _flag(env_data.get("builtin_catalog", file_data.get("builtin_catalog", True)))
     merged = _deep_merge(builtin_catalog() if use_catalog else {}, file_data, fold_case=False)
@@ -201,6 +218,7 @@ def load_settings(
         settings = Settings.model_validate(merged)
     except ValidationError as exc:
         problems += _validation_errors(exc)
+        problems += _retention_beside(merged)
     else:
         problems += retention_problems(settings)  # spans sections: needs them all validated
     problems += _cross_check(merged)
@@ -213,6 +231,25 @@ def load_settings(
     return settings
 
 
+def _env_path(name: str) -> Loc:
+    """The settings path a FACTORWATCH_* variable sets: FACTORWATCH_A__B -> ("a", "b")."""
+    return tuple(name[len(ENV_PREFIX) :].lower().split("__"))
+
+
+# The sections retention_problems reads.
+_RETENTION_INPUTS = ("retention", "scoring", "alerts")
+
+
+def _retention_beside(merged: Mapping[str, Any]) -> list[tuple[Loc, str]]:
+    """The retention checks when another section is invalid: on the sections they read, if
+    those are valid on their own (their own errors are already listed)."""
+    try:
+        alone = Settings.model_validate({k: merged[k] for k in _RETENTION_INPUTS if k in merged})
+    except ValidationError:
+        return []
+    return retention_problems(alone)
+
+
 def _flag(value: Any) -> bool:
     try:
         return TypeAdapter(bool).validate_python(value)
@@ -221,9 +258,10 @@ def _flag(value: Any) -> bool:
 
 
 def check_config(
-    path: str | Path, environ: Mapping[str, str] | None = None
+    path: str | Path | None, environ: Mapping[str, str] | None = None
 ) -> tuple[bool, list[str]]:
-    """For `factorwatch check-config FILE`: (True, [summary]) or (False, error lines)."""
+    """For `factorwatch check-config [FILE]`: (True, [summary]) or (False, error lines).
+    Without a file: the built-in catalog and the environment."""
     try:
         settings = load_settings(path, environ)
     except ConfigError as exc:

@@ -21,7 +21,6 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from probes import PROBE_OPTIONS
 from probes.eval_set import load_eval_set
 from probes.pricing import LOCAL_FORMATS as LOCAL_PRICE_FORMATS
 from probes.pricing import READERS as PRICE_READERS
@@ -115,7 +114,8 @@ class ProviderConfig(_Strict):
     facts: dict[FactName, Fact] = {}
 
 
-# Probe options, each read by one or two kinds (probes.PROBE_OPTIONS says which).
+# Probe options, each read by one or two kinds (probes.PROBE_OPTIONS says which; checks.py
+# refuses an option on a kind that does not read it).
 _OPTIONS = ("prompt", "catalog", "eval_set", "sample", "context_tokens", "depths")
 
 
@@ -202,16 +202,6 @@ class CandidateConfig(_Strict):
                                   or not 1 <= prior.value <= 5):
             raise ValueError("quality_prior must be a score from 1 to 5")
         return prior
-
-    @field_validator("probes")
-    @classmethod
-    def _options_fit_kinds(cls, probes: dict[str, ProbeSchedule]) -> dict[str, ProbeSchedule]:
-        for kind, schedule in probes.items():
-            for option in sorted(schedule.options_set() - PROBE_OPTIONS.get(kind, frozenset())):
-                readers = sorted(k for k, names in PROBE_OPTIONS.items() if option in names)
-                verb = "does" if len(readers) == 1 else "do"
-                raise ValueError(f"{kind} does not read {option} ({' and '.join(readers)} {verb})")
-        return probes
 
     @model_validator(mode="after")
     def _one_key_source(self) -> CandidateConfig:
@@ -301,16 +291,7 @@ class PricingSource(_Strict):
 
 
 class PricingConfig(_Strict):
-    sources: list[PricingSource] = []
-
-    @field_validator("sources")
-    @classmethod
-    def _one_per_format(cls, sources: list[PricingSource]) -> list[PricingSource]:
-        formats = [s.format for s in sources]
-        twice = sorted({f for f in formats if formats.count(f) > 1})
-        if twice:
-            raise ValueError(f"more than one {twice[0]!r} source: give one source per format")
-        return sources
+    sources: list[PricingSource] = []  # one per format: checks.py
 
 
 class ProbeBudgetConfig(_Strict):

@@ -57,8 +57,8 @@ def score_ecosystem(ev: CandidateEvidence, wl: WorkloadSpec, now: datetime) -> F
     if compatible is True:
         score = min(5.0, score + 1)  # any OpenAI client and framework works against it
     return FactorScore(rounded(score), STATIC,
-                       f"{sdks if sdks is not None else 'unknown'} official SDKs, "
-                       f"OpenAI-compatible API: {compatible}",
+                       f"{_count(sdks, 'official SDK') if sdks is not None else 'unknown'}"
+                       f", OpenAI-compatible API: {compatible}",
                        fact_evidence(ev, ("official_sdks", "openai_compatible")))
 
 
@@ -71,6 +71,11 @@ def score_fine_tuning(ev: CandidateEvidence, wl: WorkloadSpec, now: datetime) ->
         return missing("fine-tuning offer unknown", **evidence)
     return FactorScore(FINE_TUNING_SCORES[offer], STATIC, f"fine-tuning offered: {offer}",
                        evidence)
+
+
+def _count(n: object, noun: str) -> str:
+    """`1 official SDK`, `2 official SDKs`."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def incident_weight(counts: dict[str, int]) -> float:
@@ -90,8 +95,8 @@ def incident_adjustment(history: IncidentHistory) -> tuple[float, str, dict[str,
     change = -penalty + {"worsening": -TREND_STEP, "improving": TREND_STEP}.get(trend, 0.0)
     evidence = {"incidents_last_90d": history.recent, "incidents_prior_90d": history.prior,
                 "weighted_incidents_per_month": round(per_month, 2), "trend": trend}
-    return change, f"{sum(history.recent.values())} declared incidents in 90 days ({trend})", \
-        evidence
+    return change, f"{_count(sum(history.recent.values()), 'declared incident')} in 90 days " \
+        f"({trend})", evidence
 
 
 def score_stability(ev: CandidateEvidence, wl: WorkloadSpec, now: datetime) -> FactorScore:

@@ -2,8 +2,10 @@
 
 Six simulated providers with different profiles (four speaking the OpenAI API, one
 Anthropic's, one Gemini's) serve from one local server on its own thread, probed by every
-probe kind; the demo writes a real config file for them (the built-in workloads included),
-so `factorwatch score --config factorwatch-demo.yaml` works on the demo's database too.
+probe kind; the demo writes a real config file for them (the built-in workloads included)
+into its state directory (`.factorwatch-demo/` for the CLI), with the database and the
+webhook files beside it, so `factorwatch score --config .factorwatch-demo/config.yaml`
+works on the demo's database too. The directory ignores itself in git: it holds a secret.
 The same server serves each provider's status page (incidents that open and close on a
 schedule), the price list and a webhook the demo's alert sink sends to, so every metric the
 dashboards and alert rules read exists within seconds of the start.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -92,9 +95,11 @@ INCIDENTS: dict[str, tuple[Incident, ...]] = {
     "sim-zeta": (Incident("API unavailable", impact="major", start=65.0, duration=15.0,
                           every=300.0),),
 }
-# The files the demo's alert sink reads its URL and signing secret from (next to the config).
-WEBHOOK_URL_FILE = "factorwatch-demo.webhook-url"
-WEBHOOK_SECRET_FILE = "factorwatch-demo.webhook-secret"
+# The files in the state directory: the config, the default SQLite database, and the files
+# the alert sink reads its URL and signing secret from.
+CONFIG_FILE, DATABASE_FILE = "config.yaml", "demo.db"
+WEBHOOK_URL_FILE, WEBHOOK_SECRET_FILE = "webhook-url", "webhook-secret"
+DEFAULT_LISTEN = "127.0.0.1:9464"
 # The API each simulated provider speaks (openai when not named here).
 APIS = {"sim-epsilon": "anthropic", "sim-zeta": "gemini"}
 # Every probe kind, at demo speed.
@@ -144,20 +149,36 @@ def demo_config(base_url: str, database: str, listen: str, *,
                 "secret_file": secret_file, "group_wait": "1s", "repeat_interval": "1m"}]}}
 
 
-def demo_settings(base_url: str, database: str, listen: str,
-                  config_path: Path = Path("factorwatch-demo.yaml")) -> Settings:
+def demo_settings(base_url: str, state_dir: Path, *, database: str | None = None,
+                  listen: str | None = None, environ: Mapping[str, str] | None = None,
+                  ) -> tuple[Settings, Path]:
+    """Write the demo's files into `state_dir` and load its settings; returns them and the
+    config's path. FACTORWATCH_* variables apply as to every command (over the file); a
+    `database` or `listen` given here beats its variable."""
+    environ = os.environ if environ is None else environ
+    state_dir.mkdir(mode=0o700, exist_ok=True)
+    # Ignored by git wherever it is created, so `git add .` never picks up the secret.
+    (state_dir / ".gitignore").write_text("# factorwatch demo state: never committed\n*\n",
+                                          encoding="utf-8")
     # The sink's URL (the fleet's own webhook) and a fresh signing secret, in files beside
     # the config as a real deployment keeps them: the config names the files, never the values.
-    url_file, secret_file = (config_path.with_name(WEBHOOK_URL_FILE),
-                             config_path.with_name(WEBHOOK_SECRET_FILE))
+    url_file, secret_file = state_dir / WEBHOOK_URL_FILE, state_dir / WEBHOOK_SECRET_FILE
     for path, value in ((url_file, base_url.removesuffix("/v1") + ALERTS_PATH),
                         (secret_file, secrets.token_hex(16))):
         path.unlink(missing_ok=True)
         with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w",
                        encoding="utf-8") as f:
             f.write(value + "\n")
-    config = demo_config(base_url, database, listen, webhook_url_file=str(url_file.resolve()),
+    # Absolute paths, so the config works from any directory.
+    config = demo_config(base_url,
+                         database or f"sqlite:///{(state_dir / DATABASE_FILE).resolve()}",
+                         listen or DEFAULT_LISTEN, webhook_url_file=str(url_file.resolve()),
                          secret_file=str(secret_file.resolve()))
+    config_path = state_dir / CONFIG_FILE
     config_path.write_text("# Written by `factorwatch demo`: the simulated fleet it runs.\n"
                            + yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    return load_settings(config_path, environ={})
+    replaced = {f"FACTORWATCH_{name}{suffix}" for name, flag in (("LISTEN", listen),
+                                                                  ("DATABASE", database))
+                if flag for suffix in ("", "_FILE")}
+    env = {k: v for k, v in environ.items() if k.upper() not in replaced}
+    return load_settings(config_path, environ=env), config_path
