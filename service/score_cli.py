@@ -92,6 +92,8 @@ def _iso(moment: datetime) -> str:
 class Evaluated:
     rankings: list[Ranking]
     top_choices: dict[str, str | None]  # what the header says of each announced top choice
+    announced: dict[str, str | None]  # the announced top choice itself (None: none known)
+    baselines: dict[str, dict[str, Any] | None]  # the ranking it was announced with
 
 
 def _no_database(url: str) -> bool:
@@ -110,6 +112,7 @@ def rank_now(args: argparse.Namespace, workloads: list[str] | None,
     from service.evaluation import evaluate
     from service.store.db import DatabaseError, make_engine, safe_url
     from service.store.migrate import is_up_to_date
+    from service.store.rankings import ranking_announced_with
 
     settings = load_settings(args.config or os.environ.get("FACTORWATCH_CONFIG"))
     for name in workloads or []:
@@ -133,7 +136,13 @@ def rank_now(args: argparse.Namespace, workloads: list[str] | None,
             rankings = evaluate(session, settings, at, workloads, weights)
             if args.at:
                 _note_replay(args.at, at, first_probe_time(session))
-            return Evaluated(rankings, top_choice_labels(session, at if args.at else None))
+            labels = top_choice_labels(session, at if args.at else None)
+            return Evaluated(
+                rankings, labels,
+                {r.workload: labels[r.workload] if labels[r.workload] not in (None, "none",
+                                                                              "none yet")
+                 else None for r in rankings},
+                {r.workload: ranking_announced_with(session, r.workload, at) for r in rankings})
     finally:
         engine.dispose()
 
@@ -182,7 +191,9 @@ def cmd_score(args: argparse.Namespace) -> int:
     if isinstance(outcome, int):
         return outcome
     if args.json:
-        docs: Any = [ranking_document(r) for r in outcome.rankings]
+        docs: Any = [{**ranking_document(r), "top_choice": outcome.announced[r.workload],
+                      **({"what_if_weights": weights} if weights else {})}
+                     for r in outcome.rankings]
         print(json.dumps(docs[0] if args.workload else docs, indent=2))
     else:
         print("\n\n".join(render_ranking(r, outcome.top_choices[r.workload], weights)
@@ -190,8 +201,11 @@ def cmd_score(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+SCORED = ("score", "low", "high")
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
-    from service.report import render_explanation
+    from service.report import moved, render_explanation
     from service.scoring.ranking import ranking_document
 
     outcome = rank_now(args, [args.workload])
@@ -204,10 +218,17 @@ def cmd_explain(args: argparse.Namespace) -> int:
         print(f"candidate {args.candidate!r} is not ranked for {args.workload} (ranked: "
               f"{known or 'none'})", file=sys.stderr)
         return EXIT_CONFIG
+    baseline = outcome.baselines[ranking.workload]
     if args.json:
         doc = ranking_document(ranking)
-        print(json.dumps(next(e for e in doc["ranking"] if e["candidate"] == args.candidate),
-                         indent=2))
+        found = next(e for e in doc["ranking"] if e["candidate"] == args.candidate)
+        if baseline is not None:
+            found = {**found, "moved_since": baseline["evaluated_at"],
+                     "moved": [{"factor": c["factor"], "was": dict(zip(SCORED, c["was"],
+                                                                       strict=True)),
+                                "now": dict(zip(SCORED, c["now"], strict=True))}
+                               for c in moved(entry, baseline)]}
+        print(json.dumps(found, indent=2))
     else:
-        print(render_explanation(ranking, entry))
+        print(render_explanation(ranking, entry, baseline))
     return EXIT_OK

@@ -403,3 +403,63 @@ def test_demo_honours_the_environment_and_keeps_its_state_in_one_ignored_dir(
         _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 0, stderr
     assert "--config .factorwatch-demo/config.yaml" in stderr
+
+
+def test_score_and_explain_show_state_interval_missing_evidence_and_what_moved(
+        tmp_path: Path) -> None:
+    """A candidate that served when it was chosen and fails now: the table says down, with
+    the reason; explain shows the intervals, what has no evidence and what moved since the
+    top choice was announced, leaving out what did not."""
+    from datetime import timedelta
+
+    from service.config import load_settings
+    from service.evaluation import evaluate_and_save
+    from service.store.db import make_engine
+    from service.store.migrate import upgrade
+    from service.store.models import ProbeResultRow
+    from service.store.rollup import apply_rollups
+
+    path = tmp_path / "fw.yaml"
+    path.write_text(VALID.format(db=tmp_path / "fw.db", base_url="http://127.0.0.1:9/v1")
+                    .replace("weights: {cost: 1, stability: 1}",
+                             "weights: {cost: 1, stability: 1, reliability: 2, tool_calling: 1}"))
+    settings = load_settings(path, environ={})
+    upgrade(settings.database)
+    engine = make_engine(settings.database)
+    now = datetime.now(UTC)
+
+    def probes(minutes_ago: int, count: int, ok: bool) -> None:
+        rows = [ProbeResultRow(candidate_id="p/m", kind="latency", ok=ok,
+                               error_class=None if ok else "http_5xx",
+                               http_status=None if ok else 503, ttft_seconds=0.1 if ok else None,
+                               started_at=now - timedelta(minutes=minutes_ago, seconds=10 * i))
+                for i in range(count)]
+        with engine.begin() as conn:
+            conn.execute(ProbeResultRow.__table__.insert(),  # type: ignore[attr-defined]
+                         [r.model_dump(exclude={"id"}) for r in rows])
+            apply_rollups(conn, rows)
+
+    probes(30, 60, ok=True)
+    evaluate_and_save(engine, settings, now - timedelta(minutes=20))  # chosen while serving
+    probes(2, 8, ok=False)
+    engine.dispose()
+
+    table = factorwatch("score", "--config", str(path))
+    assert table.returncode == 0, table.stderr
+    row = next(line for line in table.stdout.splitlines() if " p/m " in line)
+    assert re.search(r"p/m\s+down\s+\d\.\d\d\*\s+\[\d\.\d\d, \d\.\d\d\]", row), row
+    assert "p/m is down: 8 of 8 probes failed since" in table.stdout
+    assert "* partial: weighted factors without evidence (counted at the lowest score, 1)" \
+        in table.stdout
+
+    out = factorwatch("explain", "p/m", "-w", "w", "--config", str(path)).stdout
+    assert "state: down (8 of 8 probes failed since" in out
+    assert "no evidence: tool_calling (counted at the lowest score, 1)" in out
+    moved_lines = out.split("moved since ")[1].split("\n\n")[0].splitlines()[1:]
+    assert [line.split(":")[0].strip() for line in moved_lines] == ["composite", "reliability"]
+    assert re.search(r"reliability: \d\.\d\d \[\d\.\d\d, \d\.\d\d\] -> \d\.\d\d \[", out)
+    as_json = json.loads(factorwatch("explain", "p/m", "-w", "w", "--json", "--config",
+                                     str(path)).stdout)
+    assert as_json["state"] == "down" and as_json["missing"] == ["tool_calling"]
+    assert [m["factor"] for m in as_json["moved"]] == ["composite", "reliability"]
+    assert as_json["moved"][1]["now"]["score"] < as_json["moved"][1]["was"]["score"]

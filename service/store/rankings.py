@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, insert
@@ -61,6 +62,26 @@ def latest_ranking(session: Session, workload: str) -> dict[str, Any] | None:
         .order_by(col(Evaluation.id).desc()).limit(1)
     ).first()
     return ranking_from_rows(session, evaluation) if evaluation else None
+
+
+def ranking_announced_with(session: Session, workload: str, at: datetime
+                           ) -> dict[str, Any] | None:
+    """The saved ranking the workload's current top choice was announced (or first set)
+    with, if it is no later than `at`: what `explain` compares the present with."""
+    announced = session.get(TopChoice, workload)
+    if announced is None or announced.since is None:
+        return None
+    since = min(_aware(announced.since), at)
+    evaluation = session.exec(
+        select(Evaluation).where(Evaluation.workload == workload,
+                                 col(Evaluation.evaluated_at) <= since)
+        .order_by(col(Evaluation.evaluated_at).desc(), col(Evaluation.id).desc()).limit(1)
+    ).first()
+    return ranking_from_rows(session, evaluation) if evaluation else None
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def ranking_from_rows(session: Session, evaluation: Evaluation) -> dict[str, Any]:
