@@ -107,3 +107,36 @@ def test_option_flags_reach_the_target() -> None:
     target = target_from_args(args)
     assert dict(target.options) == {"depths": [0.0, 1.0], "context_tokens": 1000}
     assert target.max_tokens == 16  # the kind's own default applies in the probe
+
+
+@pytest.mark.parametrize(("argv", "error"), [
+    (["--url", "notaurl"], "argument --url: expected an http(s) URL, got 'notaurl'"),
+    (["--url", "ftp://x/v1"], "argument --url: expected an http(s) URL, got 'ftp://x/v1'"),
+    (["--timeout", "0"], "argument --timeout: must be more than 0 seconds, got '0'"),
+    (["--timeout", "-1"], "argument --timeout: invalid duration '-1'"),
+    (["--timeout", "soon"], "argument --timeout: invalid duration 'soon'"),
+])
+def test_a_bad_url_or_timeout_is_refused_before_probing(argv: list[str], error: str) -> None:
+    base = ["--url", "http://127.0.0.1:9/v1", "--api", "openai", "--model", "m"]
+    out = factorwatch(*base, *argv)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert error in out.stderr
+    assert out.stdout == ""  # nothing was probed
+
+
+def test_a_timeout_may_be_a_duration() -> None:
+    args = parse("--url", "http://x/v1", "--api", "openai", "--model", "m", "--timeout", "2m")
+    assert target_from_args(args).timeout_seconds == 120.0
+
+
+def test_every_probe_flag_has_help() -> None:
+    out = subprocess.run([sys.executable, "-m", "service.cli", "probe", "--help"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0
+    kind = out.stdout.split("--kind", 1)[1].split("\n  --url", 1)[0]
+    assert "the probe to run (default: latency)" in " ".join(kind.split())
+    flags = parse().__dict__
+    for flag in flags:
+        if flag not in ("func", "config", "candidate"):
+            help_line = out.stdout.split(f"--{flag.replace('_', '-')}", 1)[1].split("\n  -")[0]
+            assert len(help_line.split()) > 1, f"--{flag} has no help"
