@@ -97,7 +97,7 @@ def build_targets(settings: Settings, environ: Mapping[str, str]
             skipped.append(f"{cid}: {where} is not set")
             continue
         targets[cid] = Target(api=cand.api, base_url=cand.base_url, model=cand.model,
-                              api_key=key)
+                              api_key=key, name=cid)
     return targets, skipped
 
 

@@ -109,7 +109,7 @@ def _target(args: argparse.Namespace, api: str, url: str, model: str, key: str |
     options = {**configured, **_flag_options(args)}
     return Target(api=api, base_url=url, model=model, api_key=key,
                   timeout_seconds=args.timeout, max_tokens=options.get("max_tokens", 16),
-                  options=MappingProxyType(options))
+                  options=MappingProxyType(options), name=args.candidate or "")
 
 
 def _flag_options(args: argparse.Namespace) -> dict[str, Any]:
