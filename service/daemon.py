@@ -28,11 +28,13 @@ from sqlmodel import Session
 
 from probes import run_probe
 from probes.receiver import Receiver
+from probes.result import ErrorClass
 from probes.target import Target
 from service import __version__
 from service.alerts.jobs import AlertJobs
 from service.api.app import create_app
 from service.api.auth import api_token_from
+from service.backoff import Backoff
 from service.budget import ProbeBudget
 from service.cluster import Cluster, default_replica_id
 from service.config import Settings
@@ -77,6 +79,10 @@ class _Server(uvicorn.Server):
         return nullcontext()
 
 
+def _seconds(value: float) -> str:
+    return f"{value:.1f}".removesuffix(".0")
+
+
 def parse_listen(listen: str) -> tuple[str, int]:
     host, _, port = listen.rpartition(":")
     return host.strip("[]") or "127.0.0.1", int(port)
@@ -111,6 +117,7 @@ class Daemon:
         self.registry = CollectorRegistry()
         self.metrics = ProbeMetrics(self.registry, __version__)
         self.budget = ProbeBudget(settings.probe_budget, self.metrics)
+        self.backoff = Backoff()  # candidates that answered 429 with a Retry-After
         committed = {pid: p.sla.availability for pid, p in settings.providers.items()
                      if p.sla is not None}
         self.registry.register(StoreCollector(self._read_rankings, committed))
@@ -274,6 +281,12 @@ class Daemon:
         # The sharded pools once run() made them (a test may hand in just self._http).
         http = self._probe_http.for_key(plan.candidate) if self._probe_http else self._http
         assert http is not None
+        if (wait := self.backoff.remaining(plan.candidate)) > 0:
+            # Not a probe: nothing is sent, counted or stored (service/backoff.py).
+            self.metrics.backoff_skipped.labels(plan.candidate, plan.kind).inc()
+            log.debug("%s probe of %s skipped: %.1fs of its Retry-After left", plan.kind,
+                      plan.candidate, wait)
+            return
         if not self.budget.allow(plan.candidate):
             return  # its daily probe budget is spent: skipped, logged once a day
         schedule = self.settings.candidates[plan.candidate].probes[plan.kind]
@@ -291,12 +304,24 @@ class Daemon:
         if (lag := self.lag_window.unreliable(since)) is not None:
             # The loop was held up meanwhile: its timestamps may be late by up to `lag`.
             result.extra.update(timing_unreliable=True, loop_lag_seconds=round(lag, 4))
+        if result.error_class == ErrorClass.RATE_LIMITED and result.retry_after_seconds:
+            self._hold_back(plan.candidate, result.retry_after_seconds)
         provider = self.settings.candidates[plan.candidate].provider
         self.metrics.observe(plan.candidate, provider, self.settings.region, result)
         row = probe_row(plan.candidate, self.settings.region, result,
                         self._prices.get(plan.candidate))
         self.budget.spend(plan.candidate, provider, row.cost_usd)
         self.writer.add(row)
+
+    def _hold_back(self, candidate: str, retry_after: float) -> None:
+        """Pause the candidate's probes, every kind, for its Retry-After (capped)."""
+        pause = self.backoff.hold(candidate, retry_after)
+        why = ("as its Retry-After asks" if pause == retry_after else
+               f"the most honoured: its Retry-After asks {_seconds(retry_after)}s")
+        log.info("%s is rate limited (HTTP 429): its probes pause for %ss, %s", candidate,
+                 _seconds(pause), why)
+        self.metrics.backoff.labels(candidate).set_function(
+            lambda: self.backoff.remaining(candidate))
 
     async def _rescore(self) -> bool:
         """POST /api/v1/rescore: only the leader scores (two scorers would race the
