@@ -5,6 +5,11 @@ pooled connection; TTFT = from the request starting to be sent (after connect) t
 arrival of the first content token; total = from the call to the end-of-stream marker,
 connect included. Chunks carry the time their bytes reached the machine (probes/arrival.py),
 however long the loop took to parse them; on other transports, the time they were read.
+
+A stamp is wrong when the reading process was late: segments that arrived meanwhile were
+read together and share the newest one's stamp. The reads that time a probe (the status
+line's, the first and the last token's) say how late it was; past LATE_READ_SECONDS the
+result is flagged timing_unreliable (docs/scoring.md).
 """
 
 from __future__ import annotations
@@ -36,8 +41,25 @@ from probes.tally import Tally, ToolCall
 from probes.target import Target
 
 DRAIN_SECONDS = 1.0  # after the end marker, read the body's end so the connection is reused
+# A timing read made later than this after its bytes arrived may carry the stamp of bytes
+# that came up to that much after them (bench/RESULTS.md, Timing unreliable).
+LATE_READ_SECONDS = 0.005
 
 __all__ = ["Exchange", "ToolCall", "exchange"]
+
+
+class _Lateness:
+    """How late the reading process made the reads that time the probe (None: this
+    transport does not say, e.g. behind a proxy)."""
+
+    def __init__(self) -> None:
+        self.headers: float | None = None
+        self.first_token: float | None = None
+        self.last_token: float | None = None
+
+    def worst(self) -> float | None:
+        known = [x for x in (self.headers, self.first_token, self.last_token) if x is not None]
+        return max(known) if known else None
 
 
 class _Phases:
@@ -105,7 +127,7 @@ async def exchange(target: Target, client: httpx.AsyncClient, chat: Chat | None 
     if dialect is None:
         return Exchange((ErrorClass.MALFORMED, f"unknown api {target.api!r}", None))
     request = dialect.build_request(target, chat)
-    phases, tally = _Phases(), Tally()
+    phases, tally, late = _Phases(), Tally(), _Lateness()
     started = perf_counter()
     async with client.stream(
         request.method,
@@ -120,19 +142,21 @@ async def exchange(target: Target, client: httpx.AsyncClient, chat: Chat | None 
         phases.sent_through(network)
         tally.add(ResponseHeaders(response.status_code, dict(response.headers),
                                   _arrived_at(network)))
+        late.headers = _read_late(network)
         failure = await check_response(response, target.api_key)
         if failure is None:
-            failure = await _read_stream(response, dialect, target, tally, network)
+            failure = await _read_stream(response, dialect, target, tally, network, late)
     return Exchange(
         failure=failure,
-        measured=_measurements(tally, phases, started, response.status_code),
+        measured=_measurements(tally, phases, started, response.status_code, late),
         text=tally.text(),
         tool_calls=tally.tool_calls,
     )
 
 
 async def _read_stream(
-    response: httpx.Response, dialect: Dialect, target: Target, tally: Tally, network: Any
+    response: httpx.Response, dialect: Dialect, target: Target, tally: Tally, network: Any,
+    late: _Lateness,
 ) -> Failure | None:
     parser = SSEParser()
     encoding = response.headers.get("content-encoding", "identity").strip().lower()
@@ -144,7 +168,12 @@ async def _read_stream(
             tally.body_bytes += len(chunk)
             if tally.body_bytes > target.max_body_bytes:
                 return ErrorClass.MALFORMED, f"body over {target.max_body_bytes} bytes", None
+            tokens = len(tally.token_times)
             failure = _apply(dialect, parser.feed(chunk, at), tally)
+            if len(tally.token_times) > tokens:  # this read carried tokens: it times them
+                late.last_token = _read_late(network)
+                if tokens == 0:
+                    late.first_token = late.last_token
             if failure or tally.finished_at is not None:
                 break
         else:
@@ -169,6 +198,11 @@ def _arrived_at(network: Any) -> float:
     (probes/arrival.py), else now, before any parsing."""
     at = getattr(network, "arrived_at", None)
     return at if at is not None else perf_counter()
+
+
+def _read_late(network: Any) -> float | None:
+    """How late the reading process made the read just taken (probes/reader_process.py)."""
+    return getattr(network, "read_late", None)
 
 
 def _apply(dialect: Dialect, events: list[SSEEvent], tally: Tally) -> Failure | None:
@@ -196,7 +230,8 @@ async def _drain(chunks: Any) -> None:
                 pass
 
 
-def _measurements(tally: Tally, phases: _Phases, started: float, status: int) -> dict[str, Any]:
+def _measurements(tally: Tally, phases: _Phases, started: float, status: int,
+                  late: _Lateness) -> dict[str, Any]:
     sent_at = phases.request_sent_at if phases.request_sent_at is not None else started
     times = tally.token_times
     end = tally.finished_at or tally.last_chunk_at or perf_counter()
@@ -214,6 +249,10 @@ def _measurements(tally: Tally, phases: _Phases, started: float, status: int) ->
         "itl_p99_seconds": _percentile(gaps, 0.99),
         "finish_reason": tally.stop_reason,
     }
+    if (worst := late.worst()) is not None:
+        extra["read_late_seconds"] = round(worst, 6)
+        if worst > LATE_READ_SECONDS:
+            extra["timing_unreliable"] = True
     return {
         "http_status": status,
         "connect_seconds": phases.connect_seconds,

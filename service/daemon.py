@@ -47,7 +47,7 @@ from service.metrics import (
     StoreCollector,
     loop_lag_histogram,
 )
-from service.probe_clients import ProbeClients
+from service.probe_clients import ProbeClients, warm_up
 from service.scheduler import PeriodicJob, ProbePlan, Scheduler
 from service.scoring.evidence import Price
 from service.sla import OpsSnapshot, ops_snapshot
@@ -125,7 +125,8 @@ class Daemon:
         self.watch = Watch(settings, self.engine, self.registry, lambda: self._http)
         self.registry.register(OperationsCollector(self._read_operations))
         self.loop_lag = loop_lag_histogram(self.registry)
-        self.lag_window = LagWindow()  # flags probes whose timing the loop's lag spoilt
+        # Flags probes whose timing the loop's lag spoilt, where the loop reads (a proxy).
+        self.lag_window = LagWindow()
         for workload in settings.workloads:  # at 0 from the start: increase() sees the 1st
             self.metrics.top_choice_changes.labels(workload)
         self.alerts = AlertJobs(settings, self.engine, self.metrics, self._environ,
@@ -220,6 +221,7 @@ class Daemon:
                                               access_log=False))
         server_task = asyncio.create_task(self._server.serve(sockets=[sock]), name="http")
         await self._cluster_tick()  # know the replicas before the first probe is due
+        await warm_up(self._transport)  # the reading process, reading before the 1st probe
         self.scheduler.start(self.plans(), self.periodic_jobs())
         host, port = sock.getsockname()[:2]
         log.info("factorwatch %s serving on http://%s:%d (%d candidates probed, %d workloads)",
@@ -301,8 +303,11 @@ class Daemon:
             log.warning("%s probe of %s not recorded: the probe reading process exited "
                         "while it ran", plan.kind, plan.candidate)
             return
-        if (lag := self.lag_window.unreliable(since)) is not None:
-            # The loop was held up meanwhile: its timestamps may be late by up to `lag`.
+        if "read_late_seconds" not in result.extra and (
+                lag := self.lag_window.unreliable(since)) is not None:
+            # No reading process stamped it (behind a proxy the loop reads): the loop was
+            # held up meanwhile, and its stamps may be late by up to `lag`. A stamped result
+            # says itself whether its reads were late (probes/stream.py).
             result.extra.update(timing_unreliable=True, loop_lag_seconds=round(lag, 4))
         if result.error_class == ErrorClass.RATE_LIMITED and result.retry_after_seconds:
             self._hold_back(plan.candidate, result.retry_after_seconds)

@@ -27,7 +27,7 @@ from service.config import ConfigError, ProbeSchedule, load_settings
 from service.config.errors import _validation_errors
 from service.config.fields import _http_url
 from service.durations import parse_duration
-from service.probe_clients import probe_client
+from service.probe_clients import probe_client, warm_up
 
 # Flags that set a ProbeSchedule option of the same name.
 _OPTION_FLAGS = ("prompt", "catalog", "eval_set", "sample", "context_tokens", "depths",
@@ -133,6 +133,7 @@ def _flag(option: str) -> str:
 
 
 async def probe_once(kind: str, target: Target) -> ProbeResult:
+    await warm_up()  # measured as the daemon measures: the reading process already reads
     async with probe_client() as client:
         return await run_probe(kind, target, client)
 
