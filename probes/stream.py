@@ -6,10 +6,12 @@ arrival of the first content token; total = from the call to the end-of-stream m
 connect included. Chunks carry the time their bytes reached the machine (probes/arrival.py),
 however long the loop took to parse them; on other transports, the time they were read.
 
-A stamp is wrong when the reading process was late: segments that arrived meanwhile were
-read together and share the newest one's stamp. The reads that time a probe (the status
-line's, the first and the last token's) say how late it was; past LATE_READ_SECONDS the
-result is flagged timing_unreliable (docs/scoring.md).
+A read's stamp is the arrival of its newest bytes. It is wrong for what it times only when
+bytes that came later were read with it, which a reading process on time does not let
+happen. So a result is flagged timing_unreliable (docs/scoring.md) when one read brought
+two of the moments it times (the status line and the first token, or the first two tokens:
+they share a stamp) and the reading process was late on it by more than LATE_READ_SECONDS.
+A read that brought one of them alone keeps its right stamp however late it was made.
 """
 
 from __future__ import annotations
@@ -41,25 +43,32 @@ from probes.tally import Tally, ToolCall
 from probes.target import Target
 
 DRAIN_SECONDS = 1.0  # after the end marker, read the body's end so the connection is reused
-# A timing read made later than this after its bytes arrived may carry the stamp of bytes
-# that came up to that much after them (bench/RESULTS.md, Timing unreliable).
-LATE_READ_SECONDS = 0.005
+# A read that brought two timed moments, made later than this, may carry a stamp up to that
+# much late (bench/RESULTS.md, Timing unreliable). Below it: a server that wrote them
+# together, or an error too small to matter.
+LATE_READ_SECONDS = 0.001
 
 __all__ = ["Exchange", "ToolCall", "exchange"]
 
 
 class _Lateness:
-    """How late the reading process made the reads that time the probe (None: this
-    transport does not say, e.g. behind a proxy)."""
+    """How late the reading process made the reads of the status line and of the first
+    token (None: this transport does not say, e.g. behind a proxy)."""
 
     def __init__(self) -> None:
         self.headers: float | None = None
         self.first_token: float | None = None
-        self.last_token: float | None = None
 
-    def worst(self) -> float | None:
-        known = [x for x in (self.headers, self.first_token, self.last_token) if x is not None]
-        return max(known) if known else None
+    def of_merged_reads(self, tally: Tally) -> float | None:
+        """The lateness of a read that brought the status line with the first token, or
+        the first token with the second; 0.0 when no read did."""
+        if self.headers is None:
+            return None
+        times = tally.token_times
+        merged = [late for late, same in (
+            (self.headers, bool(times) and tally.headers_at == times[0]),
+            (self.first_token, len(times) > 1 and times[0] == times[1])) if same]
+        return max((late for late in merged if late is not None), default=0.0)
 
 
 class _Phases:
@@ -170,10 +179,8 @@ async def _read_stream(
                 return ErrorClass.MALFORMED, f"body over {target.max_body_bytes} bytes", None
             tokens = len(tally.token_times)
             failure = _apply(dialect, parser.feed(chunk, at), tally)
-            if len(tally.token_times) > tokens:  # this read carried tokens: it times them
-                late.last_token = _read_late(network)
-                if tokens == 0:
-                    late.first_token = late.last_token
+            if tokens == 0 and tally.token_times:  # the read that brought the first token
+                late.first_token = _read_late(network)
             if failure or tally.finished_at is not None:
                 break
         else:
@@ -249,7 +256,7 @@ def _measurements(tally: Tally, phases: _Phases, started: float, status: int,
         "itl_p99_seconds": _percentile(gaps, 0.99),
         "finish_reason": tally.stop_reason,
     }
-    if (worst := late.worst()) is not None:
+    if (worst := late.of_merged_reads(tally)) is not None:
         extra["read_late_seconds"] = round(worst, 6)
         if worst > LATE_READ_SECONDS:
             extra["timing_unreliable"] = True

@@ -129,6 +129,35 @@ async def test_a_probe_whose_reading_process_was_held_up_is_flagged(
     assert held.extra["read_late_seconds"] >= 0.2
 
 
+async def test_a_late_read_that_brought_one_token_alone_is_not_flagged(
+        sim: SimServer, tmp_path: Path) -> None:
+    """A segment left unread keeps its own arrival stamp: only later bytes read with it
+    (merged into the newest stamp) make it wrong."""
+    daemon, rows = one_candidate_daemon(tmp_path, sim.base_url, shards=2)
+    plan = ProbePlan("sim/m", "latency", 3600)
+    try:
+        await daemon._probe(plan)
+        reader = Receiver.shared().process.pid
+        probe = asyncio.create_task(daemon._probe(plan))
+        await asyncio.sleep(0.05)
+        os.kill(reader, signal.SIGSTOP)  # resumed between the 1st token (0.3 s) and the 2nd
+        try:
+            await asyncio.sleep(0.275)
+        finally:
+            os.kill(reader, signal.SIGCONT)
+        await probe
+    finally:
+        assert daemon._probe_http is not None
+        await daemon._probe_http.aclose()
+
+    late = rows[-1]
+    record = sim.records[-1]
+    assert record.first_content_at is not None
+    assert abs(late.ttft_seconds - (record.first_content_at - record.received_at)) < 0.002
+    assert "timing_unreliable" not in late.extra
+    assert late.extra["read_late_seconds"] < LATE_READ_SECONDS  # the late read was alone
+
+
 async def test_behind_a_proxy_a_stalled_loop_still_flags(
         sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without the reading process (an HTTP proxy set in the environment), the event loop
