@@ -44,6 +44,8 @@ class ArrivalStream(httpcore.AsyncNetworkStream):
         self._sock = inbox.sock
         self._tls = tls
         self.arrived_at: float | None = None  # perf_counter time the last read's bytes arrived
+        # How late the reading process was when it made the last read (reader_process.py).
+        self.read_late: float | None = None
         # perf_counter time just before the current request's first byte went to the kernel
         self.request_sent_at: float | None = None
         self._outgoing = bytearray()  # written, held until the next read (see write)
@@ -118,9 +120,9 @@ class ArrivalStream(httpcore.AsyncNetworkStream):
     # -- the socket -----------------------------------------------------------------------
 
     async def _read_raw(self, max_bytes: int) -> bytes:
-        data, arrived_at = await self._inbox.get(max_bytes)
+        data, arrived_at, late = await self._inbox.get(max_bytes)
         if arrived_at is not None:
-            self.arrived_at = arrived_at
+            self.arrived_at, self.read_late = arrived_at, late
         return data
 
     async def _flush(self, timeout: float | None) -> None:
@@ -184,6 +186,17 @@ class ArrivalStream(httpcore.AsyncNetworkStream):
                 return b""  # close_notify
 
 
+async def start_reading() -> Receiver:
+    """The reading process, started if need be, once it reads. Call it before the first
+    request (the CLI, the daemon): a process still starting reads the first pieces of an
+    answer late and together, with the newest one's stamp. A connection waits for it too,
+    and then its connect phase counts the wait."""
+    receiver = Receiver.shared()
+    if not receiver.wait_ready(0):
+        await asyncio.to_thread(receiver.wait_ready)
+    return receiver
+
+
 class ArrivalBackend(httpcore.AsyncNetworkBackend):
     async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
                           local_address: str | None = None,
@@ -192,6 +205,7 @@ class ArrivalBackend(httpcore.AsyncNetworkBackend):
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(timeout):
+                receiver = await start_reading()
                 addresses = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
                 last_error: OSError | None = None
                 for family, kind, proto, _name, address in addresses:
@@ -199,7 +213,7 @@ class ArrivalBackend(httpcore.AsyncNetworkBackend):
                     try:
                         _prepare(sock, local_address, socket_options or ())
                         await loop.sock_connect(sock, address)
-                        inbox = Inbox(sock, Receiver.shared())
+                        inbox = Inbox(sock, receiver)
                     except OSError as exc:
                         sock.close()
                         last_error = exc

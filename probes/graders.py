@@ -16,7 +16,8 @@ from jsonschema import Draft202012Validator
 
 Grader = Callable[[str, Any, float], "str | None"]  # (answer, expected, tolerance)
 
-_NUMBER = re.compile(r"[-+]?(?:\d[\d,]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+# A number token: not the digits inside a word ("w0", "gpt4o", "643km", "v1.5").
+_NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d[\d,]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?![.,]?\w)")
 _FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.S)
 
 
@@ -57,7 +58,7 @@ def json_schema(answer: str, expected: Any, tolerance: float) -> str | None:
 
 
 def numeric(answer: str, expected: Any, tolerance: float) -> str | None:
-    """The first number in the answer, within `tolerance` (absolute) of expected."""
+    """The first number token in the answer, within `tolerance` (absolute) of expected."""
     match = _NUMBER.search(answer.replace("\u2212", "-"))
     if match is None:
         return f"no number in {_short(answer)}"

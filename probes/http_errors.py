@@ -1,7 +1,9 @@
 """What a response that is not a clean 200 event stream means: its error class and message.
 
 The status line decides the class (docs/architecture.md, Error classes); the body supplies a short,
-scrubbed message. Only the start of an error body is read: a proxy's page can be large.
+scrubbed message: the provider's own error message, or for an HTML page (a proxy's error
+page) its title, else its first heading, else its visible text, never its markup. Only the
+start of an error body is read: a proxy's page can be large.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from html.parser import HTMLParser
 
 import httpx
 
@@ -18,6 +21,8 @@ from probes.result import ErrorClass
 from probes.runner import scrub_secrets
 
 ERROR_BODY_LIMIT = 4096  # enough for a provider's error message, never a whole page
+MESSAGE_CHARS = 300
+SUMMARY_CHARS = 160  # of an HTML page: a title or a heading, not the page
 
 Failure = tuple[ErrorClass, str, float | None]  # class, message, Retry-After seconds
 _RETRY_DELAY = re.compile(r'"retryDelay"\s*:\s*"(\d+(?:\.\d+)?)s"')
@@ -30,7 +35,7 @@ async def check_response(response: httpx.Response, secret: str | None) -> Failur
     if status == 200 and content_type.lower().startswith("text/event-stream"):
         return None
     raw = await read_limited(response)
-    body = error_text(raw, secret)
+    body = error_text(raw, secret, content_type)
     if status == 200:
         what = "an HTML page" if "html" in content_type.lower() else "not an event stream"
         message = f"HTTP 200 with {content_type or 'no content-type'} ({what}): {body}"
@@ -63,11 +68,16 @@ async def read_limited(response: httpx.Response) -> bytes:
     return bytes(body[:ERROR_BODY_LIMIT])
 
 
-def error_text(body: bytes, secret: str | None) -> str:
-    """The provider's own error message when the body is JSON, else the compacted text."""
+def error_text(body: bytes, secret: str | None, content_type: str = "") -> str:
+    """The provider's own error message when the body is JSON, a summary of an HTML page,
+    else the compacted text."""
     text = body.decode("utf-8", errors="replace")
-    with contextlib.suppress(ValueError):
+    try:
         obj = json.loads(text)
+    except ValueError:
+        if _is_html(text, content_type):
+            text = html_summary(text)
+    else:
         if isinstance(obj, list) and obj and isinstance(obj[0], dict):
             obj = obj[0]  # Gemini answers some errors as a one-element array
         error = obj.get("error") if isinstance(obj, dict) else None
@@ -76,7 +86,54 @@ def error_text(body: bytes, secret: str | None) -> str:
         elif isinstance(error, str):
             text = error
     text = " ".join(scrub_secrets(text, secret).split())
-    return text[:300] or "(empty body)"
+    return text[:MESSAGE_CHARS] or "(empty body)"
+
+
+def _is_html(text: str, content_type: str) -> bool:
+    start = text.lstrip()[:100].lower()
+    return "html" in content_type.lower() or start.startswith(("<!doctype html", "<html"))
+
+
+def html_summary(page: str) -> str:
+    """What an HTML page says in a line: its title, else its first heading, else its
+    visible text (scripts and styles left out); entities decoded, no markup."""
+    reader = _PageText()
+    with contextlib.suppress(Exception):  # a page cut at ERROR_BODY_LIMIT is still read
+        reader.feed(page)
+        reader.close()
+    for part in (reader.title, reader.heading, reader.text):
+        if words := " ".join("".join(part).split()):
+            return words[:SUMMARY_CHARS]
+    return "(an HTML page)"
+
+
+class _PageText(HTMLParser):
+    _HIDDEN = frozenset({"script", "style", "noscript", "template", "head"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.title: list[str] = []
+        self.heading: list[str] = []  # the first <h1>
+        self.text: list[str] = []  # visible text
+        self._in: list[str] = []  # open elements that matter here
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "body" and "head" in self._in:  # a head never closed ends here
+            self.handle_endtag("head")
+        if tag in self._HIDDEN or tag == "title" or (tag == "h1" and not self.heading):
+            self._in.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._in:
+            del self._in[len(self._in) - 1 - self._in[::-1].index(tag):]
+
+    def handle_data(self, data: str) -> None:
+        if "title" in self._in:
+            self.title.append(data)
+        elif not self._HIDDEN.intersection(self._in):
+            self.text.append(data + " ")
+            if "h1" in self._in:
+                self.heading.append(data + " ")
 
 
 def retry_after_seconds(value: str | None) -> float | None:

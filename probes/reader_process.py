@@ -7,12 +7,20 @@ so a segment is read (and keeps its own kernel stamp) before the next one can me
 It imports nothing but the standard library and probes/stamps.py, so it starts in tens of
 milliseconds and holds a few MB.
 
+It can itself be held up (no free CPU, a stopped process): then segments that arrived
+meanwhile are read together and keep the newest one's stamp. So each read also says how
+late this process was in the round of reads that made it: the most any read of the round
+came after its bytes arrived, or more if the process was held up past its wake-up (it wakes
+at least every TICK_SECONDS) or its previous round was slow. A probe whose timing reads were
+late past a threshold is flagged timing_unreliable (probes/stream.py).
+
 Control, from the parent (SOCK_SEQPACKET, one command per message, _COMMAND):
   ADD id credit (the connection's socket rides along, SCM_RIGHTS), REMOVE id, CREDIT id n.
   A connection is read until its credit (bytes) runs out, then again when credit comes back:
   the parent's reader can fall behind without this process buffering for it.
-Data, to the parent (SOCK_STREAM): per read one _FRAME (id, kind, errno, arrival, length)
-and its bytes. kind DATA carries bytes; END is the peer's close; ERROR carries an errno.
+Data, to the parent (SOCK_STREAM): first one READY frame (the process is reading), then per
+read one _FRAME (id, kind, errno, arrival, lateness, length) and its bytes. kind DATA
+carries bytes; END is the peer's close; ERROR carries an errno.
 The process ends when the control socket closes (the parent exited or stopped it).
 """
 
@@ -26,14 +34,20 @@ import select
 import socket
 import struct
 import sys
+from time import perf_counter
 from typing import Any
 
 ADD, REMOVE, CREDIT = 1, 2, 3
-DATA, END, ERROR = 0, 1, 2
+DATA, END, ERROR, READY = 0, 1, 2, 3
 COMMAND = struct.Struct("<BQQ")  # op, connection id, bytes (credit)
-FRAME = struct.Struct("<QBidI")  # connection id, kind, errno, arrival (perf_counter), length
+# connection id, kind, errno, arrival (perf_counter), lateness (seconds), length
+FRAME = struct.Struct("<QBiddI")
 
 READ_BYTES = 65536
+# The longest it sleeps while it has connections: a wake-up later than this says the process
+# was held up. Whole milliseconds (epoll's unit). 100 wake-ups a second cost about 0.5 % of
+# a CPU; without connections it sleeps until a command comes.
+TICK_SECONDS = 0.010
 _BACKLOG_BYTES = 8 << 20  # frames the parent has not taken: above this, wait for it
 
 
@@ -63,15 +77,35 @@ class _Reader:
         self.waiting_to_send = False  # epoll watches the data socket for room
 
     def run(self) -> None:
+        self.backlog += FRAME.pack(0, READY, 0, 0.0, 0.0, 0)
+        self._flush()
+        previous_round = 0.0  # how long the last round took: bytes that came meanwhile waited
+        carried = 0.0  # a hold-up whose round saw nothing: what it missed comes next round
         while True:
-            for fd, _events in self.epoll.poll():
+            timeout = TICK_SECONDS if self.sockets else None
+            asleep = perf_counter()
+            events = self.epoll.poll(timeout)
+            woke = perf_counter()
+            # Awake past the timeout: held up (no CPU, stopped) while it waited. Interrupted
+            # past its deadline (SIGSTOP, SIGCONT), Python's poll returns nothing at all.
+            held = max(0.0, woke - asleep - timeout) if timeout else 0.0
+            late = max(previous_round, held, carried)
+            carried = 0.0 if events else held
+            reads: list[tuple[int, int, int, float, bytes]] = []
+            for fd, _events in events:
                 if fd == self.control.fileno():
                     if not self._commands():
                         return
                 elif fd in self.sockets:
-                    self._read(fd)
+                    late = max(late, self._read(fd, reads))
+            # Every read of the round gets the round's lateness: one read's own (read time
+            # minus arrival) is small when a newer segment merged into it just before.
+            for connection, kind, error, arrived_at, data in reads:
+                self.backlog += FRAME.pack(connection, kind, error, arrived_at, late, len(data))
+                self.backlog += data
             if self.backlog:
                 self._flush()
+            previous_round = perf_counter() - woke
 
     def _commands(self) -> bool:
         """Every waiting command; False once the parent is gone."""
@@ -101,30 +135,28 @@ class _Reader:
                         self.epoll.modify(fd, select.EPOLLIN)
                     self.credit[fd] += amount
 
-    def _read(self, fd: int) -> None:
-        sock = self.sockets[fd]
+    def _read(self, fd: int, reads: list[tuple[int, int, int, float, bytes]]) -> float:
+        """Read what fd has into `reads`; returns how long after its arrival it was read."""
+        sock, connection = self.sockets[fd], self.ids[fd]
         try:
             data, ancillary, _flags, _address = sock.recvmsg(
                 min(READ_BYTES, self.credit[fd]), self.stamps.ANCILLARY_SIZE)
         except BlockingIOError:
-            return
+            return 0.0
         except OSError as exc:
-            self._frame(fd, ERROR, exc.errno or errnos.EIO, 0.0, b"")
+            reads.append((connection, ERROR, exc.errno or errnos.EIO, 0.0, b""))
             self._forget(fd)
-            return
-        arrived_at = self.stamps.kernel_arrival(ancillary)
+            return 0.0
+        arrived_at, read_at = self.stamps.arrival_and_read(ancillary)
         if not data:
-            self._frame(fd, END, 0, arrived_at, b"")
+            reads.append((connection, END, 0, arrived_at, b""))
             self._forget(fd)
-            return
-        self._frame(fd, DATA, 0, arrived_at, data)
+            return 0.0
+        reads.append((connection, DATA, 0, arrived_at, data))
         self.credit[fd] -= len(data)
         if self.credit[fd] <= 0:
             self.epoll.modify(fd, 0)  # until the parent's reader takes some
-
-    def _frame(self, fd: int, kind: int, error: int, arrived_at: float, data: bytes) -> None:
-        self.backlog += FRAME.pack(self.ids[fd], kind, error, arrived_at, len(data))
-        self.backlog += data
+        return read_at - arrived_at
 
     def _forget(self, fd: int) -> None:
         self.epoll.unregister(fd)

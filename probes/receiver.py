@@ -28,7 +28,7 @@ import sys
 import threading
 
 from probes import reader_process
-from probes.reader_process import ADD, COMMAND, CREDIT, DATA, END, FRAME, REMOVE
+from probes.reader_process import ADD, COMMAND, CREDIT, DATA, END, FRAME, READY, REMOVE
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,8 @@ class Inbox:
         self.sock = sock
         self._receiver = receiver
         self._loop = asyncio.get_running_loop()
-        self._reads: collections.deque[tuple[bytes, float]] = collections.deque()
+        # (bytes, arrival, how late the reading process was in the round that read them)
+        self._reads: collections.deque[tuple[bytes, float, float]] = collections.deque()
         # Bytes read (counted by the receiver's thread) and taken (counted by the loop): each
         # counter has one writer, so the loop takes no lock per read. The reading process
         # may read _PAUSE_BYTES ahead of the loop, and gets credit back as the loop takes.
@@ -60,21 +61,22 @@ class Inbox:
         """Bytes, the end or an error waiting (an idle pooled connection is then unusable)."""
         return bool(self._reads) or self._ended or self._error is not None
 
-    async def get(self, max_bytes: int) -> tuple[bytes, float | None]:
-        """The oldest read (up to max_bytes of it) and when it arrived; b"" at the end."""
+    async def get(self, max_bytes: int) -> tuple[bytes, float | None, float | None]:
+        """The oldest read (up to max_bytes of it), when it arrived and how late the reading
+        process was then (reader_process.py); b"" at the end."""
         while not self._reads:
             if self._error is not None:
                 raise self._error
             if self._ended:
-                return b"", None
+                return b"", None, None
             self._waiter = self._loop.create_future()
             try:
                 await self._waiter
             finally:
                 self._waiter = None
-        data, arrived_at = self._reads[0]
+        data, arrived_at, late = self._reads[0]
         if len(data) > max_bytes:
-            self._reads[0] = (data[max_bytes:], arrived_at)
+            self._reads[0] = (data[max_bytes:], arrived_at, late)
             data = data[:max_bytes]
         else:
             self._reads.popleft()
@@ -82,7 +84,7 @@ class Inbox:
         if self.taken_bytes - self._credited_bytes >= _PAUSE_BYTES // 2:
             self._receiver.credit(self, self.taken_bytes - self._credited_bytes)
             self._credited_bytes = self.taken_bytes
-        return data, arrived_at
+        return data, arrived_at, late
 
     @property
     def unread(self) -> int:
@@ -99,13 +101,14 @@ class Inbox:
 
     # -- called on the loop by the receiver's thread -----------------------------------------
 
-    def deliver(self, data: bytes, arrived_at: float, error: OSError | None) -> None:
+    def deliver(self, data: bytes, arrived_at: float, late: float,
+                error: OSError | None) -> None:
         if error is not None:
             self._error = error
         elif not data:
             self._ended = True
         else:
-            self._reads.append((data, arrived_at))
+            self._reads.append((data, arrived_at, late))
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
 
@@ -135,6 +138,7 @@ class Receiver:
         child_control.close()
         child_data.close()
         self.alive = True
+        self._ready = threading.Event()  # the process is up and reading
         self._lock = threading.Lock()  # orders commands on the control socket
         self._inboxes: dict[int, Inbox] = {}
         self._next_id = 1
@@ -166,6 +170,11 @@ class Receiver:
             if self._inboxes.get(inbox.connection_id) is inbox:
                 self._command(CREDIT, inbox.connection_id, amount)
 
+    def wait_ready(self, timeout: float = 10.0) -> bool:
+        """Wait until the process reads (it starts in tens of milliseconds): a connection
+        added before then is read late, its first pieces merged into one stamp."""
+        return self._ready.wait(timeout) and self.alive
+
     def stop(self) -> None:
         """End the reading process (it exits when its control socket closes)."""
         with self._lock:
@@ -187,14 +196,17 @@ class Receiver:
             batches: dict[asyncio.AbstractEventLoop, list[Delivery]] = {}
             offset = 0
             while len(pending) - offset >= FRAME.size:
-                connection_id, kind, error, arrived_at, length = FRAME.unpack_from(pending,
-                                                                                   offset)
+                connection_id, kind, error, arrived_at, late, length = FRAME.unpack_from(
+                    pending, offset)
                 end = offset + FRAME.size + length
                 if end > len(pending):
                     break
                 data = bytes(pending[offset + FRAME.size:end])
                 offset = end
-                delivery = self._delivery(connection_id, kind, error, arrived_at, data)
+                if kind == READY:
+                    self._ready.set()
+                    continue
+                delivery = self._delivery(connection_id, kind, error, arrived_at, late, data)
                 if delivery is not None:
                     batches.setdefault(delivery[0]._loop, []).append(delivery)
             del pending[:offset]
@@ -202,21 +214,21 @@ class Receiver:
         self._gone()
 
     def _delivery(self, connection_id: int, kind: int, error: int, arrived_at: float,
-                  data: bytes) -> Delivery | None:
+                  late: float, data: bytes) -> Delivery | None:
         inbox = self._inboxes.get(connection_id)
         if inbox is None:
             return None  # removed since it was read
         if kind == DATA:
             inbox.read_bytes += len(data)
-            return inbox, data, arrived_at, None
+            return inbox, data, arrived_at, late, None
         # The reading process has forgotten it. No lock: the loop may hold it, blocked on
         # the control socket until the reading process, itself waiting for this thread to
         # take its frames, reads its commands again. Ids are never reused, and a pop is
         # atomic.
         self._inboxes.pop(connection_id, None)
         if kind == END:
-            return inbox, b"", arrived_at, None
-        return inbox, b"", arrived_at, OSError(error, os.strerror(error))
+            return inbox, b"", arrived_at, late, None
+        return inbox, b"", arrived_at, late, OSError(error, os.strerror(error))
 
     def _gone(self) -> None:
         """The reading process exited: every connection it read fails; the next one
@@ -224,6 +236,7 @@ class Receiver:
         with self._lock:
             was_alive, self.alive = self.alive, False
             inboxes, self._inboxes = self._inboxes, {}
+        self._ready.set()  # no one waits for a process that is gone
         if was_alive:
             with Receiver._instance_lock:
                 Receiver.deaths += 1
@@ -232,11 +245,11 @@ class Receiver:
         failure = OSError(errno.EPIPE, "the probe reading process exited")
         batches: dict[asyncio.AbstractEventLoop, list[Delivery]] = {}
         for inbox in inboxes.values():
-            batches.setdefault(inbox._loop, []).append((inbox, b"", 0.0, failure))
+            batches.setdefault(inbox._loop, []).append((inbox, b"", 0.0, 0.0, failure))
         _hand_over(batches)
 
 
-Delivery = tuple[Inbox, bytes, float, OSError | None]
+Delivery = tuple[Inbox, bytes, float, float, OSError | None]
 
 
 def _hand_over(batches: dict[asyncio.AbstractEventLoop, list[Delivery]]) -> None:
@@ -246,5 +259,5 @@ def _hand_over(batches: dict[asyncio.AbstractEventLoop, list[Delivery]]) -> None
 
 
 def _deliver_all(batch: list[Delivery]) -> None:
-    for inbox, data, arrived_at, error in batch:
-        inbox.deliver(data, arrived_at, error)
+    for inbox, data, arrived_at, late, error in batch:
+        inbox.deliver(data, arrived_at, late, error)

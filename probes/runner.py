@@ -74,10 +74,11 @@ async def run_probe(
         logger.info(
             "%s probe of %s failed: %s: %s",
             kind,
-            target.model,
+            target.label,
             result.error_class,
             result.error_message,
-            extra={"probe_kind": kind, "error_class": str(result.error_class)},
+            extra={"probe_kind": kind, "candidate": target.label,
+                   "error_class": str(result.error_class)},
         )
     return result
 
@@ -114,7 +115,7 @@ def _classify(kind: str, target: Target, exc: Exception) -> ProbeResult:
         logger.error(
             "%s probe of %s raised unexpectedly: %s",
             kind,
-            target.model,
+            target.label,
             scrub_secrets(trace, target.api_key),
         )
     return ProbeResult.failure(kind, error_class, message)

@@ -24,10 +24,16 @@ def enable(sock: socket.socket) -> bool:
 def kernel_arrival(ancillary: list[tuple[int, int, bytes]]) -> float:
     """The stamp recvmsg returned (CLOCK_REALTIME) as a perf_counter time; the time of the
     read itself when no stamp came (no SO_TIMESTAMPNS, or the end of the stream)."""
+    return arrival_and_read(ancillary)[0]
+
+
+def arrival_and_read(ancillary: list[tuple[int, int, bytes]]) -> tuple[float, float]:
+    """(when the bytes arrived, when they were read), both perf_counter times: the read
+    was made at the second; the first is the kernel's stamp, or the read's own time."""
     read_at, read_wall = time.perf_counter(), time.time()
     for level, kind, data in ancillary:
         if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= _TIMESPEC.size:
             seconds, nanoseconds = _TIMESPEC.unpack_from(data)
             # Never after the read itself: the wall clock may have been stepped meanwhile.
-            return read_at - max(0.0, read_wall - (seconds + nanoseconds * 1e-9))
-    return read_at
+            return read_at - max(0.0, read_wall - (seconds + nanoseconds * 1e-9)), read_at
+    return read_at, read_at

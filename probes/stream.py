@@ -5,6 +5,13 @@ pooled connection; TTFT = from the request starting to be sent (after connect) t
 arrival of the first content token; total = from the call to the end-of-stream marker,
 connect included. Chunks carry the time their bytes reached the machine (probes/arrival.py),
 however long the loop took to parse them; on other transports, the time they were read.
+
+A read's stamp is the arrival of its newest bytes. It is wrong for what it times only when
+bytes that came later were read with it, which a reading process on time does not let
+happen. So a result is flagged timing_unreliable (docs/scoring.md) when one read brought
+two of the moments it times (the status line and the first token, or the first two tokens:
+they share a stamp) and the reading process was late on it by more than LATE_READ_SECONDS.
+A read that brought one of them alone keeps its right stamp however late it was made.
 """
 
 from __future__ import annotations
@@ -36,8 +43,32 @@ from probes.tally import Tally, ToolCall
 from probes.target import Target
 
 DRAIN_SECONDS = 1.0  # after the end marker, read the body's end so the connection is reused
+# A read that brought two timed moments, made later than this, may carry a stamp up to that
+# much late (bench/RESULTS.md, Timing unreliable). Below it: a server that wrote them
+# together, or an error too small to matter.
+LATE_READ_SECONDS = 0.001
 
 __all__ = ["Exchange", "ToolCall", "exchange"]
+
+
+class _Lateness:
+    """How late the reading process made the reads of the status line and of the first
+    token (None: this transport does not say, e.g. behind a proxy)."""
+
+    def __init__(self) -> None:
+        self.headers: float | None = None
+        self.first_token: float | None = None
+
+    def of_merged_reads(self, tally: Tally) -> float | None:
+        """The lateness of a read that brought the status line with the first token, or
+        the first token with the second; 0.0 when no read did."""
+        if self.headers is None:
+            return None
+        times = tally.token_times
+        merged = [late for late, same in (
+            (self.headers, bool(times) and tally.headers_at == times[0]),
+            (self.first_token, len(times) > 1 and times[0] == times[1])) if same]
+        return max((late for late in merged if late is not None), default=0.0)
 
 
 class _Phases:
@@ -105,7 +136,7 @@ async def exchange(target: Target, client: httpx.AsyncClient, chat: Chat | None 
     if dialect is None:
         return Exchange((ErrorClass.MALFORMED, f"unknown api {target.api!r}", None))
     request = dialect.build_request(target, chat)
-    phases, tally = _Phases(), Tally()
+    phases, tally, late = _Phases(), Tally(), _Lateness()
     started = perf_counter()
     async with client.stream(
         request.method,
@@ -120,19 +151,21 @@ async def exchange(target: Target, client: httpx.AsyncClient, chat: Chat | None 
         phases.sent_through(network)
         tally.add(ResponseHeaders(response.status_code, dict(response.headers),
                                   _arrived_at(network)))
+        late.headers = _read_late(network)
         failure = await check_response(response, target.api_key)
         if failure is None:
-            failure = await _read_stream(response, dialect, target, tally, network)
+            failure = await _read_stream(response, dialect, target, tally, network, late)
     return Exchange(
         failure=failure,
-        measured=_measurements(tally, phases, started, response.status_code),
+        measured=_measurements(tally, phases, started, response.status_code, late),
         text=tally.text(),
         tool_calls=tally.tool_calls,
     )
 
 
 async def _read_stream(
-    response: httpx.Response, dialect: Dialect, target: Target, tally: Tally, network: Any
+    response: httpx.Response, dialect: Dialect, target: Target, tally: Tally, network: Any,
+    late: _Lateness,
 ) -> Failure | None:
     parser = SSEParser()
     encoding = response.headers.get("content-encoding", "identity").strip().lower()
@@ -144,7 +177,10 @@ async def _read_stream(
             tally.body_bytes += len(chunk)
             if tally.body_bytes > target.max_body_bytes:
                 return ErrorClass.MALFORMED, f"body over {target.max_body_bytes} bytes", None
+            tokens = len(tally.token_times)
             failure = _apply(dialect, parser.feed(chunk, at), tally)
+            if tokens == 0 and tally.token_times:  # the read that brought the first token
+                late.first_token = _read_late(network)
             if failure or tally.finished_at is not None:
                 break
         else:
@@ -169,6 +205,11 @@ def _arrived_at(network: Any) -> float:
     (probes/arrival.py), else now, before any parsing."""
     at = getattr(network, "arrived_at", None)
     return at if at is not None else perf_counter()
+
+
+def _read_late(network: Any) -> float | None:
+    """How late the reading process made the read just taken (probes/reader_process.py)."""
+    return getattr(network, "read_late", None)
 
 
 def _apply(dialect: Dialect, events: list[SSEEvent], tally: Tally) -> Failure | None:
@@ -196,7 +237,8 @@ async def _drain(chunks: Any) -> None:
                 pass
 
 
-def _measurements(tally: Tally, phases: _Phases, started: float, status: int) -> dict[str, Any]:
+def _measurements(tally: Tally, phases: _Phases, started: float, status: int,
+                  late: _Lateness) -> dict[str, Any]:
     sent_at = phases.request_sent_at if phases.request_sent_at is not None else started
     times = tally.token_times
     end = tally.finished_at or tally.last_chunk_at or perf_counter()
@@ -214,6 +256,10 @@ def _measurements(tally: Tally, phases: _Phases, started: float, status: int) ->
         "itl_p99_seconds": _percentile(gaps, 0.99),
         "finish_reason": tally.stop_reason,
     }
+    if (worst := late.of_merged_reads(tally)) is not None:
+        extra["read_late_seconds"] = round(worst, 6)
+        if worst > LATE_READ_SECONDS:
+            extra["timing_unreliable"] = True
     return {
         "http_status": status,
         "connect_seconds": phases.connect_seconds,

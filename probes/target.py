@@ -24,6 +24,12 @@ class Target:
     # Per-kind settings from the config (prompt, tools, eval_set, sample, context_tokens,
     # depths, and max_tokens when it was set explicitly); each probe reads its own.
     options: Mapping[str, Any] = field(default_factory=lambda: _NO_OPTIONS, hash=False)
+    # What logs call it: the candidate id, since several candidates may share a model name.
+    name: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.name or self.model
 
     def option(self, name: str, default: Any) -> Any:
         value = self.options.get(name)

@@ -28,11 +28,13 @@ from sqlmodel import Session
 
 from probes import run_probe
 from probes.receiver import Receiver
+from probes.result import ErrorClass
 from probes.target import Target
 from service import __version__
 from service.alerts.jobs import AlertJobs
 from service.api.app import create_app
 from service.api.auth import api_token_from
+from service.backoff import Backoff
 from service.budget import ProbeBudget
 from service.cluster import Cluster, default_replica_id
 from service.config import Settings
@@ -45,7 +47,7 @@ from service.metrics import (
     StoreCollector,
     loop_lag_histogram,
 )
-from service.probe_clients import ProbeClients
+from service.probe_clients import ProbeClients, warm_up
 from service.scheduler import PeriodicJob, ProbePlan, Scheduler
 from service.scoring.evidence import Price
 from service.sla import OpsSnapshot, ops_snapshot
@@ -77,6 +79,10 @@ class _Server(uvicorn.Server):
         return nullcontext()
 
 
+def _seconds(value: float) -> str:
+    return f"{value:.1f}".removesuffix(".0")
+
+
 def parse_listen(listen: str) -> tuple[str, int]:
     host, _, port = listen.rpartition(":")
     return host.strip("[]") or "127.0.0.1", int(port)
@@ -97,7 +103,7 @@ def build_targets(settings: Settings, environ: Mapping[str, str]
             skipped.append(f"{cid}: {where} is not set")
             continue
         targets[cid] = Target(api=cand.api, base_url=cand.base_url, model=cand.model,
-                              api_key=key)
+                              api_key=key, name=cid)
     return targets, skipped
 
 
@@ -111,6 +117,7 @@ class Daemon:
         self.registry = CollectorRegistry()
         self.metrics = ProbeMetrics(self.registry, __version__)
         self.budget = ProbeBudget(settings.probe_budget, self.metrics)
+        self.backoff = Backoff()  # candidates that answered 429 with a Retry-After
         committed = {pid: p.sla.availability for pid, p in settings.providers.items()
                      if p.sla is not None}
         self.registry.register(StoreCollector(self._read_rankings, committed))
@@ -118,7 +125,8 @@ class Daemon:
         self.watch = Watch(settings, self.engine, self.registry, lambda: self._http)
         self.registry.register(OperationsCollector(self._read_operations))
         self.loop_lag = loop_lag_histogram(self.registry)
-        self.lag_window = LagWindow()  # flags probes whose timing the loop's lag spoilt
+        # Flags probes whose timing the loop's lag spoilt, where the loop reads (a proxy).
+        self.lag_window = LagWindow()
         for workload in settings.workloads:  # at 0 from the start: increase() sees the 1st
             self.metrics.top_choice_changes.labels(workload)
         self.alerts = AlertJobs(settings, self.engine, self.metrics, self._environ,
@@ -213,6 +221,7 @@ class Daemon:
                                               access_log=False))
         server_task = asyncio.create_task(self._server.serve(sockets=[sock]), name="http")
         await self._cluster_tick()  # know the replicas before the first probe is due
+        await warm_up(self._transport)  # the reading process, reading before the 1st probe
         self.scheduler.start(self.plans(), self.periodic_jobs())
         host, port = sock.getsockname()[:2]
         log.info("factorwatch %s serving on http://%s:%d (%d candidates probed, %d workloads)",
@@ -274,6 +283,12 @@ class Daemon:
         # The sharded pools once run() made them (a test may hand in just self._http).
         http = self._probe_http.for_key(plan.candidate) if self._probe_http else self._http
         assert http is not None
+        if (wait := self.backoff.remaining(plan.candidate)) > 0:
+            # Not a probe: nothing is sent, counted or stored (service/backoff.py).
+            self.metrics.backoff_skipped.labels(plan.candidate, plan.kind).inc()
+            log.debug("%s probe of %s skipped: %.1fs of its Retry-After left", plan.kind,
+                      plan.candidate, wait)
+            return
         if not self.budget.allow(plan.candidate):
             return  # its daily probe budget is spent: skipped, logged once a day
         schedule = self.settings.candidates[plan.candidate].probes[plan.kind]
@@ -288,15 +303,30 @@ class Daemon:
             log.warning("%s probe of %s not recorded: the probe reading process exited "
                         "while it ran", plan.kind, plan.candidate)
             return
-        if (lag := self.lag_window.unreliable(since)) is not None:
-            # The loop was held up meanwhile: its timestamps may be late by up to `lag`.
+        if "read_late_seconds" not in result.extra and (
+                lag := self.lag_window.unreliable(since)) is not None:
+            # No reading process stamped it (behind a proxy the loop reads): the loop was
+            # held up meanwhile, and its stamps may be late by up to `lag`. A stamped result
+            # says itself whether its reads were late (probes/stream.py).
             result.extra.update(timing_unreliable=True, loop_lag_seconds=round(lag, 4))
+        if result.error_class == ErrorClass.RATE_LIMITED and result.retry_after_seconds:
+            self._hold_back(plan.candidate, result.retry_after_seconds)
         provider = self.settings.candidates[plan.candidate].provider
         self.metrics.observe(plan.candidate, provider, self.settings.region, result)
         row = probe_row(plan.candidate, self.settings.region, result,
                         self._prices.get(plan.candidate))
         self.budget.spend(plan.candidate, provider, row.cost_usd)
         self.writer.add(row)
+
+    def _hold_back(self, candidate: str, retry_after: float) -> None:
+        """Pause the candidate's probes, every kind, for its Retry-After (capped)."""
+        pause = self.backoff.hold(candidate, retry_after)
+        why = ("as its Retry-After asks" if pause == retry_after else
+               f"the most honoured: its Retry-After asks {_seconds(retry_after)}s")
+        log.info("%s is rate limited (HTTP 429): its probes pause for %ss, %s", candidate,
+                 _seconds(pause), why)
+        self.metrics.backoff.labels(candidate).set_function(
+            lambda: self.backoff.remaining(candidate))
 
     async def _rescore(self) -> bool:
         """POST /api/v1/rescore: only the leader scores (two scorers would race the

@@ -1,11 +1,12 @@
 """Event-loop lag: how late a periodic sleep wakes up on the daemon's loop.
 
 Probe bytes are stamped on arrival by the kernel and read by a process of their own
-(probes/receiver.py), not by this loop; but a loop held up says the CPUs are oversubscribed,
-and then that process may wait for one too. The lag is exported as a histogram; a warning is
-logged when one wake-up is later than WARN_SECONDS, at most once a minute. A LagWindow
-keeps the recent wake-ups so that a probe can ask how long the loop was held up while it
-was in flight, and have its result flagged timing_unreliable past UNRELIABLE_SECONDS.
+(probes/receiver.py), not by this loop, and that process says itself when it read late
+(probes/reader_process.py). The loop's lag is exported as a histogram; a warning is logged
+when one wake-up is later than WARN_SECONDS, at most once a minute. Behind an HTTP proxy the
+loop does read and stamp probe bytes: there a LagWindow keeps the recent wake-ups so that a
+probe can ask how long the loop was held up while it was in flight, and have its result
+flagged timing_unreliable past UNRELIABLE_SECONDS.
 """
 
 from __future__ import annotations
@@ -22,10 +23,8 @@ log = logging.getLogger(__name__)
 # seen as at least S - INTERVAL_SECONDS. 20 wake-ups a second cost well under 0.1% CPU.
 INTERVAL_SECONDS = 0.05
 WARN_SECONDS = 0.25
-# A probe during which the loop was held up longer than this may have had its reading
-# thread held up as long, and its stamps late by up to as much: many times the sub-ms
-# error the timing is otherwise good for (bench/RESULTS.md, TTFT fidelity), and small
-# beside any TTFT budget.
+# A probe read by the loop (behind a proxy) while it was held up longer than this may have
+# stamps late by up to as much: small beside any TTFT budget.
 UNRELIABLE_SECONDS = 0.02
 
 
@@ -86,5 +85,5 @@ async def monitor_loop_lag(histogram: Observer, interval: float = INTERVAL_SECON
         histogram.observe(lag)
         if lag > warn_after and time.monotonic() - last_warning > 60:
             last_warning = time.monotonic()
-            log.warning("event loop woke %.3fs late: something blocks it; probes in flight "
-                        "meanwhile are marked timing_unreliable", lag)
+            log.warning("event loop woke %.3fs late: something blocks it (probes read by the "
+                        "loop, behind a proxy, are marked timing_unreliable meanwhile)", lag)

@@ -68,6 +68,15 @@ class ProbeMetrics:
             "factorwatch_probe_budget_exhausted",
             "1 while the candidate's probes are skipped because a daily probe budget "
             "(per candidate or in total) is spent, else 0.", ["candidate"], registry=registry)
+        self.backoff = Gauge(
+            "factorwatch_probe_backoff_seconds",
+            "Seconds until the candidate is probed again, after a 429 with Retry-After "
+            "(capped); 0 when it is not held back.", ["candidate"], registry=registry)
+        self.backoff_skipped = Counter(
+            "factorwatch_probe_backoff_skipped",
+            "Scheduled probe runs skipped because the candidate's Retry-After had not yet "
+            "passed; they are neither probes nor failures.", ["candidate", "kind"],
+            registry=registry)
         self.reader_exits = Gauge(
             "factorwatch_probe_reader_exits",
             "Times since start the process that reads probe connections exited unasked; the "

@@ -25,7 +25,9 @@ from probes.result import ProbeResult
 from probes.target import Target
 from service.config import ConfigError, ProbeSchedule, load_settings
 from service.config.errors import _validation_errors
-from service.probe_clients import probe_client
+from service.config.fields import _http_url
+from service.durations import parse_duration
+from service.probe_clients import probe_client, warm_up
 
 # Flags that set a ProbeSchedule option of the same name.
 _OPTION_FLAGS = ("prompt", "catalog", "eval_set", "sample", "context_tokens", "depths",
@@ -36,12 +38,15 @@ def add_probe_parser(sub: Any, with_config: Callable[[argparse.ArgumentParser],
                                                      argparse.ArgumentParser]) -> None:
     p = with_config(sub.add_parser("probe", help="run one probe and print the result"))
     p.add_argument("candidate", nargs="?", help="a configured candidate id")
-    p.add_argument("--kind", "-k", default="latency", choices=sorted(PROBES))
-    p.add_argument("--url", help="base URL of the API, e.g. https://api.openai.com/v1")
+    p.add_argument("--kind", "-k", default="latency", choices=sorted(PROBES),
+                   help="the probe to run (default: latency)")
+    p.add_argument("--url", type=_url,
+                   help="base URL of the API, e.g. https://api.openai.com/v1")
     p.add_argument("--api", choices=sorted(DIALECTS), help="the API dialect")
     p.add_argument("--model", help="the model name the API expects")
     p.add_argument("--api-key-env", help="environment variable holding the API key")
-    p.add_argument("--timeout", type=float, default=30.0, help="seconds (default 30)")
+    p.add_argument("--timeout", type=_timeout, default=30.0,
+                   help="seconds, or a duration such as 2m (default 30)")
     p.add_argument("--max-tokens", type=int, help="output cap (default: the kind's own)")
     p.add_argument("--prompt", help="latency, uptime: the prompt")
     p.add_argument("--catalog", help="tools: a tool catalog file (JSON)")
@@ -52,6 +57,23 @@ def add_probe_parser(sub: Any, with_config: Callable[[argparse.ArgumentParser],
                    help="long_context: comma-separated depths, e.g. 0.1,0.5,0.9")
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.set_defaults(func=cmd_probe)
+
+
+def _url(value: str) -> str:
+    try:
+        return _http_url(value)  # the config's own rule for base_url
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _timeout(value: str) -> float:
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {value!r}")
+    return seconds
 
 
 def target_from_args(args: argparse.Namespace) -> Target:
@@ -87,7 +109,7 @@ def _target(args: argparse.Namespace, api: str, url: str, model: str, key: str |
     options = {**configured, **_flag_options(args)}
     return Target(api=api, base_url=url, model=model, api_key=key,
                   timeout_seconds=args.timeout, max_tokens=options.get("max_tokens", 16),
-                  options=MappingProxyType(options))
+                  options=MappingProxyType(options), name=args.candidate or "")
 
 
 def _flag_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -111,6 +133,7 @@ def _flag(option: str) -> str:
 
 
 async def probe_once(kind: str, target: Target) -> ProbeResult:
+    await warm_up()  # measured as the daemon measures: the reading process already reads
     async with probe_client() as client:
         return await run_probe(kind, target, client)
 

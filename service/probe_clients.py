@@ -21,7 +21,7 @@ import zlib
 import httpcore
 import httpx
 
-from probes.arrival import ArrivalBackend
+from probes.arrival import ArrivalBackend, start_reading
 
 SHARDS = 16
 HTTPX_DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
@@ -49,7 +49,7 @@ def probe_client(tls: ssl.SSLContext | None = None,
     """A client for probes: kernel-stamped reads unless a transport is given, the
     environment names a proxy, or `stamped` is False (bench: the loop-stamped peer)."""
     tls = tls or httpx.create_ssl_context()
-    if stamped and transport is None and not _environment_proxies():
+    if stamped and reads_stamped(transport):
         transport = ArrivalTransport(tls)
     return httpx.AsyncClient(transport=transport, verify=tls, follow_redirects=False)
 
@@ -66,6 +66,18 @@ class ArrivalTransport(httpx.AsyncHTTPTransport):
             ssl_context=tls, max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry, network_backend=ArrivalBackend())
+
+
+def reads_stamped(transport: httpx.AsyncBaseTransport | None = None) -> bool:
+    """Whether probe clients made with this transport read through probes/arrival.py."""
+    return transport is None and not _environment_proxies()
+
+
+async def warm_up(transport: httpx.AsyncBaseTransport | None = None) -> None:
+    """Before the first probe: start the process that reads probe connections, and wait
+    until it reads (a cold one stamps the first answer's pieces late: docs/scoring.md)."""
+    if reads_stamped(transport):
+        await start_reading()
 
 
 def _environment_proxies() -> bool:

@@ -113,4 +113,7 @@ class Scheduler:
         try:
             await job(*args)
         except Exception:  # one failed job must never stop the scheduler
-            log.exception("job %s failed", getattr(job, "__name__", job))
+            if args and isinstance(plan := args[0], ProbePlan):
+                log.exception("%s probe of %s failed", plan.kind, plan.candidate)
+            else:
+                log.exception("job %s failed", getattr(job, "__name__", job))

@@ -32,6 +32,14 @@ PERSON = {"type": "object", "required": ["name"], "properties": {"name": {"type"
     ("numeric", "3.16", 3.14, 0.01, False),
     ("numeric", "\u221242", -42, 0, True),
     ("numeric", "no idea", 7, 0, False),
+    # a number is a token of its own, never the digits inside a word
+    ("numeric", "w0 w1: 643", 643, 0, True),
+    ("numeric", "Step2 gives 643.", 643, 0, True),
+    ("numeric", "v1.5 says 643", 643, 0, True),
+    ("numeric", "gpt4o", 4, 0, False),
+    ("numeric", "643km", 643, 0, False),
+    ("numeric", "(643)", 643, 0, True),
+    ("numeric", "= -643;", -643, 0, True),
 ])
 def test_grader(grader: str, answer: str, expected: object, tolerance: float,
                 passes: bool) -> None:

@@ -6,6 +6,8 @@ import asyncio
 import itertools
 import random
 
+import pytest
+
 from service.scheduler import PeriodicJob, ProbePlan, Scheduler, jitter_seconds
 
 
@@ -89,3 +91,13 @@ async def test_periodic_job_runs_soon_after_start_then_at_its_interval() -> None
     await scheduler.stop(grace_seconds=1)
     assert len(runs) >= 3
     assert all(b - a > 0.15 for a, b in itertools.pairwise(runs))
+
+
+async def test_a_probe_job_that_raises_is_logged_with_its_candidate(
+        caplog: pytest.LogCaptureFixture) -> None:
+    async def broken(plan: ProbePlan) -> None:
+        raise RuntimeError("boom")
+
+    await Scheduler._guarded(broken, ProbePlan("west/m", "tools", every=60))
+    assert [r.getMessage() for r in caplog.records] == ["tools probe of west/m failed"]
+    assert "boom" in caplog.text  # with its traceback

@@ -1,9 +1,13 @@
-"""A probe during which the daemon's event loop was held up is flagged timing_unreliable,
-the lag shows in factorwatch_event_loop_lag_seconds, and scoring leaves its timing out."""
+"""A probe whose timing reads came late is flagged timing_unreliable: late from the reading
+process (kernel-stamped reads), or late from the event loop (behind a proxy, where the loop
+reads); a loop held up while the reading process is not flags nothing. Scoring leaves a
+flagged result's timing out."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -12,8 +16,11 @@ from typing import Any
 
 import pytest
 
+from probes.receiver import Receiver
+from probes.stream import LATE_READ_SECONDS
 from service import looplag
 from service.looplag import LagWindow, monitor_loop_lag
+from service.probe_clients import ProbeClients
 from service.scheduler import ProbePlan
 from service.sim.openai_server import SimModel, SimServer
 from service.store.rollup import Totals
@@ -60,10 +67,8 @@ def sim() -> Iterator[SimServer]:
     server.stop_thread()
 
 
-async def test_a_probe_through_a_stalled_loop_is_flagged(sim: SimServer, tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch
-                                                          ) -> None:
-    monkeypatch.setattr(looplag, "UNRELIABLE_SECONDS", 0.1)  # only the stall below counts
+async def test_a_stalled_loop_does_not_flag_kernel_stamped_timing(
+        sim: SimServer, tmp_path: Path) -> None:
     daemon, rows = one_candidate_daemon(tmp_path, sim.base_url, shards=2)
     monitor = asyncio.create_task(monitor_loop_lag(daemon.loop_lag, window=daemon.lag_window))
     plan = ProbePlan("sim/m", "latency", 3600)
@@ -80,17 +85,102 @@ async def test_a_probe_through_a_stalled_loop_is_flagged(sim: SimServer, tmp_pat
 
     calm, stalled = rows
     assert calm.ok and stalled.ok
-    assert "timing_unreliable" not in calm.extra
-    assert stalled.extra["timing_unreliable"] is True
-    assert stalled.extra["loop_lag_seconds"] >= 0.3
     # The first token was parsed only after the stall (>= 0.45 s after the request), but
-    # its bytes were read and stamped on arrival (probes/arrival.py): the TTFT is the
-    # server's, not the loop's. The flag stays: it marks the loop, not the stamps.
+    # its bytes were read and stamped on arrival by the reading process (probes/arrival.py):
+    # the TTFT is the server's, not the loop's, and nothing flags it.
     record = sim.records[-1]
     assert record.first_content_at is not None
     assert abs(stalled.ttft_seconds - (record.first_content_at - record.received_at)) < 0.01
+    for row in rows:
+        assert "timing_unreliable" not in row.extra, row.extra
+        assert 0 <= row.extra["read_late_seconds"] < LATE_READ_SECONDS
     lag_sum = daemon.registry.get_sample_value("factorwatch_event_loop_lag_seconds_sum")
-    assert lag_sum is not None and lag_sum >= 0.3
+    assert lag_sum is not None and lag_sum >= 0.3  # the stall is still seen as loop lag
+
+
+async def test_a_probe_whose_reading_process_was_held_up_is_flagged(
+        sim: SimServer, tmp_path: Path) -> None:
+    daemon, rows = one_candidate_daemon(tmp_path, sim.base_url, shards=2)
+    plan = ProbePlan("sim/m", "latency", 3600)
+    try:
+        await daemon._probe(plan)  # warms the connection and the reading process
+        reader = Receiver.shared().process.pid
+        probe = asyncio.create_task(daemon._probe(plan))
+        await asyncio.sleep(0.05)  # the request is out, its first token 0.3 s away
+        os.kill(reader, signal.SIGSTOP)  # no CPU for the reading process: tokens wait
+        try:
+            await asyncio.sleep(0.4)
+        finally:
+            os.kill(reader, signal.SIGCONT)
+        await probe
+    finally:
+        assert daemon._probe_http is not None
+        await daemon._probe_http.aclose()
+
+    calm, held = rows
+    assert calm.ok and held.ok
+    assert "timing_unreliable" not in calm.extra
+    # The tokens that came 50 ms apart meanwhile were read together and share the newest
+    # stamp: the TTFT is late, and the result says so.
+    record = sim.records[-1]
+    assert record.first_content_at is not None
+    assert held.ttft_seconds - (record.first_content_at - record.received_at) > 0.04
+    assert held.extra["timing_unreliable"] is True
+    assert held.extra["read_late_seconds"] >= 0.2
+
+
+async def test_a_late_read_that_brought_one_token_alone_is_not_flagged(
+        sim: SimServer, tmp_path: Path) -> None:
+    """A segment left unread keeps its own arrival stamp: only later bytes read with it
+    (merged into the newest stamp) make it wrong."""
+    daemon, rows = one_candidate_daemon(tmp_path, sim.base_url, shards=2)
+    plan = ProbePlan("sim/m", "latency", 3600)
+    try:
+        await daemon._probe(plan)
+        reader = Receiver.shared().process.pid
+        probe = asyncio.create_task(daemon._probe(plan))
+        await asyncio.sleep(0.05)
+        os.kill(reader, signal.SIGSTOP)  # resumed between the 1st token (0.3 s) and the 2nd
+        try:
+            await asyncio.sleep(0.275)
+        finally:
+            os.kill(reader, signal.SIGCONT)
+        await probe
+    finally:
+        assert daemon._probe_http is not None
+        await daemon._probe_http.aclose()
+
+    late = rows[-1]
+    record = sim.records[-1]
+    assert record.first_content_at is not None
+    assert abs(late.ttft_seconds - (record.first_content_at - record.received_at)) < 0.002
+    assert "timing_unreliable" not in late.extra
+    assert late.extra["read_late_seconds"] < LATE_READ_SECONDS  # the late read was alone
+
+
+async def test_behind_a_proxy_a_stalled_loop_still_flags(
+        sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the reading process (an HTTP proxy set in the environment), the event loop
+    reads and stamps: its lag is what makes those stamps late."""
+    monkeypatch.setattr(looplag, "UNRELIABLE_SECONDS", 0.1)  # only the stall below counts
+    daemon, rows = one_candidate_daemon(tmp_path, sim.base_url, shards=2)
+    daemon._probe_http = ProbeClients(shards=2, stamped=False)
+    monitor = asyncio.create_task(monitor_loop_lag(daemon.loop_lag, window=daemon.lag_window))
+    plan = ProbePlan("sim/m", "latency", 3600)
+    try:
+        await daemon._probe(plan)
+        probe = asyncio.create_task(daemon._probe(plan))
+        await asyncio.sleep(0.05)
+        time.sleep(0.4)
+        await probe
+    finally:
+        monitor.cancel()
+        await daemon._probe_http.aclose()
+
+    calm, stalled = rows
+    assert "timing_unreliable" not in calm.extra and "read_late_seconds" not in calm.extra
+    assert stalled.extra["timing_unreliable"] is True
+    assert stalled.extra["loop_lag_seconds"] >= 0.3
 
 
 def _row(ttft: float, extra: dict[str, Any]) -> Any:

@@ -90,11 +90,15 @@ def fidelity(rows: list[dict[str, Any]], truth: dict[str, Any], seconds: float
              ) -> dict[str, Any]:
     errs, unmatched = errors([r for r in rows if r["ok"]], truth["records"])
     lags = [r["loop_lag"] for r in rows if "loop_lag" in r]
+    # As the daemon flags (docs/scoring.md): from its reads when the reading process made
+    # them, else (stamped by the loop, as behind a proxy) from the loop's lag.
+    flagged = [r["flagged"] if r.get("stamped") else r["loop_lag"] > UNRELIABLE_SECONDS
+               for r in rows if "loop_lag" in r]
     return {"requests": len(rows), "failed": sum(not r["ok"] for r in rows),
             "unmatched": unmatched, "per_second": len(rows) / seconds,
             "ttft": summary(errs["ttft"]), "itl_mean": summary(errs["itl_mean"]),
             "itl_p99": summary(errs["itl_p99"]),
-            "flagged": sum(lag > UNRELIABLE_SECONDS for lag in lags) / len(lags) if lags else None,
+            "flagged": sum(flagged) / len(flagged) if flagged else None,
             "client_lag_p99_ms": 1000 * (percentile(lags, 0.99) or 0) if lags else None,
             "server_lag_p99_ms": 1000 * (truth["loop_lag_p99"] or 0),
             "server_lag_max_ms": 1000 * (truth["loop_lag_max"] or 0)}

@@ -4,7 +4,8 @@ back through run_probe (the daemon's code path) against the simulated server.
     python -m bench.ttft_fidelity.fw_client --origin URL --streams 200 --seconds 20 --out F
 
 Writes one JSON object per request: its tag, ok, TTFT, mean inter-token latency and the
-p99 of its gaps as factorwatch measured them, and the loop lag seen while it ran.
+p99 of its gaps as factorwatch measured them, whether its reads flagged it
+timing_unreliable (kernel stamps only), and the loop lag seen while it ran.
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ def row(tag: str, result: Any, lag: float) -> dict[str, Any]:
     speed = result.output_tokens_per_second
     return {"tag": tag, "ok": result.ok, "error": str(result.error_class or ""),
             "ttft": result.ttft_seconds, "itl_mean": 1 / speed if speed else None,
-            "itl_p99": result.extra.get("itl_p99_seconds"), "loop_lag": lag}
+            "itl_p99": result.extra.get("itl_p99_seconds"), "loop_lag": lag,
+            "stamped": "read_late_seconds" in result.extra,
+            "flagged": bool(result.extra.get("timing_unreliable"))}
 
 
 async def stream(n: int, http: httpx.AsyncClient, base: Target, until: float,

@@ -6,7 +6,9 @@ simulated server in another process.
 
 Records what each probe measured (from the rows the daemon writes), how late APScheduler
 started each probe job against its scheduled time, and once a second the RSS of the
-process and of its probe reading process together.
+process and of its probe reading process together. With --stall-every, a thread stops the
+probe reading process now and then (SIGSTOP, up to --stall-ms, then SIGCONT), as a machine
+with no free CPU would hold it up (bench/timing_flag.py).
 """
 
 from __future__ import annotations
@@ -15,8 +17,13 @@ import argparse
 import asyncio
 import json
 import logging
+import os
+import random
+import signal
 import socket
 import tempfile
+import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -103,7 +110,9 @@ async def run(origin: str, candidates: int, rate: float, seconds: float, warmup:
                             "itl_mean": (1 / row.output_tokens_per_second
                                          if row.output_tokens_per_second else None),
                             "itl_p99": extra.get("itl_p99_seconds"),
-                            "flagged": bool(extra.get("timing_unreliable"))})
+                            "flagged": bool(extra.get("timing_unreliable")),
+                            "read_late": extra.get("read_late_seconds"),
+                            "headers": extra.get("headers_seconds")})
         else:
             results.append({"candidate": int(row.candidate_id[-4:]), "warmup": True})
         add(row)
@@ -139,6 +148,20 @@ async def run(origin: str, candidates: int, rate: float, seconds: float, warmup:
             "measured_seconds": measured_for, "loop_lags": tee.seen}
 
 
+def hold_up_reader(every: float, longest: float, stop: threading.Event) -> None:
+    """Stop the probe reading process for up to `longest` seconds, about every `every`."""
+    rng = random.Random(7)
+    while not stop.wait(rng.expovariate(1 / every)):
+        reader = Receiver._instance
+        if reader is None or not reader.alive:
+            continue
+        os.kill(reader.process.pid, signal.SIGSTOP)
+        try:
+            time.sleep(rng.uniform(0, longest))
+        finally:
+            os.kill(reader.process.pid, signal.SIGCONT)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--origin", required=True)
@@ -147,11 +170,25 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--warmup", type=float, default=15)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--stall-every", type=float, default=0,
+                        help="seconds between hold-ups of the reading process (0: none)")
+    parser.add_argument("--stall-ms", type=float, default=50,
+                        help="the longest hold-up, ms (each is uniform up to it)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    with tempfile.TemporaryDirectory(prefix="fw-rate-") as tmp:
-        out = asyncio.run(run(args.origin, args.candidates, args.rate, args.seconds,
-                              args.warmup, Path(tmp)))
+    stop = threading.Event()
+    stalls = threading.Thread(target=hold_up_reader, daemon=True,
+                              args=(args.stall_every, args.stall_ms / 1000, stop))
+    if args.stall_every:
+        stalls.start()
+    try:
+        with tempfile.TemporaryDirectory(prefix="fw-rate-") as tmp:
+            out = asyncio.run(run(args.origin, args.candidates, args.rate, args.seconds,
+                                  args.warmup, Path(tmp)))
+    finally:
+        stop.set()
+        if stalls.is_alive():
+            stalls.join()  # never leave the reading process stopped
     args.out.write_text(json.dumps(out))
 
 

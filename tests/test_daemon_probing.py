@@ -1,0 +1,151 @@
+"""What Daemon._probe decides around a probe: what it logs (the candidate, not the model
+name several candidates may share), and how it honours a 429's Retry-After."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from service.backoff import MAX_BACKOFF_SECONDS, Backoff
+from service.config import load_settings
+from service.daemon import Daemon
+from service.scheduler import ProbePlan
+from service.sim.behaviour import SimModel
+from service.sim.server import SimServer
+from tests.probe_daemon import one_candidate_daemon
+
+
+@pytest.fixture
+def failing_sim() -> Iterator[SimServer]:
+    server = SimServer({"m": SimModel(ttft_seconds=0.01, fault="status_500")}, seed=1)
+    server.start_in_thread()
+    yield server
+    server.stop_thread()
+
+
+async def test_a_failed_probe_is_logged_with_its_candidate_id(
+        failing_sim: SimServer, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    daemon, rows = one_candidate_daemon(tmp_path, failing_sim.base_url,
+                                        models={"east/m": "m", "west/m": "m"})
+    try:
+        await daemon._probe(ProbePlan("west/m", "latency", 3600))
+    finally:
+        assert daemon._probe_http is not None
+        await daemon._probe_http.aclose()
+    assert [row.candidate_id for row in rows] == ["west/m"]
+    failed = [r.getMessage() for r in caplog.records if "failed" in r.getMessage()]
+    assert failed == ["latency probe of west/m failed: http_5xx: HTTP 500: The server had "
+                      "an error while processing your request."], failed
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_backoff_holds_a_candidate_for_its_retry_after_capped() -> None:
+    clock = Clock()
+    backoff = Backoff(clock)
+    assert backoff.remaining("a/x") == 0
+    assert backoff.hold("a/x", 7) == 7
+    clock.now += 2
+    assert backoff.remaining("a/x") == pytest.approx(5)
+    assert backoff.remaining("b/y") == 0  # only that candidate
+    assert backoff.hold("a/x", 1) == 1  # a shorter Retry-After keeps the longer pause
+    assert backoff.remaining("a/x") == pytest.approx(5)
+    clock.now += 5
+    assert backoff.remaining("a/x") == 0
+    assert backoff.hold("a/x", 86_400) == MAX_BACKOFF_SECONDS  # a day: capped
+    assert backoff.remaining("a/x") == MAX_BACKOFF_SECONDS
+    assert Backoff(clock).hold("a/x", -3) == 0
+
+
+@pytest.fixture
+def limited_sim() -> Iterator[SimServer]:
+    server = SimServer({"m": SimModel(ttft_seconds=0.01, fault="status_429")}, seed=1)
+    server.start_in_thread()
+    yield server
+    server.stop_thread()
+
+
+async def test_probes_resume_once_the_retry_after_has_passed(
+        limited_sim: SimServer, tmp_path: Path) -> None:
+    daemon, rows = one_candidate_daemon(
+        tmp_path, limited_sim.base_url,
+        kinds="latency: {every: 1h, timeout: 5s}, uptime: {every: 1h, timeout: 5s}")
+    clock = Clock()
+    daemon.backoff = Backoff(clock)
+    try:
+        await daemon._probe(ProbePlan("sim/m", "latency", 3600))
+        assert [row.error_class for row in rows] == ["rate_limited"]
+        clock.now += 6.9  # Retry-After: 7
+        await daemon._probe(ProbePlan("sim/m", "uptime", 3600))  # every kind waits
+        await daemon._probe(ProbePlan("sim/m", "latency", 3600))
+        assert len(limited_sim.records) == 1 and len(rows) == 1
+        clock.now += 0.2
+        await daemon._probe(ProbePlan("sim/m", "uptime", 3600))
+        assert len(limited_sim.records) == 2 and len(rows) == 2
+    finally:
+        assert daemon._probe_http is not None
+        await daemon._probe_http.aclose()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_the_running_daemon_honours_retry_after(
+        limited_sim: SimServer, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    config = tmp_path / "fw.yaml"
+    config.write_text(f"""
+builtin_catalog: false
+database: sqlite:///{tmp_path / 'fw.db'}
+listen: 127.0.0.1:{free_port()}
+providers: {{sim: {{}}}}
+candidates:
+  sim/m: {{provider: sim, api: openai, base_url: "{limited_sim.base_url}", model: m,
+           probes: {{latency: {{every: 1s, timeout: 5s}}, uptime: {{every: 1s, timeout: 5s}}}}}}
+""")
+    daemon = Daemon(load_settings(config, environ={}), environ={})
+    stop = asyncio.Event()
+    task = asyncio.create_task(daemon.run(stop))
+    await asyncio.wait_for(daemon.started.wait(), 30)
+    await asyncio.sleep(3.5)  # each kind due 3 or 4 times; Retry-After: 7 s
+    value = daemon.registry.get_sample_value
+    remaining = value("factorwatch_probe_backoff_seconds", {"candidate": "sim/m"})
+    skipped = {kind: value("factorwatch_probe_backoff_skipped_total",
+                           {"candidate": "sim/m", "kind": kind}) for kind in KINDS}
+    probes = {kind: value("factorwatch_probe_total", {
+        "candidate": "sim/m", "provider": "sim", "region": "local", "kind": kind,
+        "result": "rate_limited"}) or 0 for kind in KINDS}
+    stop.set()
+    await asyncio.wait_for(task, 30)
+
+    sent = len(limited_sim.records)
+    # The first 429 paused both kinds (a second request only if both kinds started before
+    # the first answer came back); the skipped runs are neither probes nor failures.
+    assert 1 <= sent <= 2 and sum(probes.values()) == sent
+    assert remaining is not None and 3.5 - 1 < remaining <= 7
+    assert all(n is not None and n >= 1 for n in skipped.values()), skipped
+    with sqlite3.connect(tmp_path / "fw.db") as db:
+        stored = db.execute("select error_class from probe_result").fetchall()
+    assert stored == [("rate_limited",)] * sent
+    paused = [r.getMessage() for r in caplog.records if "Retry-After" in r.getMessage()]
+    assert paused and paused[0] == ("sim/m is rate limited (HTTP 429): its probes pause for "
+                                    "7s, as its Retry-After asks"), paused
+
+
+KINDS = ("latency", "uptime")
