@@ -98,7 +98,7 @@ async def test_a_candidate_that_throttles_loses_the_top_choice(tmp_path: Path) -
         metrics = await story.metrics()
     chat, strict = story.decisions("chat")[-1], story.decisions("strict")[-1]
     assert chat.cause == "unavailable" and chat.reason.startswith("sim/fast is throttled: ")
-    assert "probes answered 429" in chat.reason
+    assert "probes answered 429" in chat.reason and "(Retry-After)" in chat.reason
     assert strict.cause == "gated" and "answered 429" in strict.reason
     throttled = next(e for e in doc["ranking"] if e["candidate"] == "sim/fast")
     assert throttled["state"] == "throttled"

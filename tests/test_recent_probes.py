@@ -70,7 +70,8 @@ def test_recent_probes_and_the_states_they_give(database_url: str) -> None:
     assert states["p/down"] == ("down", "3 of 3 probes failed since 11:56:40Z "
                                         "(http_5xx 503 x3)")
     assert states["p/paused"][0] == "throttled"
-    assert "until 12:03:00Z" in states["p/paused"][1]
+    assert states["p/paused"][1] == ("1 of 2 probes answered 429 in the last 5 min, asking to "
+                                     "wait until 12:03:00Z (Retry-After)")
     assert states["p/recovered"][0] == "serving"
     assert states["p/key"] == ("unknown", "2 probes refused our key (401/403) in the last 5 min")
     assert states["p/tools"] == ("unknown", "no probe ran in the last 5 min")

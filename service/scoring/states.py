@@ -46,8 +46,11 @@ def judge_state(recent: RecentProbes | None, rules: StateRules, now: datetime
     """(state, reason) from the state window's probes, as of `now`."""
     if recent is not None and recent.throttled_until is not None \
             and recent.throttled_until > now:
-        return THROTTLED, (f"answered 429 and asked to be left alone until "
-                           f"{_at(recent.throttled_until)} (Retry-After)")
+        seen = (f"{recent.throttled} of {recent.answered} probes answered 429 in the last "
+                f"{_span(rules.window_seconds)}" if recent.answered
+                else "its latest answer was a 429")
+        return THROTTLED, (f"{seen}, asking to wait until {_at(recent.throttled_until)} "
+                           "(Retry-After)")
     if recent is None or recent.answered == 0:
         why = (f"{recent.config_errors} probes refused our key (401/403)"
                if recent is not None and recent.config_errors else "no probe ran")
