@@ -31,6 +31,7 @@ import errno as errnos
 import importlib.util
 import os
 import select
+import signal
 import socket
 import struct
 import sys
@@ -179,6 +180,9 @@ class _Reader:
 
 
 def main() -> None:
+    # Ctrl-C in a terminal signals the whole process group: the parent stops cleanly and
+    # closes the control socket, which ends this process; dying first would fail its probes.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     control_fd, data_fd = (int(arg) for arg in sys.argv[1:3])
     control = socket.socket(fileno=control_fd)
     control.setblocking(False)

@@ -256,3 +256,18 @@ def test_run_process_stops_cleanly_on_sigterm(config_file: Path, tmp_path: Path)
         # The slow candidate, in flight when SIGTERM came, finished and was recorded.
         assert db.execute("SELECT count(*) FROM probe_result WHERE candidate_id = "
                           "'slowco/ponder' AND ok = 1").fetchone()[0] >= 1
+
+
+def test_ctrl_c_in_a_terminal_stops_the_daemon_without_losing_probes(config_file: Path) -> None:
+    """Ctrl-C signals the whole foreground process group, the reading process included: it
+    must leave the stopping to the daemon, not die first and fail the probes in flight."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FACTORWATCH_")}
+    proc = subprocess.Popen([sys.executable, "-m", "service.cli", "run", "--config",
+                             str(config_file)], env=env, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    time.sleep(6)  # probing, with the reading process started
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr
+    assert "stopped cleanly" in stderr
+    assert "reading process exited" not in stderr and "not recorded" not in stderr, stderr
