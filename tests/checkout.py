@@ -105,6 +105,6 @@ class Daemon:
 
 
 def _all_ranked(base: str) -> bool:
-    workloads = httpx.get(f"{base}/api/v1/workloads", timeout=2).json()["workloads"]
+    workloads = httpx.get(f"{base}/api/v1/workloads", timeout=2).json()["items"]
     return all(httpx.get(f"{base}/api/v1/workloads/{w}/ranking", timeout=2).status_code == 200
                for w in workloads)

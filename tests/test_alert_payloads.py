@@ -188,7 +188,7 @@ def _down_flip_event() -> AlertEvent:
                      "reliability": FactorScore(3.1, "measured", "99.5% available", low=2.2,
                                                 high=4.0),
                      "compliance": same_compliance})
-    state = TopChoiceState("openai/gpt-4o-mini", T0, "anthropic/claude-haiku", 2)
+    state = TopChoiceState("openai/gpt-4o-mini", T0, "openai/gpt-4o-mini", 2)  # out twice
     _, change = decide(state, Ranking("consumer-chat", T0, (healthy, down)), 0.1, 3)
     assert change is not None
     return event(6, "top_choice_changed", {**asdict(change), "evaluated_at": T0.isoformat()},
