@@ -13,6 +13,7 @@ from service.scoring.evidence import (
     FactValue,
     LatencyStats,
     Price,
+    RecentProbes,
 )
 from service.scoring.factors import (
     BLENDED_PRICE,
@@ -248,3 +249,24 @@ def test_reliability_of_a_throttled_candidate_says_so() -> None:
 
 def test_cost_scale_prefers_cheaper_blended_price() -> None:
     assert BLENDED_PRICE.score(0.19) > BLENDED_PRICE.score(3.2) > BLENDED_PRICE.score(20)
+
+
+def _down(candidate: str, provider: str) -> CandidateEvidence:
+    return _evidence(candidate=candidate, provider=provider,
+                     recent=RecentProbes(failed=5, first_failed_at=NOW))
+
+
+@pytest.mark.parametrize(("others", "expected"), [
+    pytest.param([_down("b/y", "b")], "unknown", id="two-providers-all-failing-is-the-monitor"),
+    pytest.param([_down("a/z", "a")], "down", id="one-provider-all-failing-is-its-outage"),
+    pytest.param([_down("b/y", "b"), _evidence(candidate="c/w", provider="c",
+                                               recent=RecentProbes(ok=5))],
+                 "down", id="someone-serving-means-the-failures-are-real"),
+])
+def test_everyone_failing_at_once_is_the_monitors_outage_not_theirs(
+        others: list[CandidateEvidence], expected: str) -> None:
+    ranking = rank(_workload(), [_down("a/x", "a"), *others], NOW)
+    state = next(e for e in ranking.entries if e.candidate == "a/x")
+    assert state.state == expected
+    if expected == "unknown":
+        assert "the monitor's own network" in state.state_reason

@@ -26,7 +26,14 @@ from service.scoring.cost import estimate
 from service.scoring.evidence import CandidateEvidence
 from service.scoring.factors import FACTOR_FUNCTIONS, FactorScore, WorkloadSpec
 from service.scoring.scales import MAX_SCORE, MIN_SCORE
-from service.scoring.states import UNAVAILABLE, judge_state
+from service.scoring.states import (
+    DOWN,
+    MONITOR_OUTAGE,
+    UNAVAILABLE,
+    UNKNOWN,
+    judge_state,
+    monitor_outage,
+)
 from service.scoring.stats import Estimate, probability_ahead
 
 MIDDLE_SCORE = (MIN_SCORE + MAX_SCORE) / 2
@@ -194,6 +201,12 @@ def score_candidate(ev: CandidateEvidence, wl: WorkloadSpec, now: datetime) -> R
 
 def rank(wl: WorkloadSpec, evidence: list[CandidateEvidence], now: datetime) -> Ranking:
     scored = [score_candidate(ev, wl, now) for ev in evidence]
+    providers = {ev.candidate: ev.provider for ev in evidence}
+    if monitor_outage({c.candidate: c.state for c in scored}, providers):
+        why = MONITOR_OUTAGE.format(n=len({providers[c.candidate] for c in scored
+                                           if c.state == DOWN}))
+        scored = [replace(c, state=UNKNOWN, state_reason=why) if c.state == DOWN else c
+                  for c in scored]
     eligible = sorted((c for c in scored if not c.gated and c.composite is not None),
                       key=lambda c: (not c.available, -(c.composite or 0.0), c.candidate))
     unranked = sorted((c for c in scored if c.gated or c.composite is None),

@@ -16,11 +16,14 @@ separate, fast judgement (docs/scoring.md, "States"):
 - serving:   otherwise.
 
 Down and throttled candidates cannot become or stay the announced top choice
-(service/scoring/flip.py).
+(service/scoring/flip.py). When every candidate that answered is down, across two providers
+or more, the failure is most likely the monitor's own (its network, its DNS): they are then
+`unknown`, not down (monitor_outage).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -70,6 +73,18 @@ def judge_state(recent: RecentProbes | None, rules: StateRules, now: datetime
     return SERVING, (f"{recent.ok} of {counted} probes succeeded in the last "
                      f"{_span(rules.window_seconds)}" if counted else
                      f"{recent.throttled} probes answered 429, none failed")
+
+
+def monitor_outage(states: Mapping[str, str], providers: Mapping[str, str]) -> bool:
+    """Every candidate with an answer in the window is down, and they span two providers or
+    more: nobody is serving, which says more about the monitor than about the providers."""
+    answered = [c for c, state in states.items() if state != UNKNOWN]
+    return (bool(answered) and all(states[c] == DOWN for c in answered)
+            and len({providers[c] for c in answered}) >= 2)
+
+
+MONITOR_OUTAGE = ("every candidate that answered is failing, across {n} providers: most "
+                  "likely the monitor's own network, not their outage")
 
 
 def _errors(recent: RecentProbes) -> str:
