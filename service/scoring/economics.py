@@ -55,10 +55,12 @@ def annualised_change(history: tuple[Price, ...], wl: WorkloadSpec, now: datetim
         return None
     first = estimate(start, wl.volume).blended_per_mtok
     last = estimate(end, wl.volume).blended_per_mtok
-    if first <= 0:
-        return None
+    if first <= 0 < last:
+        return None  # free, then paid: no rate of change to annualise
     days = span.total_seconds() / 86400
-    return (last / first) ** (365 / days) - 1, first, last, days
+    # A price that was free and still is has not changed.
+    change = (last / first) ** (365 / days) - 1 if first > 0 else 0.0
+    return change, first, last, days
 
 
 def score_pricing_trajectory(ev: CandidateEvidence, wl: WorkloadSpec, now: datetime

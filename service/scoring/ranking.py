@@ -10,9 +10,10 @@
 - State: serving, degraded, throttled, down or unknown, from the last minutes' probes
   (states.py). Down and throttled candidates rank after every other, so rank 1 is a
   candidate that can take traffic whenever one exists.
-- Rank: then by composite, highest first; ties broken by candidate id so the order is
-  stable. A candidate is `tied` with the one above when the chance that the one above is
-  truly ahead is below the workload's tie confidence.
+- Rank: then by composite, highest first; equal composites go to the candidate with fewer
+  weighted factors missing, then to the lower candidate id, so the order is stable. A
+  candidate is `tied` with the one above when the chance that the one above is truly ahead
+  is below the workload's tie confidence.
 """
 
 from __future__ import annotations
@@ -207,8 +208,11 @@ def rank(wl: WorkloadSpec, evidence: list[CandidateEvidence], now: datetime) -> 
                                            if c.state == DOWN}))
         scored = [replace(c, state=UNKNOWN, state_reason=why) if c.state == DOWN else c
                   for c in scored]
+    # Equal composites go first to the candidate with fewer weighted factors missing, so a
+    # missing factor never ranks above evidence that scores what it counts as; then by id.
     eligible = sorted((c for c in scored if not c.gated and c.composite is not None),
-                      key=lambda c: (not c.available, -(c.composite or 0.0), c.candidate))
+                      key=lambda c: (not c.available, -(c.composite or 0.0), len(c.missing),
+                                     c.candidate))
     unranked = sorted((c for c in scored if c.gated or c.composite is None),
                       key=lambda c: c.candidate)
     ranked: list[RankedCandidate] = []
