@@ -216,8 +216,8 @@ def ranking_families(rankings: list[dict[str, Any]]) -> Iterator[GaugeMetricFami
         "throttled, down, unknown: docs/scoring.md), 0 for the others.",
         labels=["candidate", "state"])
     throttled = GaugeMetricFamily(
-        "factorwatch_throttled_ratio", "Share of the answered latency and uptime probes that "
-        "were 429s, per availability window.", labels=["candidate", "window"])
+        "factorwatch_throttled_ratio", "429s over successes and 429s among the latency and "
+        "uptime probes, per availability window.", labels=["candidate", "window"])
     evaluated = GaugeMetricFamily("factorwatch_last_evaluation_timestamp_seconds",
                                   "When the workload was last scored.", labels=["workload"])
     seen: set[str] = set()  # candidate-level figures are the same in every workload

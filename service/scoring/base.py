@@ -126,11 +126,12 @@ def scored_interval(scale: Scale, low_quantity: float, high_quantity: float
     return rounded(min(a, b)), rounded(max(a, b))
 
 
-def rate_score(factor: str, successes: int, trials: int, samples: int, wl: WorkloadSpec
-               ) -> tuple[float, float, float, dict[str, Any]]:
+def rate_score(factor: str, successes: int, trials: int, samples: int, wl: WorkloadSpec,
+               prior: RatePrior | None = None) -> tuple[float, float, float, dict[str, Any]]:
     """(score, low, high, evidence) of a rate-based factor (not reliability: its scale
-    reads 1 - rate). The score is the scale at the rate's estimate (stats.rate_estimate)."""
-    estimate, low, high = rate_estimate(successes, trials, RATE_PRIORS[factor], wl.z)
+    reads 1 - rate). The score is the scale at the rate's estimate (stats.rate_estimate),
+    from `prior` or else the factor's RATE_PRIORS."""
+    estimate, low, high = rate_estimate(successes, trials, prior or RATE_PRIORS[factor], wl.z)
     sc = wl.scale_for(factor)
     score_low, score_high = scored_interval(sc, low, high)
     return rounded(sc.score(estimate)), score_low, score_high, {

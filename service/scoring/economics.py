@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 from service.scoring.base import MEASURED, STATIC, FactorScore, WorkloadSpec, missing, rounded
@@ -10,6 +11,7 @@ from service.scoring.evidence import CandidateEvidence, Price
 
 TRAJECTORY_HORIZON = timedelta(days=365)
 TRAJECTORY_MIN_SPAN = timedelta(days=30)
+MAX_LOG_CHANGE = 20.0  # e^20: a price rising 5e8-fold a year, far past every scale
 
 
 def score_cost(ev: CandidateEvidence, wl: WorkloadSpec, now: datetime) -> FactorScore:
@@ -58,8 +60,11 @@ def annualised_change(history: tuple[Price, ...], wl: WorkloadSpec, now: datetim
     if first <= 0 < last:
         return None  # free, then paid: no rate of change to annualise
     days = span.total_seconds() / 86400
-    # A price that was free and still is has not changed.
-    change = (last / first) ** (365 / days) - 1 if first > 0 else 0.0
+    # A price that was free and still is has not changed. In logs, and capped, so that an
+    # absurd history (a factor of 1e25 in a month) saturates the scale instead of
+    # overflowing a float.
+    change = (math.exp(min(MAX_LOG_CHANGE, math.log(last / first) * 365 / days)) - 1
+              if first > 0 and last > 0 else 0.0 if first == last else -1.0)
     return change, first, last, days
 
 

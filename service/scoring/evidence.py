@@ -46,6 +46,17 @@ class AvailabilityStats:
     def ratio(self) -> float | None:
         return self.ok / self.counted if self.counted else None
 
+    @property
+    def throttled_share(self) -> float | None:
+        return throttled_share(self.ok, self.throttled)
+
+
+def throttled_share(ok: int, throttled: int) -> float | None:
+    """429s over successes and 429s. Failures stay out of it: they count against
+    availability already, and counting them here would let one more failure make a
+    throttling provider look less throttled."""
+    return throttled / (ok + throttled) if ok + throttled else None
+
 
 @dataclass(frozen=True)
 class RecentProbes:
@@ -65,6 +76,10 @@ class RecentProbes:
     def answered(self) -> int:
         """Probes that say something of the provider: successes, failures and 429s."""
         return self.ok + self.failed + self.throttled
+
+    @property
+    def throttled_share(self) -> float | None:
+        return throttled_share(self.ok, self.throttled)
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,18 @@ from service.scoring.base import (
     rounded,
     scored_interval,
 )
-from service.scoring.evidence import AVAILABILITY_WINDOWS, AvailabilityStats, CandidateEvidence
-from service.scoring.stats import quantile_interval, rate_estimate
+from service.scoring.evidence import (
+    AVAILABILITY_WINDOWS,
+    AvailabilityStats,
+    CandidateEvidence,
+    FactValue,
+)
+from service.scoring.stats import (
+    RatePrior,
+    lognormal_spread,
+    quantile_interval,
+    rate_estimate,
+)
 
 # The least lognormal spread assumed of TTFT, so that a few identical samples cannot claim
 # a narrow interval for the p99 (service/scoring/stats.py, quantile_interval).
@@ -34,8 +44,9 @@ def score_latency(ev: CandidateEvidence, wl: WorkloadSpec, now: datetime) -> Fac
     lat = ev.latency
     if lat is None or lat.samples == 0:
         return missing("no successful latency probe in the window")
-    p99_low, p99_high = quantile_interval(lat.ttft_p99, lat.ttft_p50, lat.samples, 0.99, wl.z,
-                                          MIN_TTFT_SPREAD)
+    # The spread from p50 and p95, which a small sample pins down far better than its p99.
+    spread = max(lognormal_spread(lat.ttft_p50, lat.ttft_p95, 0.95), MIN_TTFT_SPREAD)
+    p99_low, p99_high = quantile_interval(lat.ttft_p99, lat.samples, 0.99, spread, wl.z)
     evidence: dict[str, Any] = {
         "ttft_p50_seconds": lat.ttft_p50, "ttft_p95_seconds": lat.ttft_p95,
         "ttft_p99_seconds": lat.ttft_p99, "ttft_p99_low_seconds": round(p99_low, 6),
@@ -59,18 +70,28 @@ def score_latency(ev: CandidateEvidence, wl: WorkloadSpec, now: datetime) -> Fac
 
 def score_task_quality(ev: CandidateEvidence, wl: WorkloadSpec, now: datetime) -> FactorScore:
     q = ev.quality
+    prior = ev.quality_prior
     if q is not None and q.trials > 0:
         score, low, high, evidence = rate_score("task_quality", q.successes, q.trials,
-                                                q.samples, wl)
+                                                q.samples, wl, configured_prior(prior, wl))
         evidence.update(q.detail)
         return FactorScore(score, MEASURED, f"passed {q.successes}/{q.trials} eval items "
                            f"(estimate {evidence['rate_estimate']:.3f})", evidence, low, high)
-    prior = ev.quality_prior
     if prior is not None and isinstance(prior.value, int | float):
         return FactorScore(float(prior.value), STATIC,
                            f"no eval results; configured prior {prior.value}",
                            {"prior": prior.value, "source": prior.source, "as_of": prior.as_of})
     return missing("no eval-set results in the window and no configured quality prior")
+
+
+def configured_prior(prior: FactValue | None, wl: WorkloadSpec) -> RatePrior | None:
+    """A configured 1-5 quality prior as the pass rate's prior: the rate the workload's scale
+    gives that score, so the first eval results update it rather than replace it. None (the
+    default prior) without one, or on a scale that does not only rise."""
+    if prior is None or not isinstance(prior.value, int | float):
+        return None
+    rate = wl.scale_for("task_quality").quantity_at(float(prior.value))
+    return None if rate is None else RatePrior(min(max(rate, 0.01), 0.999))
 
 
 def score_tool_calling(ev: CandidateEvidence, wl: WorkloadSpec, now: datetime) -> FactorScore:
@@ -101,11 +122,10 @@ def score_long_context(ev: CandidateEvidence, wl: WorkloadSpec, now: datetime) -
 
 
 def _window_evidence(stats: AvailabilityStats, sla: float | None) -> dict[str, Any]:
-    answered = stats.counted + stats.throttled
+    share = stats.throttled_share
     out: dict[str, Any] = {"ok": stats.ok, "failed": stats.failed, "throttled": stats.throttled,
                            "config_errors": stats.config_errors, "availability": stats.ratio,
-                           "throttled_share": round(stats.throttled / answered, 6)
-                           if answered else None}
+                           "throttled_share": None if share is None else round(share, 6)}
     if sla is not None and sla < 1 and stats.ratio is not None:
         # Burn rate: how fast this window spends the error budget; 1 spends it exactly.
         out["burn_rate"] = round((1 - stats.ratio) / (1 - sla), 4)

@@ -164,12 +164,12 @@ def gate(ev: CandidateEvidence, wl: WorkloadSpec) -> tuple[list[str], list[str]]
             reasons.append(f"availability {ratio:.4f} below the floor {wl.min_availability}")
     if wl.max_throttled_share is not None:
         stats = ev.availability
-        answered = stats.counted + stats.throttled if stats else 0
-        if stats is None or answered == 0:
+        share = stats.throttled_share if stats else None
+        if stats is None or share is None:
             notes.append("max_throttled_share not checked: no probes in the window")
-        elif stats.throttled / answered > wl.max_throttled_share:
-            reasons.append(f"{stats.throttled} of {answered} probes answered 429 "
-                           f"({stats.throttled / answered:.0%}), over the limit "
+        elif share > wl.max_throttled_share:
+            reasons.append(f"{stats.throttled} of {stats.ok + stats.throttled} probes that did "
+                           f"not fail answered 429 ({share:.0%}), over the limit "
                            f"{wl.max_throttled_share:.0%}")
     if wl.max_ttft_p99_seconds is not None:
         if ev.latency is None or ev.latency.samples == 0:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 MIN_SCORE = 1.0
 MAX_SCORE = 5.0
@@ -44,6 +45,23 @@ class Scale:
             if x0 <= x <= x1:
                 return y0 + (y1 - y0) * (x - x0) / (x1 - x0)
         raise AssertionError("unreachable: value lies between the anchors")
+
+    def quantity_at(self, score: float) -> float | None:
+        """The least quantity the scale gives `score` (clamped to the anchors' scores), for a
+        scale whose scores only rise; None for any other scale."""
+        ys = [y for _, y in self.anchors]
+        if any(b < a for a, b in pairwise(ys)):
+            return None
+        score = min(max(score, ys[0]), ys[-1])
+        for (x0, y0), (x1, y1) in pairwise(self.anchors):
+            if y0 <= score <= y1:
+                if y1 == y0:
+                    return x0
+                t = (score - y0) / (y1 - y0)
+                if self.log:
+                    return float(math.exp(math.log(x0) + t * (math.log(x1) - math.log(x0))))
+                return x0 + t * (x1 - x0)
+        return self.anchors[-1][0]
 
     def _x(self, value: float) -> float:
         if not self.log:

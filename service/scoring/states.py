@@ -9,7 +9,7 @@ separate, fast judgement (docs/scoring.md, "States"):
 - down:      at least `min_probes` counted probes failed and at least `down_failure_share`
              of the counted probes (successes and failures; 429s apart) failed;
 - throttled: at least `min_probes` probes were answered 429 and they are at least
-             `throttled_share` of all answered probes (successes, failures and 429s); or
+             `throttled_share` of the successes and 429s (evidence.throttled_share); or
              the latest answer was a 429 whose Retry-After has not run out (the daemon
              waits it out, so few probes run meanwhile);
 - degraded:  at least `degraded_failure_share` of the counted probes failed (two or more);
@@ -63,10 +63,10 @@ def judge_state(recent: RecentProbes | None, rules: StateRules, now: datetime
     if recent.failed >= rules.min_probes and failed_share >= rules.down_failure_share:
         return DOWN, (f"{recent.failed} of {counted} probes failed since "
                       f"{_at(recent.first_failed_at)}{_errors(recent)}")
-    throttled_share = recent.throttled / recent.answered
-    if recent.throttled >= rules.min_probes and throttled_share >= rules.throttled_share:
-        return THROTTLED, (f"{recent.throttled} of {recent.answered} probes answered 429 "
-                           f"since {_at(recent.first_throttled_at)}")
+    share = recent.throttled_share or 0.0
+    if recent.throttled >= rules.min_probes and share >= rules.throttled_share:
+        return THROTTLED, (f"{recent.throttled} of {recent.ok + recent.throttled} probes that "
+                           f"did not fail answered 429 since {_at(recent.first_throttled_at)}")
     if recent.failed >= 2 and failed_share >= rules.degraded_failure_share:
         return DEGRADED, (f"{recent.failed} of {counted} probes failed in the last "
                           f"{_span(rules.window_seconds)}{_errors(recent)}")

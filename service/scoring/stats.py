@@ -71,21 +71,26 @@ def rate_estimate(successes: int, trials: int, prior: RatePrior, z: float = Z_95
     return s / n, low, high
 
 
-def quantile_interval(value: float, median: float, count: int, q: float, z: float = Z_95,
-                      min_spread: float = 0.0) -> tuple[float, float]:
-    """An interval for the q-quantile `value` of `count` samples with median `median`.
+def lognormal_spread(median: float, upper: float, q_upper: float) -> float:
+    """The sigma of a lognormal whose median and q_upper-quantile are these (0 if not above)."""
+    if median <= 0 or upper <= median:
+        return 0.0
+    return math.log(upper / median) / _NORMAL.inv_cdf(q_upper)
 
-    The delta method for a lognormal quantile: with spread sigma = ln(value / median) /
-    z_q (at least `min_spread`), the log of the estimated quantile has standard error
-    sigma * sqrt((1 + z_q^2 / 2) / count). Durations such as TTFT are close to lognormal;
-    the point estimate itself stays the sample quantile.
+
+def quantile_interval(value: float, count: int, q: float, spread: float, z: float = Z_95
+                      ) -> tuple[float, float]:
+    """An interval for the sample q-quantile `value` of `count` samples of a lognormal-like
+    quantity with log-spread `spread` (lognormal_spread).
+
+    The standard error of a sample quantile is sqrt(q (1 - q) / count) / f(x_q); for a
+    lognormal that makes the log of the estimate's standard error
+    spread * sqrt(q (1 - q) / count) / phi(z_q). For the p99 that is 3.7 spread / sqrt(count):
+    a p99 needs many samples to be pinned down.
     """
     if count <= 0 or value <= 0:
         return value, value
-    z_q = _NORMAL.inv_cdf(q)
-    spread = math.log(value / median) / z_q if median > 0 and value > median else 0.0
-    spread = max(spread, min_spread)
-    error = z * spread * math.sqrt((1 + z_q * z_q / 2) / count)
+    error = z * spread * math.sqrt(q * (1 - q) / count) / _NORMAL.pdf(_NORMAL.inv_cdf(q))
     return value * math.exp(-error), value * math.exp(error)
 
 
