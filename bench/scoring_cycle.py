@@ -28,7 +28,7 @@ from sqlalchemy.engine import Engine
 
 from service.catalog import builtin_catalog
 from service.config import Settings, load_settings
-from service.evaluation import evaluate_and_save
+from service.rankings.evaluation import evaluate_and_save
 from service.store.db import make_engine
 from service.store.migrate import upgrade
 from service.store.models import PricePoint, ProbeResultRow, ProbeRollup

@@ -40,7 +40,7 @@ class DemoProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> DemoProcess:
-        cmd = [sys.executable, "-m", "service.cli", "demo", "--listen",
+        cmd = [sys.executable, "-m", "service.cli.main", "demo", "--listen",
                f"127.0.0.1:{self.port}", "--database", f"sqlite:///{self.dir / 'demo.db'}"]
         repo = Path(__file__).resolve().parents[1]
         env = {**os.environ, "PYTHONPATH": str(repo)}

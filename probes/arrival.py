@@ -26,7 +26,7 @@ from typing import Any
 import httpcore
 
 from probes import stamps
-from probes.receiver import Inbox, Receiver
+from probes.receiver import Inbox, ReadingProcess, Receiver
 
 _RAW_READ = 65536
 _HOLD_BYTES = 65536  # a request body past this is sent as it is written
@@ -186,18 +186,23 @@ class ArrivalStream(httpcore.AsyncNetworkStream):
                 return b""  # close_notify
 
 
-async def start_reading() -> Receiver:
+async def start_reading(reading: ReadingProcess) -> Receiver:
     """The reading process, started if need be, once it reads. Call it before the first
     request (the CLI, the daemon): a process still starting reads the first pieces of an
     answer late and together, with the newest one's stamp. A connection waits for it too,
     and then its connect phase counts the wait."""
-    receiver = Receiver.shared()
+    receiver = reading.receiver()
     if not receiver.wait_ready(0):
         await asyncio.to_thread(receiver.wait_ready)
     return receiver
 
 
 class ArrivalBackend(httpcore.AsyncNetworkBackend):
+    """Connections read by `reading`'s process, each read stamped by the kernel."""
+
+    def __init__(self, reading: ReadingProcess) -> None:
+        self.reading = reading
+
     async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
                           local_address: str | None = None,
                           socket_options: Iterable[SocketOption] | None = None
@@ -205,7 +210,7 @@ class ArrivalBackend(httpcore.AsyncNetworkBackend):
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(timeout):
-                receiver = await start_reading()
+                receiver = await start_reading(self.reading)
                 addresses = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
                 last_error: OSError | None = None
                 for family, kind, proto, _name, address in addresses:
@@ -226,7 +231,8 @@ class ArrivalBackend(httpcore.AsyncNetworkBackend):
             raise httpcore.ConnectTimeout(f"connect to {host}:{port} timed out") from exc
         except OSError as exc:  # name resolution
             raise httpcore.ConnectError(str(exc)) from exc
-        raise httpcore.ConnectError(str(last_error) if last_error else f"no address for {host}")
+        raise httpcore.ConnectError(str(last_error) if last_error else f"no address for {host}"
+                                    ) from last_error
 
     async def connect_unix_socket(self, path: str, timeout: float | None = None,
                                   socket_options: Iterable[SocketOption] | None = None

@@ -10,6 +10,11 @@ the reads happen in probes/reader_process.py, which has a GIL of its own and doe
 else; each read comes back with its stamp over a local socket, and a thread here hands it
 to the connection's Inbox on the loop, which then parses at its own pace. That thread may
 be late: the stamps are already taken.
+
+Whoever makes probe clients owns a ReadingProcess (the daemon's probe clients, the CLI's
+one client): it starts the process on first use, starts another if it dies, and counts
+such exits. A connection the dead process was reading fails with ReaderExited, which
+probes classify as the monitor's own failure (ErrorClass.MONITOR), not the provider's.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 
 from probes import reader_process
 from probes.reader_process import ADD, COMMAND, CREDIT, DATA, END, FRAME, READY, REMOVE
@@ -113,22 +119,59 @@ class Inbox:
             self._waiter.set_result(None)
 
 
-class Receiver:
-    """The reading process and the thread here that takes its reads (one per process,
-    started on first use, started again if the reading process dies)."""
+class ReaderExited(OSError):
+    """The monitor's reading process exited: the connection it read failed on our side."""
 
-    _instance: Receiver | None = None
-    _instance_lock = threading.Lock()
-    deaths = 0  # reading processes that exited unasked, in this process's life
+    def __init__(self, message: str = "the probe reading process exited") -> None:
+        super().__init__(errno.EPIPE, message)
 
-    @classmethod
-    def shared(cls) -> Receiver:
-        with cls._instance_lock:
-            if cls._instance is None or not cls._instance.alive:
-                cls._instance = cls()
-            return cls._instance
+
+def reader_failed(exc: BaseException | None) -> bool:
+    """Whether an exception, or any exception it was raised from, is a ReaderExited."""
+    seen = 0
+    while exc is not None and seen < 10:  # httpx and httpcore wrap it a couple of times
+        if isinstance(exc, ReaderExited):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
+class ReadingProcess:
+    """The reading process of one owner: started on first use, started again after it
+    exits, its unasked exits counted."""
 
     def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._receiver: Receiver | None = None
+        self.exits = 0  # reading processes that exited unasked
+
+    def receiver(self) -> Receiver:
+        with self._lock:
+            if self._receiver is None or not self._receiver.alive:
+                self._receiver = Receiver(on_exit=self._exited)
+            return self._receiver
+
+    @property
+    def pid(self) -> int | None:
+        """The current process's id (None before the first use)."""
+        return self._receiver.process.pid if self._receiver is not None else None
+
+    def stop(self) -> None:
+        with self._lock:
+            receiver, self._receiver = self._receiver, None
+        if receiver is not None:
+            receiver.stop()
+
+    def _exited(self) -> None:
+        with self._lock:
+            self.exits += 1
+
+
+class Receiver:
+    """The reading process and the thread here that takes its reads."""
+
+    def __init__(self, on_exit: Callable[[], None] | None = None) -> None:
+        self._on_exit = on_exit  # called when the process exits unasked
         self._control, child_control = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._data, child_data = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         fds = (child_control.fileno(), child_data.fileno())
@@ -149,7 +192,7 @@ class Receiver:
         fd = array.array("i", [inbox.sock.fileno()])
         with self._lock:
             if not self.alive:
-                raise OSError(errno.EPIPE, "the probe reading process has exited")
+                raise ReaderExited("the probe reading process has exited")
             inbox.connection_id, self._next_id = self._next_id, self._next_id + 1
             self._inboxes[inbox.connection_id] = inbox
             try:
@@ -157,7 +200,7 @@ class Receiver:
                                       [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fd)])
             except OSError as exc:  # it died, and _run has not seen it yet
                 del self._inboxes[inbox.connection_id]
-                raise OSError(errno.EPIPE, "the probe reading process has exited") from exc
+                raise ReaderExited("the probe reading process has exited") from exc
 
     def remove(self, inbox: Inbox) -> None:
         with self._lock:
@@ -238,11 +281,11 @@ class Receiver:
             inboxes, self._inboxes = self._inboxes, {}
         self._ready.set()  # no one waits for a process that is gone
         if was_alive:
-            with Receiver._instance_lock:
-                Receiver.deaths += 1
+            if self._on_exit is not None:
+                self._on_exit()
             log.error("the probe reading process exited (%s); starting another for new "
                       "connections", self.process.wait())
-        failure = OSError(errno.EPIPE, "the probe reading process exited")
+        failure = ReaderExited()
         batches: dict[asyncio.AbstractEventLoop, list[Delivery]] = {}
         for inbox in inboxes.values():
             batches.setdefault(inbox._loop, []).append((inbox, b"", 0.0, 0.0, failure))

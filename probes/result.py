@@ -25,10 +25,13 @@ class ErrorClass(StrEnum):
     TRUNCATED = "truncated"  # the stream ended before its finish marker
     MALFORMED = "malformed"  # bytes that are not the dialect's protocol
     EMPTY_RESPONSE = "empty_response"  # a well-formed stream with no content token
+    # The monitor's own reading process failed under the probe: says nothing of the
+    # provider, so the daemon never stores it (probes/receiver.py).
+    MONITOR = "monitor"
 
 
 # Error classes that say nothing about the provider's availability (docs/scoring.md#definitions).
-NOT_AN_OUTAGE = frozenset({ErrorClass.AUTH, ErrorClass.RATE_LIMITED})
+NOT_AN_OUTAGE = frozenset({ErrorClass.AUTH, ErrorClass.RATE_LIMITED, ErrorClass.MONITOR})
 
 
 @dataclass

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from probes.dialects import ProtocolError
+from probes.receiver import reader_failed
 from probes.result import ErrorClass, ProbeResult
 from probes.target import Target
 
@@ -99,7 +100,9 @@ async def _run(
 
 def _classify(kind: str, target: Target, exc: Exception) -> ProbeResult:
     message = f"{type(exc).__name__}: {exc}"
-    if isinstance(exc, httpx.TimeoutException):
+    if reader_failed(exc):
+        error_class = ErrorClass.MONITOR  # our reading process died, not their API
+    elif isinstance(exc, httpx.TimeoutException):
         error_class = ErrorClass.TIMEOUT
     elif isinstance(exc, httpx.RemoteProtocolError) and any(
         marker in str(exc) for marker in _MID_BODY_CLOSE

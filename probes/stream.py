@@ -37,6 +37,7 @@ from probes.dialects import (
     StreamEvent,
 )
 from probes.http_errors import Failure, check_response
+from probes.receiver import reader_failed
 from probes.result import ErrorClass, ProbeResult
 from probes.sse import SSEEvent, SSEParser
 from probes.tally import Tally, ToolCall
@@ -188,6 +189,8 @@ async def _read_stream(
     except httpx.TimeoutException:
         raise  # the runner classes every timeout the same way
     except httpx.TransportError as exc:
+        if reader_failed(exc):
+            return ErrorClass.MONITOR, f"the probe reading process exited: {exc}", None
         # The status line said 200 and then the connection went away mid-body.
         return ErrorClass.TRUNCATED, f"connection lost mid-stream: {exc}", None
     if failure is not None:

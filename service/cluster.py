@@ -25,6 +25,7 @@ import time
 from collections.abc import Sequence
 from datetime import timedelta
 
+from prometheus_client import CollectorRegistry, Gauge
 from sqlalchemy.engine import Engine
 
 from service.store.leases import acquire, heartbeat, leave, live_replicas, release
@@ -95,3 +96,14 @@ class Cluster:
         except Exception as exc:  # the database may be the reason we are stopping
             log.warning("could not leave the cluster cleanly: %s", type(exc).__name__)
         self._leader_until = 0.0
+
+
+class ClusterMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.leader = Gauge(
+            "factorwatch_leader",
+            "1 on the replica that holds the scoring-and-alerting lease, else 0.",
+            registry=registry)
+        self.replicas = Gauge(
+            "factorwatch_cluster_replicas",
+            "Live replicas in this replica's region, sharing its probe work.", registry=registry)

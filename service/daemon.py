@@ -18,45 +18,37 @@ from collections.abc import Awaitable, Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import replace
 from datetime import UTC, datetime
-from types import MappingProxyType
 from typing import Any
 
 import httpx
 import uvicorn
-from prometheus_client import CollectorRegistry
 from sqlmodel import Session
 
-from probes import run_probe
-from probes.receiver import Receiver
-from probes.result import ErrorClass
-from probes.target import Target
 from service import __version__
 from service.alerts.jobs import AlertJobs
-from service.api.app import create_app
+from service.alerts.metrics import AlertMetrics
 from service.api.auth import api_token_from
-from service.backoff import Backoff
-from service.budget import ProbeBudget
-from service.cluster import Cluster, default_replica_id
+from service.app import create_app
+from service.cluster import Cluster, ClusterMetrics, default_replica_id
 from service.config import Settings
 from service.config.retention import prunes_rankings
-from service.evaluation import evaluate_and_save
-from service.looplag import LagWindow, monitor_loop_lag
-from service.metrics import (
-    OperationsCollector,
-    ProbeMetrics,
-    StoreCollector,
-    loop_lag_histogram,
-)
-from service.probe_clients import ProbeClients, warm_up
-from service.scheduler import PeriodicJob, ProbePlan, Scheduler
-from service.scoring.evidence import Price
-from service.sla import OpsSnapshot, ops_snapshot
+from service.metrics import new_registry
+from service.probing.budget import ProbeBudget
+from service.probing.clients import ProbeClients
+from service.probing.looplag import loop_lag_histogram, monitor_loop_lag
+from service.probing.metrics import ProbeMetrics
+from service.probing.pipeline import ProbePipeline, build_targets
+from service.rankings.evaluation import evaluate_and_save
+from service.rankings.evidence import latest_prices
+from service.rankings.metrics import RankingMetrics, StoreCollector
+from service.rankings.retention import run_ranking_retention
+from service.rankings.saved import latest_rankings
+from service.scheduler import PeriodicJob, Scheduler
+from service.sla.figures import OpsSnapshot, ops_snapshot
+from service.sla.metrics import OperationsCollector
 from service.store.db import make_engine, ping
-from service.store.evidence import latest_prices
+from service.store.metrics import StoreMetrics
 from service.store.migrate import is_up_to_date, upgrade
-from service.store.ranking_retention import run_ranking_retention
-from service.store.rankings import latest_rankings
-from service.store.results import probe_row
 from service.store.retention import DEFAULT_MAX_SECONDS, run_retention
 from service.store.rollup import apply_rollups
 from service.store.sync import sync_candidates
@@ -79,32 +71,9 @@ class _Server(uvicorn.Server):
         return nullcontext()
 
 
-def _seconds(value: float) -> str:
-    return f"{value:.1f}".removesuffix(".0")
-
-
 def parse_listen(listen: str) -> tuple[str, int]:
     host, _, port = listen.rpartition(":")
     return host.strip("[]") or "127.0.0.1", int(port)
-
-
-def build_targets(settings: Settings, environ: Mapping[str, str]
-                  ) -> tuple[dict[str, Target], list[str]]:
-    """Targets for every candidate that can be probed, and why the others cannot."""
-    targets: dict[str, Target] = {}
-    skipped: list[str] = []
-    for cid, cand in sorted(settings.candidates.items()):
-        if not cand.enabled or not cand.probes:
-            continue
-        key = cand.resolve_api_key(environ)
-        if key is None and (cand.api_key_env or cand.api_key_file):
-            where = (f"environment variable {cand.api_key_env}" if cand.api_key_env
-                     else f"key file {cand.api_key_file}")
-            skipped.append(f"{cid}: {where} is not set")
-            continue
-        targets[cid] = Target(api=cand.api, base_url=cand.base_url, model=cand.model,
-                              api_key=key, name=cid)
-    return targets, skipped
 
 
 class Daemon:
@@ -114,10 +83,10 @@ class Daemon:
         self._environ = os.environ if environ is None else environ
         self._transport = transport
         self.engine = make_engine(settings.database)
-        self.registry = CollectorRegistry()
-        self.metrics = ProbeMetrics(self.registry, __version__)
-        self.budget = ProbeBudget(settings.probe_budget, self.metrics)
-        self.backoff = Backoff()  # candidates that answered 429 with a Retry-After
+        self.registry = new_registry(__version__)
+        self.store_metrics = StoreMetrics(self.registry)
+        self.ranking_metrics = RankingMetrics(self.registry, list(settings.workloads))
+        self.cluster_metrics = ClusterMetrics(self.registry)
         committed = {pid: p.sla.availability for pid, p in settings.providers.items()
                      if p.sla is not None}
         self.registry.register(StoreCollector(self._read_rankings, committed))
@@ -125,27 +94,34 @@ class Daemon:
         self.watch = Watch(settings, self.engine, self.registry, lambda: self._http)
         self.registry.register(OperationsCollector(self._read_operations))
         self.loop_lag = loop_lag_histogram(self.registry)
-        # Flags probes whose timing the loop's lag spoilt, where the loop reads (a proxy).
-        self.lag_window = LagWindow()
-        for workload in settings.workloads:  # at 0 from the start: increase() sees the 1st
-            self.metrics.top_choice_changes.labels(workload)
-        self.alerts = AlertJobs(settings, self.engine, self.metrics, self._environ,
-                                lambda: self._http)
+        self.alerts = AlertJobs(settings, self.engine, AlertMetrics(self.registry),
+                                self._environ, lambda: self._http)
         self.writer = ResultWriter(self.engine, in_transaction=apply_rollups)
         # Read when scraped, so they are right after a flush too, not only after an add.
-        self.metrics.writer_buffered.set_function(lambda: self.writer.buffered)
-        self.metrics.writer_dropped.set_function(lambda: self.writer.dropped)
-        self.metrics.writer_buffer_limit.set(self.writer.max_buffered)
-        self.metrics.reader_exits.set_function(lambda: Receiver.deaths)
-        self.scheduler = Scheduler(self._probe)
+        self.store_metrics.writer_buffered.set_function(lambda: self.writer.buffered)
+        self.store_metrics.writer_dropped.set_function(lambda: self.writer.dropped)
+        self.store_metrics.writer_buffer_limit.set(self.writer.max_buffered)
         self.cluster = Cluster(self.engine, settings.cluster.replica_id or default_replica_id(),
                                settings.region, settings.cluster.lease_ttl)
-        self.targets, self.skipped = build_targets(settings, self._environ)
-        self._prices: dict[str, Price] = {}
+        targets, self.skipped = build_targets(settings, self._environ)
+        probe_metrics = ProbeMetrics(self.registry)
+        # The probes' own, sharded pools with their reading process (made in run(); a test
+        # may drive the pipeline with the daemon's one client instead).
+        self.probe_clients: ProbeClients | None = None
+        probe_metrics.reader_exits.set_function(
+            lambda: self.probe_clients.reading.exits if self.probe_clients else 0)
+        self.probing = ProbePipeline(
+            settings, targets, probe_metrics, ProbeBudget(settings.probe_budget, probe_metrics),
+            self.writer.add, self.cluster.owns, self._client_for)
+        self.scheduler = Scheduler(self.probing.run)
         self._http: httpx.AsyncClient | None = None
-        self._probe_http: ProbeClients | None = None  # probes' own, sharded pools
         self._server: _Server | None = None
         self.started = asyncio.Event()
+
+    def _client_for(self, candidate: str) -> httpx.AsyncClient:
+        client = self.probe_clients.for_key(candidate) if self.probe_clients else self._http
+        assert client is not None, "probes run once run() has made the clients"
+        return client
 
     # --- start-up -------------------------------------------------------------------------
 
@@ -158,11 +134,11 @@ class Daemon:
                                "run `factorwatch db upgrade` first")
         now = datetime.now(UTC)
         with Session(self.engine) as session, session.begin():
-            sync_candidates(session, self.settings, now)
+            sync_candidates(session, self.settings.candidates, now)
             self.watch.prepare(session, now)  # price history seeds, static and negotiated
         with Session(self.engine) as session:
-            self._prices = latest_prices(session, list(self.settings.candidates), now)
-        self.budget.seed(self.engine)  # today's spend survives a restart
+            self.probing.prices = latest_prices(session, list(self.settings.candidates), now)
+        self.probing.budget.seed(self.engine)  # today's spend survives a restart
 
     def bind(self) -> socket.socket:
         host, port = parse_listen(self.settings.listen)
@@ -177,11 +153,6 @@ class Daemon:
         sock.listen(128)
         sock.setblocking(False)
         return sock
-
-    def plans(self) -> list[ProbePlan]:
-        return [ProbePlan(cid, kind, schedule.every)
-                for cid in self.targets
-                for kind, schedule in sorted(self.settings.candidates[cid].probes.items())]
 
     def periodic_jobs(self) -> list[PeriodicJob]:
         """The cluster heartbeat on every replica; every other job on the leader only."""
@@ -206,11 +177,11 @@ class Daemon:
         sock = self.bind()
         for reason in self.skipped:
             log.warning("candidate not probed: %s", reason)
-        if not self.targets:
+        if not self.probing.targets:
             log.warning("no candidate can be probed: set an API key (e.g. OPENAI_API_KEY) or "
                         "try `factorwatch demo`")
         self._http = httpx.AsyncClient(transport=self._transport, follow_redirects=False)
-        self._probe_http = ProbeClients(transport=self._transport)
+        self.probe_clients = ProbeClients(transport=self._transport)
         writer_task = asyncio.create_task(self.writer.run(), name="result-writer")
         app = create_app(version=__version__, engine=self.engine, registry=self.registry,
                          readiness=self.readiness,
@@ -221,12 +192,13 @@ class Daemon:
                                               access_log=False))
         server_task = asyncio.create_task(self._server.serve(sockets=[sock]), name="http")
         await self._cluster_tick()  # know the replicas before the first probe is due
-        await warm_up(self._transport)  # the reading process, reading before the 1st probe
-        self.scheduler.start(self.plans(), self.periodic_jobs())
+        await self.probe_clients.warm_up()  # its reading process reads before the 1st probe
+        self.scheduler.start(self.probing.plans(), self.periodic_jobs())
         host, port = sock.getsockname()[:2]
         log.info("factorwatch %s serving on http://%s:%d (%d candidates probed, %d workloads)",
-                 __version__, host, port, len(self.targets), len(self.settings.workloads))
-        lag_task = asyncio.create_task(monitor_loop_lag(self.loop_lag, window=self.lag_window),
+                 __version__, host, port, len(self.probing.targets), len(self.settings.workloads))
+        lag_task = asyncio.create_task(monitor_loop_lag(self.loop_lag,
+                                                        window=self.probing.lag_window),
                                        name="loop-lag")
         # Everything made at start-up lives as long as the process: out of the collector's
         # sight, a full collection (which holds the GIL and the loop with it) has less to
@@ -256,8 +228,8 @@ class Daemon:
         await server_task
         if self._http is not None:
             await self._http.aclose()
-        if self._probe_http is not None:
-            await self._probe_http.aclose()
+        if self.probe_clients is not None:
+            await self.probe_clients.aclose()
         self.engine.dispose()
         log.info("stopped cleanly")
 
@@ -267,8 +239,8 @@ class Daemon:
         try:
             await asyncio.to_thread(self.cluster.tick)
         finally:  # also when the database is unreachable: leadership then lapses
-            self.metrics.leader.set(1 if self.cluster.is_leader else 0)
-            self.metrics.replicas.set(len(self.cluster.replicas))
+            self.cluster_metrics.leader.set(1 if self.cluster.is_leader else 0)
+            self.cluster_metrics.replicas.set(len(self.cluster.replicas))
 
     def _on_leader(self, job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
         async def run_if_leader() -> None:
@@ -276,57 +248,6 @@ class Daemon:
                 await job()
         run_if_leader.__name__ = getattr(job, "__name__", "job")
         return run_if_leader
-
-    async def _probe(self, plan: ProbePlan) -> None:
-        if not self.cluster.owns(plan.candidate):
-            return  # another replica in this region probes this candidate
-        # The sharded pools once run() made them (a test may hand in just self._http).
-        http = self._probe_http.for_key(plan.candidate) if self._probe_http else self._http
-        assert http is not None
-        if (wait := self.backoff.remaining(plan.candidate)) > 0:
-            # Not a probe: nothing is sent, counted or stored (service/backoff.py).
-            self.metrics.backoff_skipped.labels(plan.candidate, plan.kind).inc()
-            log.debug("%s probe of %s skipped: %.1fs of its Retry-After left", plan.kind,
-                      plan.candidate, wait)
-            return
-        if not self.budget.allow(plan.candidate):
-            return  # its daily probe budget is spent: skipped, logged once a day
-        schedule = self.settings.candidates[plan.candidate].probes[plan.kind]
-        target = replace(self.targets[plan.candidate], timeout_seconds=schedule.timeout,
-                         max_tokens=schedule.max_tokens,
-                         options=MappingProxyType(schedule.probe_options()))
-        since, reader_deaths = self.lag_window.now(), Receiver.deaths
-        result = await run_probe(plan.kind, target, http)
-        if not result.ok and Receiver.deaths != reader_deaths:
-            # Its connection failed because the monitor's reading process died: that says
-            # nothing of the provider (probes/receiver.py).
-            log.warning("%s probe of %s not recorded: the probe reading process exited "
-                        "while it ran", plan.kind, plan.candidate)
-            return
-        if "read_late_seconds" not in result.extra and (
-                lag := self.lag_window.unreliable(since)) is not None:
-            # No reading process stamped it (behind a proxy the loop reads): the loop was
-            # held up meanwhile, and its stamps may be late by up to `lag`. A stamped result
-            # says itself whether its reads were late (probes/stream.py).
-            result.extra.update(timing_unreliable=True, loop_lag_seconds=round(lag, 4))
-        if result.error_class == ErrorClass.RATE_LIMITED and result.retry_after_seconds:
-            self._hold_back(plan.candidate, result.retry_after_seconds)
-        provider = self.settings.candidates[plan.candidate].provider
-        self.metrics.observe(plan.candidate, provider, self.settings.region, result)
-        row = probe_row(plan.candidate, self.settings.region, result,
-                        self._prices.get(plan.candidate))
-        self.budget.spend(plan.candidate, provider, row.cost_usd)
-        self.writer.add(row)
-
-    def _hold_back(self, candidate: str, retry_after: float) -> None:
-        """Pause the candidate's probes, every kind, for its Retry-After (capped)."""
-        pause = self.backoff.hold(candidate, retry_after)
-        why = ("as its Retry-After asks" if pause == retry_after else
-               f"the most honoured: its Retry-After asks {_seconds(retry_after)}s")
-        log.info("%s is rate limited (HTTP 429): its probes pause for %ss, %s", candidate,
-                 _seconds(pause), why)
-        self.metrics.backoff.labels(candidate).set_function(
-            lambda: self.backoff.remaining(candidate))
 
     async def _rescore(self) -> bool:
         """POST /api/v1/rescore: only the leader scores (two scorers would race the
@@ -341,13 +262,13 @@ class Daemon:
             rankings, changes = await asyncio.to_thread(evaluate_and_save, self.engine,
                                                         self.settings, datetime.now(UTC))
         except Exception:
-            self.metrics.scoring_runs.labels("error").inc()
+            self.ranking_metrics.scoring_runs.labels("error").inc()
             raise
-        self.metrics.scoring_runs.labels("ok").inc()
+        self.ranking_metrics.scoring_runs.labels("ok").inc()
         for ranking in rankings:
             log.debug("scored %s: leader %s", ranking.workload, ranking.leader or "none")
         for change in changes:
-            self.metrics.top_choice_changes.labels(change.workload).inc()
+            self.ranking_metrics.top_choice_changes.labels(change.workload).inc()
             log.warning("top choice for %s changed: %s -> %s (%s)", change.workload,
                         change.old or "none", change.new or "none", change.reason)
 
@@ -363,13 +284,13 @@ class Daemon:
         rankings = prunes_rankings(keep)
         if keep.probe_results:
             run_retention(self.engine, keep.probe_results, now,
-                          on_batch=self.metrics.pruned_results.inc,
+                          on_batch=self.store_metrics.pruned_results.inc,
                           max_seconds=DEFAULT_MAX_SECONDS / 2 if rankings else DEFAULT_MAX_SECONDS)
         if rankings:
             left = DEFAULT_MAX_SECONDS - (time.monotonic() - started)
             run_ranking_retention(
                 self.engine, keep.rankings_full, keep.rankings, now, max_seconds=max(left, 0.0),
-                on_batch=lambda reason, n: self.metrics.pruned_rankings.labels(reason).inc(n))
+                on_batch=lambda why, n: self.ranking_metrics.pruned_rankings.labels(why).inc(n))
 
     # --- read side ------------------------------------------------------------------------
 

@@ -13,10 +13,10 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from service.alerts.events import AlertEvent
+from service.alerts import outbox
 from service.alerts.sender import AlertSender
 from service.config.alerts import AlertsConfig
-from service.store import alert_outbox as outbox
+from service.sinks.events import AlertEvent
 from service.store.models import AlertDelivery
 from service.store.outbox import record_event
 

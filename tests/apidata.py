@@ -12,9 +12,9 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from service.api.app import create_app
+from service.app import create_app
 from service.config import Settings, load_settings
-from service.evaluation import evaluate_and_save
+from service.rankings.evaluation import evaluate_and_save
 from service.store.db import make_engine
 from service.store.migrate import upgrade
 from service.store.models import Event, Incident, PricePoint, ProbeResultRow
@@ -99,7 +99,7 @@ def seed(tmp_path: Path, now: datetime | None = None) -> Seeded:
     upgrade(url)
     engine = make_engine(url)
     with Session(engine) as session, session.begin():
-        sync_candidates(session, settings, now - timedelta(days=3))
+        sync_candidates(session, settings.candidates, now - timedelta(days=3))
         rows = probe_rows(now)
         session.add_all(rows)
         apply_rollups(session.connection(), rows)

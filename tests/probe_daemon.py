@@ -1,21 +1,44 @@
-"""Shared by tests that drive Daemon._probe directly: a daemon with simulated candidates
-(by default one, `sim/m`, a latency probe), its probe clients, and the rows it would have
-written."""
+"""Shared by tests that drive the probe pipeline directly: simulated candidates (by default
+one, `sim/m`, a latency probe), the pipeline the daemon would build for them with its probe
+clients and reading process, and the rows it would have written."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from prometheus_client import CollectorRegistry, Histogram
+
 from service.config import load_settings
-from service.daemon import Daemon
-from service.probe_clients import ProbeClients
+from service.metrics import new_registry
+from service.probing.budget import ProbeBudget
+from service.probing.clients import ProbeClients
+from service.probing.looplag import loop_lag_histogram
+from service.probing.metrics import ProbeMetrics
+from service.probing.pipeline import ProbePipeline, build_targets
+from service.scheduler import ProbePlan
 
 
-def one_candidate_daemon(tmp_path: Path, base_url: str | None, shards: int = 2,
-                         models: dict[str, str] | None = None,
-                         kinds: str = "latency: {every: 1h, timeout: 5s}"
-                         ) -> tuple[Daemon, list[Any]]:
+@dataclass
+class Probing:
+    pipeline: ProbePipeline
+    clients: ProbeClients
+    registry: CollectorRegistry
+    loop_lag: Histogram
+    rows: list[Any] = field(default_factory=list)
+
+    async def run(self, plan: ProbePlan) -> None:
+        await self.pipeline.run(plan)
+
+    async def aclose(self) -> None:
+        await self.clients.aclose()
+
+
+def probe_pipeline(tmp_path: Path, base_url: str | None, shards: int = 2,
+                   models: dict[str, str] | None = None,
+                   kinds: str = "latency: {every: 1h, timeout: 5s}", stamped: bool = True
+                   ) -> tuple[Probing, list[Any]]:
     """`models` maps candidate ids (provider `sim`) to model names: {"sim/m": "m"}."""
     candidates = "\n".join(
         f"""  {cid}: {{provider: sim, api: openai, base_url: "{base_url}", model: {model},
@@ -28,8 +51,15 @@ providers: {{sim: {{}}}}
 candidates:
 {candidates}
 """)
-    daemon = Daemon(load_settings(config, environ={}), environ={})
-    rows: list[Any] = []
-    daemon.writer.add = rows.append  # type: ignore[method-assign]
-    daemon._probe_http = ProbeClients(shards=shards)  # what run() sets up, without the rest
-    return daemon, rows
+    settings = load_settings(config, environ={})
+    registry = new_registry("test")
+    metrics = ProbeMetrics(registry)
+    clients = ProbeClients(shards=shards, stamped=stamped)
+    metrics.reader_exits.set_function(lambda: clients.reading.exits)
+    targets, _ = build_targets(settings, {})
+    probing = Probing(ProbePipeline(settings, targets, metrics,
+                                    ProbeBudget(settings.probe_budget, metrics),
+                                    lambda row: probing.rows.append(row), lambda _: True,
+                                    clients.for_key),
+                      clients, registry, loop_lag_histogram(registry))
+    return probing, probing.rows

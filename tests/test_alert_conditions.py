@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from service.alerts.condition_watch import ConditionWatch, Watched
 from service.alerts.conditions import (
     BurnRule,
     Counts,
@@ -22,7 +23,6 @@ from service.alerts.conditions import (
     monitor_down,
     sla_burn,
 )
-from service.store.alert_conditions import ConditionWatch, Watched
 from service.store.db import make_engine
 from service.store.migrate import upgrade
 from service.store.models import AlertCondition, Event, ProbeResultRow

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from service.alerts.events import EVENT_TYPES
 from service.config import ConfigError, load_settings
+from service.sinks.events import EVENT_TYPES
 
 HERE = Path(__file__).parent
 INVALID = HERE / "config_invalid_alerts"

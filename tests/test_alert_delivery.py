@@ -18,9 +18,9 @@ from prometheus_client import CollectorRegistry, generate_latest
 from sqlalchemy.engine import Engine
 
 from devtools.receiver import Receiver, always, failing_for, sequence
-from service.alerts.base import Message
-from service.alerts.webhook import verify_signature
-from service.metrics import ProbeMetrics
+from service.alerts.metrics import AlertMetrics
+from service.sinks.base import Message
+from service.sinks.webhook import verify_signature
 from service.store.db import make_engine
 from service.store.migrate import upgrade
 from tests.alert_helpers import add_event, deliveries, pump, sender
@@ -75,7 +75,7 @@ async def test_429_waits_for_retry_after_then_sends_with_the_same_key(engine: En
 
 async def test_500_is_retried_with_backoff_until_it_answers(engine: Engine) -> None:
     registry = CollectorRegistry()
-    metrics = ProbeMetrics(registry, "test")
+    metrics = AlertMetrics(registry)
     with Receiver(failing_for(1.0, 500)) as rx:
         add_event(engine, "price_change", "p1", candidate="openai/gpt-4o")
         s = sender(engine, [webhook()], {"URL_HOOK": rx.url, "HOOK_SECRET": SECRET},
@@ -99,7 +99,7 @@ async def test_404_is_permanent_and_never_retried(engine: Engine) -> None:
         add_event(engine, "price_change", "p1", candidate="openai/gpt-4o")
         s = sender(engine, [webhook()], {"URL_HOOK": rx.url, "HOOK_SECRET": SECRET},
                    delivery=FAST)
-        s.metrics = ProbeMetrics(registry, "test")
+        s.metrics = AlertMetrics(registry)
         await pump(s, lambda: deliveries(engine)[0].status == "failed")
         for _ in range(3):
             async with httpx.AsyncClient() as client:
@@ -181,7 +181,7 @@ async def test_sink_url_never_appears_in_logs_errors_metrics_or_the_database(
     caplog.set_level(logging.DEBUG)
     add_event(engine, "price_change", "p1", candidate="openai/gpt-4o")
     s = sender(engine, [webhook()], {"URL_HOOK": url, "HOOK_SECRET": SECRET}, delivery=FAST)
-    s.metrics = ProbeMetrics(registry, "test")
+    s.metrics = AlertMetrics(registry)
     async with httpx.AsyncClient(transport=httpx.MockTransport(boom)) as client:
         await pump(s, lambda: deliveries(engine)[0].attempts >= 2, client=client)
     with Receiver(always(404), echo_path=True) as rx:

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from service.alerts import outbox
 from service.alerts.routing import SinkRule
-from service.store import alert_outbox as outbox
 from service.store.db import make_engine
 from service.store.migrate import upgrade
 from service.store.models import AlertDelivery, Event

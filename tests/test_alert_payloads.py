@@ -14,18 +14,18 @@ from typing import Any
 import httpx
 import pytest
 
-from service.alerts.alertmanager import AlertmanagerSink
-from service.alerts.base import (
+from service.sinks.alertmanager import AlertmanagerSink
+from service.sinks.base import (
     Message,
     SinkError,
     SinkSpec,
     check_response,
     retry_after_seconds,
 )
-from service.alerts.events import AlertEvent
-from service.alerts.render import Links
-from service.alerts.slack import MAX_BLOCKS, SlackSink
-from service.alerts.webhook import WebhookSink, signature, verify_signature
+from service.sinks.events import AlertEvent
+from service.sinks.render import Links
+from service.sinks.slack import MAX_BLOCKS, SlackSink
+from service.sinks.webhook import WebhookSink, signature, verify_signature
 
 GOLDEN = Path(__file__).parent / "golden"
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from service.alerts.events import AlertEvent, event_type
 from service.alerts.routing import (
     History,
     Maintenance,
@@ -18,6 +17,7 @@ from service.alerts.routing import (
     plan,
     route,
 )
+from service.sinks.events import AlertEvent, event_type
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)  # a Saturday
 PROVIDERS = {"openai/gpt-4o": "openai", "groq/llama": "groq"}

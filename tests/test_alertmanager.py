@@ -16,8 +16,8 @@ from sqlalchemy.engine import Engine
 
 from devtools.alertmanager import Alertmanager
 from devtools.receiver import Receiver, always
-from service.alerts.alertmanager import AlertmanagerSink, idempotency_key
-from service.alerts.base import Message, SinkSpec
+from service.sinks.alertmanager import AlertmanagerSink, idempotency_key
+from service.sinks.base import Message, SinkSpec
 from service.store.db import make_engine
 from service.store.migrate import upgrade
 from tests.alert_helpers import add_event, deliveries, pump, sender, stored_events

@@ -18,16 +18,26 @@ import trustme
 
 from probes import receiver, run_probe
 from probes.arrival import ArrivalBackend, ArrivalStream
+from probes.receiver import ReadingProcess
 from probes.result import ErrorClass
 from probes.target import Target
-from service.probe_clients import probe_client
+from service.probing.clients import probe_client
 from service.sim.behaviour import SimModel
 from service.sim.server import SimServer
 
 STALL = 0.3  # how long a test blocks an event loop
 
 
-async def test_a_read_is_stamped_when_the_bytes_arrived_not_when_it_was_read() -> None:
+
+@pytest.fixture
+def reading() -> Iterator[ReadingProcess]:
+    process = ReadingProcess()
+    yield process
+    process.stop()
+
+
+async def test_a_read_is_stamped_when_the_bytes_arrived_not_when_it_was_read(
+        reading: ReadingProcess) -> None:
     listener = socket.create_server(("127.0.0.1", 0))
     sent_at: list[float] = []
 
@@ -41,7 +51,7 @@ async def test_a_read_is_stamped_when_the_bytes_arrived_not_when_it_was_read() -
 
     server = threading.Thread(target=serve, daemon=True)
     server.start()
-    stream = await ArrivalBackend().connect_tcp("127.0.0.1", listener.getsockname()[1])
+    stream = await ArrivalBackend(reading).connect_tcp("127.0.0.1", listener.getsockname()[1])
     assert isinstance(stream, ArrivalStream)
     time.sleep(STALL)  # the loop is blocked while the bytes come in
     data = await stream.read(1024)
@@ -56,7 +66,8 @@ async def test_a_read_is_stamped_when_the_bytes_arrived_not_when_it_was_read() -
     assert abs(stream.arrived_at - sent_at[0]) < 0.01  # ...stamped on arrival
 
 
-async def test_bytes_that_arrive_while_the_loop_is_busy_keep_their_own_stamps() -> None:
+async def test_bytes_that_arrive_while_the_loop_is_busy_keep_their_own_stamps(
+        reading: ReadingProcess) -> None:
     """The kernel merges segments nobody has read yet and keeps only the newest stamp; the
     reading process reads each at once, so the first token's stamp survives a busy loop."""
     listener = socket.create_server(("127.0.0.1", 0))
@@ -74,7 +85,7 @@ async def test_bytes_that_arrive_while_the_loop_is_busy_keep_their_own_stamps() 
 
     server = threading.Thread(target=serve, daemon=True)
     server.start()
-    stream = await ArrivalBackend().connect_tcp("127.0.0.1", listener.getsockname()[1])
+    stream = await ArrivalBackend(reading).connect_tcp("127.0.0.1", listener.getsockname()[1])
     assert isinstance(stream, ArrivalStream)
     time.sleep(STALL)  # both pieces come in while the loop is blocked
     first = await stream.read(1024)
@@ -91,7 +102,8 @@ async def test_bytes_that_arrive_while_the_loop_is_busy_keep_their_own_stamps() 
     assert abs(second_at - sent_at[1]) < 0.01
 
 
-async def test_a_reader_that_falls_behind_pauses_its_connection() -> None:
+async def test_a_reader_that_falls_behind_pauses_its_connection(
+        reading: ReadingProcess) -> None:
     """The reading process stops reading a connection whose reader has 1 MB unread, so a
     fast sender cannot fill memory; every byte still comes through, in order, once read."""
     listener = socket.create_server(("127.0.0.1", 0))
@@ -104,7 +116,7 @@ async def test_a_reader_that_falls_behind_pauses_its_connection() -> None:
 
     server = threading.Thread(target=serve, daemon=True)
     server.start()
-    stream = await ArrivalBackend().connect_tcp("127.0.0.1", listener.getsockname()[1])
+    stream = await ArrivalBackend(reading).connect_tcp("127.0.0.1", listener.getsockname()[1])
     assert isinstance(stream, ArrivalStream)
     inbox = stream._inbox
     for _ in range(40):  # give the reading process time to read all it would

@@ -13,11 +13,11 @@ import pytest
 from prometheus_client import CollectorRegistry
 from sqlmodel import Session, select
 
-from service.budget import ProbeBudget
 from service.config import load_settings
 from service.config.models import ProbeBudgetConfig
 from service.daemon import Daemon
-from service.metrics import ProbeMetrics
+from service.probing.budget import ProbeBudget
+from service.probing.metrics import ProbeMetrics
 from service.scheduler import ProbePlan
 from service.sim.behaviour import SimModel
 from service.sim.server import SimServer
@@ -38,7 +38,7 @@ def budget(per: float | None = None, total: float | None = None
            ) -> tuple[ProbeBudget, CollectorRegistry, Clock]:
     registry, clock = CollectorRegistry(), Clock()
     config = ProbeBudgetConfig(daily_usd_per_candidate=per, daily_usd_total=total)
-    return ProbeBudget(config, ProbeMetrics(registry, "t"), today=clock), registry, clock
+    return ProbeBudget(config, ProbeMetrics(registry), today=clock), registry, clock
 
 
 def exhausted(registry: CollectorRegistry, candidate: str) -> float | None:
@@ -135,7 +135,7 @@ async def run_probes(daemon: Daemon, n: int) -> None:
     daemon._http = httpx.AsyncClient()
     try:
         for _ in range(n):
-            await daemon._probe(ProbePlan("p/m", "uptime", 3600.0))
+            await daemon.probing.run(ProbePlan("p/m", "uptime", 3600.0))
         await daemon.writer.flush()
     finally:
         await daemon._http.aclose()

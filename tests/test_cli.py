@@ -43,7 +43,7 @@ workloads:
 def factorwatch(*args: str, env: dict[str, str] | None = None,
                 cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("FACTORWATCH_")}
-    return subprocess.run([sys.executable, "-m", "service.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "service.cli.main", *args], capture_output=True,
                           text=True, env={**base, **(env or {})}, cwd=cwd, timeout=120)
 
 
@@ -346,12 +346,12 @@ def test_top_level_help_says_what_factorwatch_does() -> None:
 def test_every_argument_of_every_command_has_help() -> None:
     import argparse
 
-    from service.cli import build_parser
+    from service.cli.main import build_parser
 
     missing = []
     commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
     for name, sub in commands.items():
-        if name == "probe":  # service/probe_cli.py: checked with the probe command's tests
+        if name == "probe":  # service/cli/probe.py: checked with the probe command's tests
             continue
         nested = [a for a in sub._actions if isinstance(a, argparse._SubParsersAction)]
         parsers = [(f"{name} {n}", p) for a in nested for n, p in a.choices.items()] or [
@@ -375,7 +375,7 @@ def test_demo_honours_the_environment_and_keeps_its_state_in_one_ignored_dir(
     port = free_port()
     base = {k: v for k, v in os.environ.items() if not k.startswith("FACTORWATCH_")}
     env = {**base, "FACTORWATCH_LISTEN": f"127.0.0.1:{port}", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "service.cli", "demo"], cwd=work, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "service.cli.main", "demo"], cwd=work, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 40
@@ -413,7 +413,7 @@ def test_score_and_explain_show_state_interval_missing_evidence_and_what_moved(
     from datetime import timedelta
 
     from service.config import load_settings
-    from service.evaluation import evaluate_and_save
+    from service.rankings.evaluation import evaluate_and_save
     from service.store.db import make_engine
     from service.store.migrate import upgrade
     from service.store.models import ProbeResultRow

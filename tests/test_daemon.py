@@ -225,7 +225,7 @@ async def test_daemon_probes_scores_and_exports(config_file: Path, tmp_path: Pat
 
 def test_run_process_stops_cleanly_on_sigterm(config_file: Path, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FACTORWATCH_")}
-    proc = subprocess.Popen([sys.executable, "-m", "service.cli", "run", "--config",
+    proc = subprocess.Popen([sys.executable, "-m", "service.cli.main", "run", "--config",
                              str(config_file)], env=env, stderr=subprocess.PIPE, text=True)
     db_path = tmp_path / "fw.db"
     deadline = time.monotonic() + 30
@@ -262,7 +262,7 @@ def test_ctrl_c_in_a_terminal_stops_the_daemon_without_losing_probes(config_file
     """Ctrl-C signals the whole foreground process group, the reading process included: it
     must leave the stopping to the daemon, not die first and fail the probes in flight."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FACTORWATCH_")}
-    proc = subprocess.Popen([sys.executable, "-m", "service.cli", "run", "--config",
+    proc = subprocess.Popen([sys.executable, "-m", "service.cli.main", "run", "--config",
                              str(config_file)], env=env, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     time.sleep(6)  # probing, with the reading process started

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from service.backoff import MAX_BACKOFF_SECONDS, Backoff
 from service.config import load_settings
 from service.daemon import Daemon
+from service.probing.backoff import MAX_BACKOFF_SECONDS, Backoff
 from service.scheduler import ProbePlan
 from service.sim.behaviour import SimModel
 from service.sim.server import SimServer
-from tests.probe_daemon import one_candidate_daemon
+from tests.probe_daemon import probe_pipeline
 
 
 @pytest.fixture
@@ -32,13 +32,12 @@ def failing_sim() -> Iterator[SimServer]:
 async def test_a_failed_probe_is_logged_with_its_candidate_id(
         failing_sim: SimServer, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
-    daemon, rows = one_candidate_daemon(tmp_path, failing_sim.base_url,
+    probing, rows = probe_pipeline(tmp_path, failing_sim.base_url,
                                         models={"east/m": "m", "west/m": "m"})
     try:
-        await daemon._probe(ProbePlan("west/m", "latency", 3600))
+        await probing.run(ProbePlan("west/m", "latency", 3600))
     finally:
-        assert daemon._probe_http is not None
-        await daemon._probe_http.aclose()
+        await probing.aclose()
     assert [row.candidate_id for row in rows] == ["west/m"]
     failed = [r.getMessage() for r in caplog.records if "failed" in r.getMessage()]
     assert failed == ["latency probe of west/m failed: http_5xx: HTTP 500: The server had "
@@ -80,24 +79,23 @@ def limited_sim() -> Iterator[SimServer]:
 
 async def test_probes_resume_once_the_retry_after_has_passed(
         limited_sim: SimServer, tmp_path: Path) -> None:
-    daemon, rows = one_candidate_daemon(
+    probing, rows = probe_pipeline(
         tmp_path, limited_sim.base_url,
         kinds="latency: {every: 1h, timeout: 5s}, uptime: {every: 1h, timeout: 5s}")
     clock = Clock()
-    daemon.backoff = Backoff(clock)
+    probing.pipeline.backoff = Backoff(clock)
     try:
-        await daemon._probe(ProbePlan("sim/m", "latency", 3600))
+        await probing.run(ProbePlan("sim/m", "latency", 3600))
         assert [row.error_class for row in rows] == ["rate_limited"]
         clock.now += 6.9  # Retry-After: 7
-        await daemon._probe(ProbePlan("sim/m", "uptime", 3600))  # every kind waits
-        await daemon._probe(ProbePlan("sim/m", "latency", 3600))
+        await probing.run(ProbePlan("sim/m", "uptime", 3600))  # every kind waits
+        await probing.run(ProbePlan("sim/m", "latency", 3600))
         assert len(limited_sim.records) == 1 and len(rows) == 1
         clock.now += 0.2
-        await daemon._probe(ProbePlan("sim/m", "uptime", 3600))
+        await probing.run(ProbePlan("sim/m", "uptime", 3600))
         assert len(limited_sim.records) == 2 and len(rows) == 2
     finally:
-        assert daemon._probe_http is not None
-        await daemon._probe_http.aclose()
+        await probing.aclose()
 
 
 def free_port() -> int:

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from service.config import Settings, load_settings
-from service.evaluation import evaluate, evaluate_and_save
+from service.rankings.evaluation import evaluate, evaluate_and_save
 from service.store.db import make_engine
 from service.store.migrate import upgrade
 from service.store.models import Evaluation, Event, ProbeResultRow, TopChoice

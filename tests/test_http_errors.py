@@ -19,7 +19,7 @@ from probes import run_probe
 from probes.http_errors import error_text, retry_after_seconds
 from probes.result import ErrorClass
 from probes.target import Target
-from service.probe_clients import probe_client
+from service.probing.clients import probe_client
 from service.sim.behaviour import SimModel
 from service.sim.server import SimServer
 

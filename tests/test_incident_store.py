@@ -12,13 +12,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from probes.status import IncidentReport, StatusReport, StatusUpdate, parse
-from service.store.db import make_engine
-from service.store.incident_sync import sync_report
-from service.store.incidents import (
+from service.incidents.queries import (
     declared_incident_minutes,
     incidents_between,
     open_incident_counts,
 )
+from service.incidents.sync import sync_report
+from service.store.db import make_engine
 from service.store.migrate import upgrade
 from service.store.models import Event, Incident
 from tests.conftest import REAL_FIXTURES as REAL

@@ -19,7 +19,7 @@ from probes.dialects import ProtocolError
 from probes.result import ErrorClass, ProbeResult
 from probes.runner import scrub_secrets
 from probes.target import Target
-from service.probe_clients import probe_client
+from service.probing.clients import probe_client
 from service.sim.openai_server import Fault, SimModel, SimServer
 
 SECRET = "sk-proj-TESTKEY0123456789abcdefABCDEF"

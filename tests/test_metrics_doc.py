@@ -10,15 +10,18 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from probes.result import ErrorClass, ProbeResult
-from service.metrics import (
-    OperationsCollector,
-    ProbeMetrics,
-    SourceMetrics,
-    StoreCollector,
-    loop_lag_histogram,
-)
+from service.alerts.metrics import AlertMetrics
+from service.cluster import ClusterMetrics
+from service.metrics import new_registry
+from service.outages.metrics import OutageMetrics
+from service.probing.looplag import loop_lag_histogram
+from service.probing.metrics import ProbeMetrics
+from service.rankings.metrics import RankingMetrics, StoreCollector
 from service.scoring.evidence import AvailabilityStats, Price
-from service.sla import OpsSnapshot, SlaRow, WindowFigures, budget
+from service.sla.figures import OpsSnapshot, SlaRow, WindowFigures, budget
+from service.sla.metrics import OperationsCollector
+from service.store.metrics import StoreMetrics
+from service.watch.metrics import SourceMetrics
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "metrics.md"
 
@@ -59,14 +62,20 @@ def exposed_names(registry: CollectorRegistry) -> set[str]:
 
 
 def full_registry() -> CollectorRegistry:
-    registry = CollectorRegistry()
-    metrics = ProbeMetrics(registry, "1.0")
+    """Every subsystem's metrics on one registry, as the daemon builds it."""
+    registry = new_registry("1.0")
+    metrics = ProbeMetrics(registry)
     metrics.observe("a/x", "a", "local", ProbeResult("latency", True, ttft_seconds=0.2,
                                                       total_seconds=0.5,
                                                       output_tokens_per_second=50.0))
     metrics.observe("a/x", "a", "local", ProbeResult.failure("latency", ErrorClass.TIMEOUT, "t"))
-    metrics.scoring_runs.labels("ok").inc()
-    metrics.top_choice_changes.labels("chat").inc()
+    StoreMetrics(registry)
+    ClusterMetrics(registry)
+    AlertMetrics(registry)
+    OutageMetrics(registry)
+    rankings = RankingMetrics(registry, ["chat"])
+    rankings.scoring_runs.labels("ok").inc()
+    rankings.top_choice_changes.labels("chat").inc()
     registry.register(StoreCollector(lambda: [RANKING], {"a": 0.999}))
     registry.register(OperationsCollector(lambda: OPERATIONS))
     loop_lag_histogram(registry).observe(0.002)

@@ -11,9 +11,9 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from sqlmodel import Session
 
-from service.looplag import monitor_loop_lag
-from service.metrics import OperationsCollector, loop_lag_histogram
-from service.sla import ops_snapshot
+from service.probing.looplag import loop_lag_histogram, monitor_loop_lag
+from service.sla.figures import ops_snapshot
+from service.sla.metrics import OperationsCollector
 from tests.apidata import Seeded, seed
 from tests.needs import binary
 from tests.test_metrics_doc import full_registry

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from service.scoring.outages import (
+from service.outages.judge import (
     DeclaredSpan,
     ProbeOutcome,
     down_minutes,
@@ -18,10 +18,10 @@ from service.scoring.outages import (
     summarize,
     union_minutes,
 )
+from service.outages.store import outage_summaries, record_undeclared
 from service.store.db import make_engine
 from service.store.migrate import upgrade
 from service.store.models import Event, Incident, ProbeResultRow
-from service.store.outages import outage_summaries, record_undeclared
 
 T0 = datetime(2026, 10, 7, 12, 0, tzinfo=UTC)
 

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from service.prices.points import Quoted, price_history, record_prices, seed_points
 from service.scoring.evidence import Price, PriceTier
 from service.store.db import make_engine
 from service.store.migrate import upgrade
 from service.store.models import Event, PricePoint
-from service.store.price_points import Quoted, price_history, record_prices, seed_points
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

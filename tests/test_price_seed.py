@@ -19,8 +19,8 @@ import pytest
 from prometheus_client import CollectorRegistry
 from sqlmodel import Session, select
 
-from service.catalog.price_history import bundled_history
 from service.config import Settings, load_settings
+from service.prices.bundled import bundled_history
 from service.store.db import make_engine
 from service.store.migrate import upgrade
 from service.store.models import Event, PricePoint

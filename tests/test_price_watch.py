@@ -14,12 +14,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from service.config import Settings, load_settings
-from service.metrics import SourceMetrics
+from service.prices.points import price_history
 from service.store.db import make_engine
 from service.store.migrate import upgrade
 from service.store.models import Event, PricePoint
-from service.store.price_points import price_history
 from service.watch import Watch
+from service.watch.metrics import SourceMetrics
 from tests.source_server import REAL, Route, SourceServer
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,7 @@ import pytest
 from probes import run_probe
 from probes.result import ErrorClass, ProbeResult
 from probes.target import Target
-from service.probe_clients import probe_client
+from service.probing.clients import probe_client
 from service.sim.behaviour import Fault, SimModel
 from service.sim.server import SimServer
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from service.cli.probe import add_probe_parser, target_from_args
 from service.config import ConfigError
-from service.probe_cli import add_probe_parser, target_from_args
 from service.sim.behaviour import SimModel
 from service.sim.server import SimServer
 
@@ -31,7 +31,7 @@ def fleet() -> Iterator[SimServer]:
 
 def factorwatch(*args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FACTORWATCH_")}
-    return subprocess.run([sys.executable, "-m", "service.cli", "probe", *args],
+    return subprocess.run([sys.executable, "-m", "service.cli.main", "probe", *args],
                           capture_output=True, text=True, env={**env, "FW_KEY": KEY},
                           timeout=60)
 
@@ -135,7 +135,7 @@ def test_every_probe_flag_has_help() -> None:
     add_probe_parser(sub, lambda p: p)
     probe = sub.choices["probe"]
     assert [a.dest for a in probe._actions if not a.help] == []
-    out = subprocess.run([sys.executable, "-m", "service.cli", "probe", "--help"],
+    out = subprocess.run([sys.executable, "-m", "service.cli.main", "probe", "--help"],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0
     options = " ".join(out.stdout.split("options:", 1)[1].split())

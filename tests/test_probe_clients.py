@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from service.probe_clients import ProbeClients
+from service.probing.clients import ProbeClients
 
 
 async def test_a_candidate_keeps_its_shard() -> None:

@@ -25,24 +25,24 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 import service.daemon as daemon_module
-from service.api.app import create_app
+from service.app import create_app
 from service.config import Settings, check_config, load_settings
 from service.daemon import Daemon
-from service.evaluation import evaluate
-from service.scoring.flip import Change
-from service.scoring.ranking import Ranking
-from service.store.db import make_engine
-from service.store.migrate import upgrade
-from service.store.models import Evaluation, FactorScoreRow, RankingEntry, TopChoice
-from service.store.ranking_retention import (
+from service.rankings.evaluation import evaluate
+from service.rankings.retention import (
     DEFAULT_BATCH,
     prune_rankings,
     ranking_cutoffs,
     run_ranking_retention,
 )
-from service.store.rankings import ranking_from_rows, save_ranking
+from service.rankings.saved import ranking_from_rows, save_ranking
+from service.rankings.top_choice import record_change
+from service.scoring.flip import Change
+from service.scoring.ranking import Ranking
+from service.store.db import make_engine
+from service.store.migrate import upgrade
+from service.store.models import Evaluation, FactorScoreRow, RankingEntry, TopChoice
 from service.store.rollup import floor_hour
-from service.store.top_choice import record_change
 
 NOW = datetime(2026, 11, 28, 12, 17, 30, tzinfo=UTC)  # mid-hour
 DAY = timedelta(days=1)
@@ -363,7 +363,7 @@ async def test_only_the_leader_prunes_rankings(database_url: str, settings: Sett
         assert other.registry.get_sample_value("factorwatch_store_pruned_rankings_total",
                                                {"reason": "thinned"}) == 0
 
-        with caplog.at_level(logging.INFO, logger="service.store.ranking_retention"):
+        with caplog.at_level(logging.INFO, logger="service.rankings.retention"):
             await jobs[leader]["retention"].run()
         thin_before, delete_before = ranking_cutoffs(now, 2 * 86400, 4 * 86400)
         assert min(stored(leader.engine)["chat"]) >= delete_before  # type: ignore[operator]
@@ -374,7 +374,7 @@ async def test_only_the_leader_prunes_rankings(database_url: str, settings: Sett
             assert leader.registry.get_sample_value("factorwatch_store_pruned_rankings_total",
                                                     {"reason": reason}) == n
         lines = [r.getMessage() for r in caplog.records
-                 if r.name == "service.store.ranking_retention"]
+                 if r.name == "service.rankings.retention"]
         assert lines == [f"retention: deleted {expired + thinned} saved rankings ({thinned} "
                          f"thinned to the first of each hour before {thin_before.isoformat()}, "  # type: ignore[union-attr]
                          f"{expired} evaluated before {delete_before.isoformat()}) in "  # type: ignore[union-attr]

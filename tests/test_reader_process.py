@@ -17,14 +17,14 @@ from pathlib import Path
 import pytest
 
 from probes import run_probe
-from probes.receiver import Receiver
+from probes.receiver import ReadingProcess
 from probes.result import ErrorClass
 from probes.target import Target
-from service.probe_clients import probe_client
+from service.probing.clients import probe_client
 from service.scheduler import ProbePlan
 from service.sim.behaviour import SimModel
 from service.sim.server import SimServer
-from tests.probe_daemon import one_candidate_daemon
+from tests.probe_daemon import probe_pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,29 +56,32 @@ def _ended(pid: int) -> bool:
 
 async def test_a_dead_reading_process_fails_its_probes_and_is_replaced(
         slow_sim: SimServer, caplog: pytest.LogCaptureFixture) -> None:
-    async with probe_client() as client:
+    reading = ReadingProcess()
+    async with probe_client(reading=reading) as client:
         assert (await run_probe("latency", _target(slow_sim), client)).ok
-        reader = Receiver.shared()
+        first = reading.pid
+        assert first is not None
         probe = asyncio.create_task(run_probe("latency", _target(slow_sim), client))
         await asyncio.sleep(0.2)  # the request is out; its first token is 0.3 s away
         with caplog.at_level(logging.ERROR, logger="probes.receiver"):
-            os.kill(reader.process.pid, signal.SIGKILL)
+            os.kill(first, signal.SIGKILL)
             failed = await probe
         after = await run_probe("latency", _target(slow_sim), client)
+    reading.stop()
 
-    # The answer's head had come: the body broke off (TRUNCATED); before it, NETWORK.
-    assert failed.error_class in (ErrorClass.TRUNCATED, ErrorClass.NETWORK)
+    # The monitor's own failure, not the provider's: an error class of its own.
+    assert failed.error_class == ErrorClass.MONITOR
     assert "reading process exited" in (failed.error_message or "")
     assert "sk-reader-test" not in (failed.error_message or "")
     assert any("probe reading process exited" in r.getMessage() for r in caplog.records)
     assert after.ok, after.error_message  # a new reading process, on a new connection
-    assert Receiver.shared() is not reader and Receiver.shared().process.pid != reader.process.pid
+    assert reading.exits == 1 and after.ok
 
 
 def test_the_reading_process_ends_with_the_process_it_reads_for() -> None:
     """SIGKILL leaves no time for cleanup: the reader sees its control socket close."""
-    script = ("from probes.receiver import Receiver; import time; "
-              "print(Receiver.shared().process.pid, flush=True); time.sleep(60)")
+    script = ("from probes.receiver import ReadingProcess; import time; "
+              "r = ReadingProcess(); r.receiver(); print(r.pid, flush=True); time.sleep(60)")
     prober = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, text=True,
                               stdout=subprocess.PIPE)
     try:
@@ -100,22 +103,22 @@ async def test_the_daemon_does_not_record_a_failure_the_reading_process_caused(
         slow_sim: SimServer, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """Availability is the provider's: a connection lost because the monitor's own reading
     process died is not stored as a failed probe."""
-    daemon, rows = one_candidate_daemon(tmp_path, slow_sim.base_url, shards=1)
+    probing, rows = probe_pipeline(tmp_path, slow_sim.base_url, shards=1)
     plan = ProbePlan("sim/m", "latency", 3600)
-    exits_before = daemon.registry.get_sample_value("factorwatch_probe_reader_exits")
+    exits_before = probing.registry.get_sample_value("factorwatch_probe_reader_exits")
     try:
-        await daemon._probe(plan)
-        probe = asyncio.create_task(daemon._probe(plan))
+        await probing.run(plan)
+        probe = asyncio.create_task(probing.run(plan))
         await asyncio.sleep(0.2)  # the request is out; its first token is 0.3 s away
         with caplog.at_level(logging.WARNING):
-            os.kill(Receiver.shared().process.pid, signal.SIGKILL)
+            os.kill(probing.clients.reading.pid, signal.SIGKILL)
             await probe
-        await daemon._probe(plan)
+        await probing.run(plan)
     finally:
-        await daemon._probe_http.aclose()
+        await probing.aclose()
 
     assert [row.ok for row in rows] == [True, True]  # before and after; nothing between
     assert any("not recorded: the probe reading process exited" in r.getMessage()
                for r in caplog.records)
     assert exits_before is not None
-    assert daemon.registry.get_sample_value("factorwatch_probe_reader_exits") == exits_before + 1
+    assert probing.registry.get_sample_value("factorwatch_probe_reader_exits") == exits_before + 1

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import Session
 
+from service.rankings.recent import recent_probes
 from service.scoring.states import StateRules, judge_state
 from service.store.db import make_engine
 from service.store.migrate import upgrade
 from service.store.models import ProbeResultRow
-from service.store.recent import recent_probes
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 WINDOW = timedelta(minutes=5)

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from service.metrics import sla_families
 from service.scoring.evidence import AvailabilityStats
-from service.sla import OpsSnapshot, availability_by_region
+from service.sla.figures import OpsSnapshot, availability_by_region
+from service.sla.metrics import sla_families
 from service.store.db import make_engine
 from service.store.migrate import upgrade
 from service.store.models import ProbeResultRow

@@ -107,7 +107,7 @@ def start_replica(name: str, config: Path, url: str, hook: str) -> subprocess.Po
     env = {k: v for k, v in os.environ.items() if not k.startswith("FACTORWATCH_")}
     env.update(FACTORWATCH_DATABASE=url, FACTORWATCH_LISTEN=f"127.0.0.1:{free_port()}",
                FACTORWATCH_CLUSTER__REPLICA_ID=name, HOOK_URL=hook, HOOK_SECRET="s3cret")
-    return subprocess.Popen([sys.executable, "-m", "service.cli", "run", "--config",
+    return subprocess.Popen([sys.executable, "-m", "service.cli.main", "run", "--config",
                              str(config)], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
 
@@ -140,7 +140,7 @@ def test_leader_killed_another_takes_over_and_probes_go_on(postgres: str, sim: S
     config = tmp_path / "fw.yaml"
     config.write_text(CONFIG.format(ttl=TTL, candidates=candidates))
     env = {k: v for k, v in os.environ.items() if not k.startswith("FACTORWATCH_")}
-    subprocess.run([sys.executable, "-m", "service.cli", "db", "upgrade", "--config",
+    subprocess.run([sys.executable, "-m", "service.cli.main", "db", "upgrade", "--config",
                     str(config)], env={**env, "FACTORWATCH_DATABASE": url}, check=True,
                    capture_output=True, timeout=60)
     procs = {name: start_replica(name, config, url, receiver) for name in ("r1", "r2", "r3")}

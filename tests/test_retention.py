@@ -21,17 +21,17 @@ from sqlalchemy import event, insert, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from service.alerts.condition_watch import counts_by_window
 from service.config import ConfigError, Settings, check_config, load_settings
 from service.daemon import Daemon
-from service.evaluation import candidate_facts, evaluate
+from service.outages.store import outage_summaries
+from service.rankings.evaluation import candidate_facts, evaluate
+from service.rankings.evidence import Windows, gather
 from service.scoring.ranking import ranking_document
-from service.sla import ops_snapshot, sla_rows
-from service.store.alert_conditions import counts_by_window
+from service.sla.figures import ops_snapshot, sla_rows
 from service.store.db import make_engine
-from service.store.evidence import Windows, gather
 from service.store.migrate import upgrade
 from service.store.models import ProbeResultRow, ProbeRollup
-from service.store.outages import outage_summaries
 from service.store.retention import cutoff_for, prune_probe_results, run_retention
 from service.store.rollup import apply_rollups, floor_hour, window_totals
 from service.store.writer import ResultWriter

@@ -133,7 +133,7 @@ def test_syncs_started_together_all_succeed(fresh_databases: Callable[[], Iterat
             engine = make_engine(url)
             try:
                 with Session(engine) as session, session.begin():
-                    sync_candidates(session, settings, NOW + timedelta(seconds=n))
+                    sync_candidates(session, settings.candidates, NOW + timedelta(seconds=n))
                     session.flush()
                     time.sleep(HOLD)
             finally:
@@ -176,11 +176,11 @@ def test_a_candidate_dropped_from_the_config_is_disabled_not_deleted(
     engine = make_engine(database_url)
     try:
         with Session(engine) as session, session.begin():
-            sync_candidates(session, settings, NOW)
+            sync_candidates(session, settings.candidates, NOW)
         fewer = settings.model_copy(update={"candidates": {
             cid: c for cid, c in settings.candidates.items() if cid != "p/m0"}})
         with Session(engine) as session, session.begin():
-            sync_candidates(session, fewer, NOW + timedelta(minutes=1))
+            sync_candidates(session, fewer.candidates, NOW + timedelta(minutes=1))
     finally:
         engine.dispose()
     assert mirrored(database_url) == [("p/m0", False), *EXPECTED[1:]]

@@ -20,10 +20,10 @@ from sqlmodel import Session, select
 
 from probes.status import ParseError, detect, matches_components, parse
 from service.catalog import builtin_catalog
-from service.metrics import SourceMetrics
 from service.store.db import make_engine
 from service.store.migrate import upgrade
 from service.store.models import Event, Incident
+from service.watch.metrics import SourceMetrics
 from service.watch.status import StatusPoller
 from tests.source_server import Route, SourceServer
 

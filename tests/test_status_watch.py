@@ -12,10 +12,10 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from service.metrics import SourceMetrics
 from service.store.db import make_engine
 from service.store.migrate import upgrade
 from service.store.models import Event, Incident
+from service.watch.metrics import SourceMetrics
 from service.watch.status import StatusPoller
 from tests.source_server import REAL, Route, SourceServer
 

@@ -199,7 +199,7 @@ def test_two_replicas_running_db_upgrade_at_once_both_succeed(database_url: str)
     # The command each replica's init step runs; the lock in migrate.py serialises them.
     env = {k: v for k, v in os.environ.items() if not k.startswith("FACTORWATCH_")}
     env["FACTORWATCH_DATABASE"] = database_url
-    procs = [subprocess.Popen([sys.executable, "-m", "service.cli", "db", "upgrade"],
+    procs = [subprocess.Popen([sys.executable, "-m", "service.cli.main", "db", "upgrade"],
                               cwd=REPO, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(3)]
     outputs = [p.communicate(timeout=120) for p in procs]

@@ -16,15 +16,13 @@ from typing import Any
 
 import pytest
 
-from probes.receiver import Receiver
 from probes.stream import LATE_READ_SECONDS
-from service import looplag
-from service.looplag import LagWindow, monitor_loop_lag
-from service.probe_clients import ProbeClients
+from service.probing import looplag
+from service.probing.looplag import LagWindow, monitor_loop_lag
 from service.scheduler import ProbePlan
 from service.sim.openai_server import SimModel, SimServer
 from service.store.rollup import Totals
-from tests.probe_daemon import one_candidate_daemon
+from tests.probe_daemon import probe_pipeline
 
 
 class _Null:
@@ -69,19 +67,19 @@ def sim() -> Iterator[SimServer]:
 
 async def test_a_stalled_loop_does_not_flag_kernel_stamped_timing(
         sim: SimServer, tmp_path: Path) -> None:
-    daemon, rows = one_candidate_daemon(tmp_path, sim.base_url, shards=2)
-    monitor = asyncio.create_task(monitor_loop_lag(daemon.loop_lag, window=daemon.lag_window))
+    probing, rows = probe_pipeline(tmp_path, sim.base_url, shards=2)
+    monitor = asyncio.create_task(monitor_loop_lag(probing.loop_lag,
+                                                   window=probing.pipeline.lag_window))
     plan = ProbePlan("sim/m", "latency", 3600)
     try:
-        await daemon._probe(plan)  # warms the connection; a loop left alone
-        probe = asyncio.create_task(daemon._probe(plan))
+        await probing.run(plan)  # warms the connection; a loop left alone
+        probe = asyncio.create_task(probing.run(plan))
         await asyncio.sleep(0.05)  # the request is out, its first token 0.3 s away
         time.sleep(0.4)  # a blocking call on the daemon's loop
         await probe
     finally:
         monitor.cancel()
-        assert daemon._probe_http is not None
-        await daemon._probe_http.aclose()
+        await probing.aclose()
 
     calm, stalled = rows
     assert calm.ok and stalled.ok
@@ -94,18 +92,18 @@ async def test_a_stalled_loop_does_not_flag_kernel_stamped_timing(
     for row in rows:
         assert "timing_unreliable" not in row.extra, row.extra
         assert 0 <= row.extra["read_late_seconds"] < LATE_READ_SECONDS
-    lag_sum = daemon.registry.get_sample_value("factorwatch_event_loop_lag_seconds_sum")
+    lag_sum = probing.registry.get_sample_value("factorwatch_event_loop_lag_seconds_sum")
     assert lag_sum is not None and lag_sum >= 0.3  # the stall is still seen as loop lag
 
 
 async def test_a_probe_whose_reading_process_was_held_up_is_flagged(
         sim: SimServer, tmp_path: Path) -> None:
-    daemon, rows = one_candidate_daemon(tmp_path, sim.base_url, shards=2)
+    probing, rows = probe_pipeline(tmp_path, sim.base_url, shards=2)
     plan = ProbePlan("sim/m", "latency", 3600)
     try:
-        await daemon._probe(plan)  # warms the connection and the reading process
-        reader = Receiver.shared().process.pid
-        probe = asyncio.create_task(daemon._probe(plan))
+        await probing.run(plan)  # warms the connection and the reading process
+        reader = probing.clients.reading.pid
+        probe = asyncio.create_task(probing.run(plan))
         await asyncio.sleep(0.05)  # the request is out, its first token 0.3 s away
         os.kill(reader, signal.SIGSTOP)  # no CPU for the reading process: tokens wait
         try:
@@ -114,8 +112,7 @@ async def test_a_probe_whose_reading_process_was_held_up_is_flagged(
             os.kill(reader, signal.SIGCONT)
         await probe
     finally:
-        assert daemon._probe_http is not None
-        await daemon._probe_http.aclose()
+        await probing.aclose()
 
     calm, held = rows
     assert calm.ok and held.ok
@@ -133,12 +130,12 @@ async def test_a_late_read_that_brought_one_token_alone_is_not_flagged(
         sim: SimServer, tmp_path: Path) -> None:
     """A segment left unread keeps its own arrival stamp: only later bytes read with it
     (merged into the newest stamp) make it wrong."""
-    daemon, rows = one_candidate_daemon(tmp_path, sim.base_url, shards=2)
+    probing, rows = probe_pipeline(tmp_path, sim.base_url, shards=2)
     plan = ProbePlan("sim/m", "latency", 3600)
     try:
-        await daemon._probe(plan)
-        reader = Receiver.shared().process.pid
-        probe = asyncio.create_task(daemon._probe(plan))
+        await probing.run(plan)
+        reader = probing.clients.reading.pid
+        probe = asyncio.create_task(probing.run(plan))
         await asyncio.sleep(0.05)
         os.kill(reader, signal.SIGSTOP)  # resumed between the 1st token (0.3 s) and the 2nd
         try:
@@ -147,8 +144,7 @@ async def test_a_late_read_that_brought_one_token_alone_is_not_flagged(
             os.kill(reader, signal.SIGCONT)
         await probe
     finally:
-        assert daemon._probe_http is not None
-        await daemon._probe_http.aclose()
+        await probing.aclose()
 
     late = rows[-1]
     record = sim.records[-1]
@@ -163,19 +159,19 @@ async def test_behind_a_proxy_a_stalled_loop_still_flags(
     """Without the reading process (an HTTP proxy set in the environment), the event loop
     reads and stamps: its lag is what makes those stamps late."""
     monkeypatch.setattr(looplag, "UNRELIABLE_SECONDS", 0.1)  # only the stall below counts
-    daemon, rows = one_candidate_daemon(tmp_path, sim.base_url, shards=2)
-    daemon._probe_http = ProbeClients(shards=2, stamped=False)
-    monitor = asyncio.create_task(monitor_loop_lag(daemon.loop_lag, window=daemon.lag_window))
+    probing, rows = probe_pipeline(tmp_path, sim.base_url, shards=2, stamped=False)
+    monitor = asyncio.create_task(monitor_loop_lag(probing.loop_lag,
+                                                   window=probing.pipeline.lag_window))
     plan = ProbePlan("sim/m", "latency", 3600)
     try:
-        await daemon._probe(plan)
-        probe = asyncio.create_task(daemon._probe(plan))
+        await probing.run(plan)
+        probe = asyncio.create_task(probing.run(plan))
         await asyncio.sleep(0.05)
         time.sleep(0.4)
         await probe
     finally:
         monitor.cancel()
-        await daemon._probe_http.aclose()
+        await probing.aclose()
 
     calm, stalled = rows
     assert "timing_unreliable" not in calm.extra and "read_late_seconds" not in calm.extra

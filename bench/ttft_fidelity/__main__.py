@@ -33,7 +33,7 @@ from bench.ttft_fidelity import gl_client
 from bench.ttft_fidelity.report import markdown
 from bench.ttft_fidelity.server import Timing
 from bench.ttft_fidelity.stats import errors, percentile, summary, truth_of
-from service.looplag import UNRELIABLE_SECONDS
+from service.probing.looplag import UNRELIABLE_SECONDS
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET_MS = 2.0

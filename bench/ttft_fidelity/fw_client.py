@@ -21,8 +21,8 @@ import httpx
 
 from probes import run_probe
 from probes.target import Target
-from service.looplag import LagWindow, monitor_loop_lag
-from service.probe_clients import SHARDS, ProbeClients
+from service.probing.clients import SHARDS, ProbeClients
+from service.probing.looplag import LagWindow, monitor_loop_lag
 
 
 class _Null:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -32,7 +33,6 @@ from typing import Any
 import yaml
 from apscheduler.events import EVENT_JOB_MISSED, EVENT_JOB_SUBMITTED, JobExecutionEvent
 
-from probes.receiver import Receiver
 from service.config import Settings, load_settings
 from service.daemon import Daemon
 
@@ -78,11 +78,19 @@ class Tee:
             self.seen.append(amount)
 
 
+_running: list[Daemon] = []  # the daemon being measured: its reading process is ours too
+
+
+def reader_pid() -> int | None:
+    """The process reading the measured daemon's probe connections (probes/receiver.py)."""
+    clients = _running[0].probe_clients if _running else None
+    return clients.reading.pid if clients is not None else None
+
+
 def rss_mb() -> float:
-    """This process and the process reading its probe connections (probes/receiver.py)."""
-    reader = Receiver._instance
-    pids = ["self"] + ([str(reader.process.pid)] if reader is not None and reader.alive else [])
-    return sum(_rss_mb(pid) for pid in pids)
+    """This process and the process reading its probe connections."""
+    pid = reader_pid()
+    return sum(_rss_mb(p) for p in ["self", *([str(pid)] if pid is not None else [])])
 
 
 def _rss_mb(pid: str) -> float:
@@ -100,7 +108,8 @@ async def run(origin: str, candidates: int, rate: float, seconds: float, warmup:
     results: list[dict[str, Any]] = []
     lags: list[float] = []
     missed = 0
-    add = daemon.writer.add
+    _running[:] = [daemon]
+    add = daemon.probing.write
 
     def capture(row: Any) -> None:
         if loop.time() >= measuring_from:
@@ -127,7 +136,7 @@ async def run(origin: str, candidates: int, rate: float, seconds: float, warmup:
         late = datetime.now(UTC) - min(event.scheduled_run_times)
         lags.append(late.total_seconds())
 
-    daemon.writer.add = capture  # type: ignore[method-assign]
+    daemon.probing.write = capture
     tee = Tee(daemon.loop_lag, lambda: loop.time() >= measuring_from)
     daemon.loop_lag = tee  # type: ignore[assignment]
     daemon.scheduler._aps.add_listener(on_job, EVENT_JOB_SUBMITTED | EVENT_JOB_MISSED)
@@ -152,14 +161,15 @@ def hold_up_reader(every: float, longest: float, stop: threading.Event) -> None:
     """Stop the probe reading process for up to `longest` seconds, about every `every`."""
     rng = random.Random(7)
     while not stop.wait(rng.expovariate(1 / every)):
-        reader = Receiver._instance
-        if reader is None or not reader.alive:
+        pid = reader_pid()
+        if pid is None:
             continue
-        os.kill(reader.process.pid, signal.SIGSTOP)
-        try:
-            time.sleep(rng.uniform(0, longest))
-        finally:
-            os.kill(reader.process.pid, signal.SIGCONT)
+        with contextlib.suppress(ProcessLookupError):  # it may just have been replaced
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                time.sleep(rng.uniform(0, longest))
+            finally:
+                os.kill(pid, signal.SIGCONT)
 
 
 def main() -> None:

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from probes.result import ErrorClass
-from service.alerts.events import severity_rank
-from service.alerts.render import span
+from service.sinks.events import severity_rank
+from service.sinks.render import span
 
 # Failures that say our side is wrong (a key, a model name, a base URL), not the provider.
 CONFIG_ERRORS = frozenset({ErrorClass.AUTH.value, ErrorClass.HTTP_4XX.value})

@@ -12,12 +12,12 @@ import httpx
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from service.alerts.condition_watch import ConditionWatch, Watched
 from service.alerts.conditions import BurnRule
+from service.alerts.metrics import AlertMetrics
 from service.alerts.sender import AlertSender
 from service.config import Settings
-from service.metrics import ProbeMetrics
 from service.scheduler import PeriodicJob
-from service.store.alert_conditions import ConditionWatch, Watched
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def watched(settings: Settings) -> list[Watched]:
 
 
 class AlertJobs:
-    def __init__(self, settings: Settings, engine: Engine, metrics: ProbeMetrics | None,
+    def __init__(self, settings: Settings, engine: Engine, metrics: AlertMetrics | None,
                  environ: Mapping[str, str],
                  client: Callable[[], httpx.AsyncClient | None]) -> None:
         alerts = settings.alerts

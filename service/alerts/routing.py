@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from service.alerts.events import AlertEvent, event_type, severity_rank
-from service.alerts.render import span
+from service.sinks.events import AlertEvent, event_type, severity_rank
+from service.sinks.render import span
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

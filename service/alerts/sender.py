@@ -1,6 +1,6 @@
 """The sender: each pass routes new events, then sends every sink's due messages.
 
-Database steps run in worker threads, one transaction each (service/store/alert_outbox.py
+Database steps run in worker threads, one transaction each (service/alerts/outbox.py
 says why that is safe to kill anywhere). Sinks are drained concurrently, so one slow
 receiver does not hold up the others. Failures are retried with exponential backoff
 (at least the receiver's Retry-After) until `alerts.delivery.max_age`; permanent ones
@@ -17,28 +17,27 @@ import random
 import socket
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import httpx
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from service.alerts.base import REDACT, Message, Sink, SinkError, scrub, secrets_of
-from service.alerts.registry import build_sink
+from service.alerts import outbox
+from service.alerts.metrics import AlertMetrics
 from service.alerts.routing import SinkRule
 from service.alerts.setup import configured_quiet, sink_rule, sink_spec
+from service.alerts.silences import as_silence, silences_ending_after
 from service.config.alerts import AlertsConfig
-from service.metrics import ProbeMetrics
-from service.store import alert_outbox as outbox
-from service.store.silences import as_silence, silences_ending_after
+from service.sinks.base import REDACT, Message, Sink, SinkError, scrub, secrets_of
+from service.sinks.registry import build_sink
+from service.store.types import utcnow
 
 log = logging.getLogger(__name__)
 
 MESSAGES_PER_PASS = 20  # per sink; the rest waits for the next pass
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def default_claimer() -> str:
@@ -47,7 +46,7 @@ def default_claimer() -> str:
 
 class AlertSender:
     def __init__(self, engine: Engine, alerts: AlertsConfig, provider_of: Mapping[str, str],
-                 environ: Mapping[str, str], metrics: ProbeMetrics | None = None,
+                 environ: Mapping[str, str], metrics: AlertMetrics | None = None,
                  claimer: str | None = None, clock: Callable[[], datetime] = utcnow,
                  rng: random.Random | None = None) -> None:
         self.engine = engine

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import timedelta
 
-from service.alerts.base import SinkSpec
-from service.alerts.render import Links
 from service.alerts.routing import Maintenance, Matchers, Silence, SinkRule
 from service.config.alerts import AlertsConfig, LinksConfig, SinkConfig
+from service.sinks.base import SinkSpec
+from service.sinks.render import Links
 
 
 def sink_rule(cfg: SinkConfig) -> SinkRule:

@@ -13,13 +13,13 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 from sqlmodel import select
 
-from service.alerts.events import EVENT_TYPES
+from service.alerts.silences import add_silence, end_silence
 from service.api.auth import require_token
 from service.api.deps import Ctx, Cursor, Db, Limit
 from service.api.schemas import Page
+from service.sinks.events import EVENT_TYPES
 from service.store.models import AlertSilence
 from service.store.queries import newest_first
-from service.store.silences import add_silence, end_silence
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 Names = Annotated[list[Annotated[str, Field(min_length=1, max_length=200)]],

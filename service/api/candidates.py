@@ -19,12 +19,12 @@ from service.api.schemas import (
     SlaRowOut,
 )
 from service.api.sla import sla_row_out
+from service.incidents.queries import open_incident_counts
+from service.prices.queries import latest_prices
+from service.rankings.saved import latest_ranking, latest_rankings
 from service.scoring.evidence import Price
-from service.sla import committed_sla, sla_rows
-from service.store.incidents import open_incident_counts
-from service.store.prices import latest_prices
+from service.sla.figures import committed_sla, sla_rows
 from service.store.queries import last_probe_times
-from service.store.rankings import latest_ranking, latest_rankings
 
 router = APIRouter(prefix="/api/v1", tags=["candidates"])
 
@@ -81,7 +81,7 @@ def _stored(db: Session, workload: str) -> dict[str, Any] | None:
 
 
 def _fresh(ctx: ApiContext, db: Session, workload: str) -> dict[str, Any]:
-    from service.evaluation import evaluate
+    from service.rankings.evaluation import evaluate
     from service.scoring.ranking import ranking_document
 
     (ranking,) = evaluate(db, ctx.settings, datetime.now(UTC), [workload])

@@ -11,8 +11,8 @@ from sqlmodel import select
 from service.api.candidates import price_out
 from service.api.deps import Ctx, Cursor, Db, Limit
 from service.api.schemas import Page, PriceOut
+from service.prices.queries import as_price, latest_prices
 from service.store.models import PricePoint
-from service.store.prices import as_price, latest_prices
 from service.store.queries import newest_first
 
 router = APIRouter(prefix="/api/v1", tags=["prices"])

@@ -10,9 +10,9 @@ from sqlmodel import Session
 
 from service.api.deps import ApiContext, Ctx, Db
 from service.api.schemas import OutageOut, SlaRowOut, SlaTable
-from service.scoring.outages import OutageSummary
-from service.sla import SlaRow, enabled_candidates, sla_rows
-from service.store.outages import outage_summaries
+from service.outages.judge import OutageSummary
+from service.outages.store import outage_summaries
+from service.sla.figures import SlaRow, enabled_candidates, sla_rows
 
 router = APIRouter(prefix="/api/v1", tags=["sla"])
 

@@ -11,9 +11,9 @@ from sqlmodel import Session, col, select
 from service.api.auth import require_token
 from service.api.deps import Ctx, Cursor, Db, Limit, known_workload
 from service.api.schemas import HistoryEntry, HistoryItem, Page, RankingOut, Rescored
+from service.rankings.saved import latest_ranking, ranking_from_rows
 from service.store.models import Evaluation, RankingEntry
 from service.store.queries import newest_first
-from service.store.rankings import latest_ranking, ranking_from_rows
 
 router = APIRouter(prefix="/api/v1", tags=["workloads"])
 

@@ -23,11 +23,11 @@ from pydantic import (
     model_validator,
 )
 
-from service.alerts.events import EVENT_TYPES
-from service.alerts.registry import SIGNED, SINKS
 from service.config.errors import Loc, _known
 from service.config.fields import EnvName, HttpUrl, NonEmpty, PositiveDuration, _resolve_secret
 from service.durations import parse_duration
+from service.sinks.events import EVENT_TYPES
+from service.sinks.registry import SIGNED, SINKS
 
 Severity = Literal["info", "warning", "critical"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]

@@ -1,5 +1,5 @@
 """The `retention` section: how long raw probe results are kept (service/store/retention.py),
-and how saved rankings are thinned and then deleted (service/store/ranking_retention.py).
+and how saved rankings are thinned and then deleted (service/rankings/retention.py).
 
 Scoring, the SLA table and the alert conditions sum whole hours from the hourly rollups, but
 read the raw results of the partial hours at both edges of their windows

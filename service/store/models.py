@@ -6,17 +6,13 @@ the name of the environment variable that holds its key, not the key.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from service.store.types import UTCDateTime
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from service.store.types import UTCDateTime, utcnow
 
 
 def _ts(index: bool = False) -> Any:
@@ -163,7 +159,7 @@ class Event(SQLModel, table=True):
 
 
 class AlertDelivery(SQLModel, table=True):
-    """One event to one sink (service/store/alert_outbox.py): claimed, sent, retried apart.
+    """One event to one sink (service/alerts/outbox.py): claimed, sent, retried apart.
 
     `batch` names the message the row was first claimed into; it is also the idempotency key
     of that message, so a retry or a repeat after a crash sends the same events with it.

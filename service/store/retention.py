@@ -2,7 +2,7 @@
 
 Hourly rollups, incidents, prices and events are kept: they are small, and the rollups are
 what long windows are summed from once the raw rows are gone. Saved rankings are thinned in
-the same job (service/store/ranking_retention.py).
+the same job (service/rankings/retention.py).
 
 - The cutoff is a whole UTC hour (`cutoff_for`), so an hour's raw rows go together and
   every window still finds whole hours in the rollups and raw rows at its edges.

@@ -10,20 +10,32 @@ workloads live in the config alone.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Protocol
 
 from sqlmodel import Session, select
 
-from service.config import Settings
 from service.store.locks import CANDIDATES_KEY, lock_until_commit
 from service.store.models import Candidate
 
 
-def sync_candidates(session: Session, settings: Settings, now: datetime) -> None:
+class Mirrored(Protocol):
+    """What the store keeps of a configured candidate (config.CandidateConfig has it)."""
+
+    provider: str
+    api: str
+    base_url: str
+    model: str
+    enabled: bool
+
+
+def sync_candidates(session: Session, candidates: Mapping[str, Mirrored], now: datetime
+                    ) -> None:
     """Upsert every configured candidate; candidates no longer configured are disabled."""
     lock_until_commit(session, CANDIDATES_KEY, Candidate.__table__)  # type: ignore[attr-defined]
     existing = {c.id: c for c in session.exec(select(Candidate)).all()}
-    for cid, cand in settings.candidates.items():
+    for cid, cand in candidates.items():
         row = existing.pop(cid, None) or Candidate(id=cid, provider=cand.provider, api=cand.api,
                                                    base_url=cand.base_url, model=cand.model)
         row.provider, row.api, row.base_url, row.model = (cand.provider, cand.api,

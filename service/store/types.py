@@ -10,6 +10,11 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 
+def utcnow() -> datetime:
+    """Now, in UTC: the clock every job reads unless a test hands it another."""
+    return datetime.now(UTC)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """A timestamp stored as UTC and always read back as a tz-aware UTC datetime.
 

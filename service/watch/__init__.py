@@ -19,9 +19,10 @@ from sqlmodel import Session
 from probes.fetch import is_http
 from probes.pricing import READERS as PRICE_READERS
 from service.config import Settings
-from service.metrics import SourceMetrics
+from service.outages.job import OutageWatch
+from service.outages.metrics import OutageMetrics
 from service.scheduler import PeriodicJob
-from service.watch.outages import OutageWatch
+from service.watch.metrics import SourceMetrics
 from service.watch.pricing import NEGOTIATED, PriceBook, PricePoller
 from service.watch.sources import ClientGetter
 from service.watch.status import StatusPoller
@@ -46,7 +47,7 @@ class Watch:
                                                    self.metrics))
                         for source in settings.pricing.sources]
         self.outages = OutageWatch({cid: c.provider for cid, c in settings.candidates.items()
-                                    if c.enabled}, engine, self.metrics)
+                                    if c.enabled}, engine, OutageMetrics(registry))
         # A setup that scores every few seconds (the demo) has its outage figures as soon.
         self.outage_first_delay = min(OUTAGE_FIRST_DELAY, settings.scoring.every)
 

@@ -18,11 +18,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from probes.pricing import READERS, PriceList, PriceQuote
-from service.catalog.price_history import bundled_history
 from service.config import CandidateConfig
-from service.metrics import SourceMetrics
+from service.prices.bundled import bundled_history
+from service.prices.points import Quoted, record_prices, seed_points
 from service.scoring.evidence import Price, PriceTier
-from service.store.price_points import Quoted, record_prices, seed_points
+from service.watch.metrics import SourceMetrics
 from service.watch.sources import ClientGetter, SourcePoller
 
 log = logging.getLogger(__name__)

@@ -12,13 +12,14 @@ import asyncio
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Generic, TypeVar
 
 import httpx
 
 from probes.fetch import FetchError, Validators, fetch
-from service.metrics import SourceMetrics
+from service.store.types import utcnow
+from service.watch.metrics import SourceMetrics
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +27,6 @@ T = TypeVar("T")
 ClientGetter = Callable[[], httpx.AsyncClient | None]
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class SourcePoller(ABC, Generic[T]):

@@ -15,9 +15,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from probes.status import StatusReport, parse
-from service.metrics import SourceMetrics
-from service.store.incident_sync import sync_report
+from service.incidents.sync import sync_report
 from service.store.outbox import record_event
+from service.watch.metrics import SourceMetrics
 from service.watch.sources import ClientGetter, SourcePoller, utcnow
 
 log = logging.getLogger(__name__)

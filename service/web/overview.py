@@ -16,11 +16,11 @@ from sqlmodel import Session, col, select
 
 from service.api.deps import ApiContext, Ctx, Db
 from service.api.sla import cached_outages
-from service.scoring.outages import OutageSummary
-from service.sla import SlaRow, sla_rows
+from service.outages.judge import OutageSummary
+from service.rankings.saved import latest_rankings
+from service.rankings.top_choice import EVENT_TYPE as TOP_CHOICE_CHANGED
+from service.sla.figures import SlaRow, sla_rows
 from service.store.models import Event, Incident, PricePoint
-from service.store.rankings import latest_rankings
-from service.store.top_choice import EVENT_TYPE as TOP_CHOICE_CHANGED
 from service.web.render import render_overview
 
 router = APIRouter(tags=["overview"])

@@ -1,0 +1,66 @@
+"""Declared vs observed outages per provider, from stored probe results and incidents.
+
+The rules live in service/outages/judge.py (pure); this reads their inputs and saves an
+`outage_undeclared` event for each outage the provider had not declared in time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_
+from sqlmodel import Session, col, select
+
+from probes.result import NOT_AN_OUTAGE
+from service.incidents.queries import declared_spans
+from service.outages.judge import (
+    DEFAULT_GRACE,
+    OutageSummary,
+    ProbeOutcome,
+    down_minutes,
+    overdue,
+    summarize,
+)
+from service.store.models import ProbeResultRow
+from service.store.outbox import record_event
+from service.store.rollup import AVAILABILITY_KINDS
+
+
+def probe_outcomes(session: Session, providers: Mapping[str, str], since: datetime,
+                   until: datetime) -> list[ProbeOutcome]:
+    """Availability-counting probes of the candidates in `providers` (candidate -> provider)."""
+    rows = session.exec(
+        select(ProbeResultRow.candidate_id, ProbeResultRow.started_at, ProbeResultRow.ok)
+        .where(col(ProbeResultRow.candidate_id).in_(list(providers)),
+               col(ProbeResultRow.kind).in_(AVAILABILITY_KINDS),
+               ProbeResultRow.started_at >= since, ProbeResultRow.started_at < until,
+               or_(col(ProbeResultRow.error_class).is_(None),
+                   col(ProbeResultRow.error_class).not_in([str(e) for e in NOT_AN_OUTAGE])))
+    ).all()
+    return [ProbeOutcome(providers[cid], cid, at, ok) for cid, at, ok in rows]
+
+
+def outage_summaries(session: Session, providers: Mapping[str, str], since: datetime,
+                     until: datetime) -> dict[str, OutageSummary]:
+    """Declared and observed outage figures for every provider that has candidates."""
+    down, _monitor = down_minutes(probe_outcomes(session, providers, since, until))
+    return {provider: summarize(provider, down.get(provider, set()),
+                                declared_spans(session, provider, since, until), since, until)
+            for provider in sorted(set(providers.values()))}
+
+
+def record_undeclared(session: Session, summaries: Mapping[str, OutageSummary],
+                      now: datetime, grace_seconds: float = DEFAULT_GRACE.total_seconds()
+                      ) -> int:
+    """Save one outage_undeclared event per overdue undeclared outage; returns how many."""
+    added = 0
+    for provider, summary in summaries.items():
+        for episode in overdue(summary, now, timedelta(seconds=grace_seconds)):
+            payload = {"provider": provider, "started_at": episode.start.isoformat(),
+                       "ended_at": episode.end.isoformat(), "down_minutes": episode.minutes,
+                       "declared_minutes_in_window": round(summary.declared_minutes, 1)}
+            added += record_event(session, "outage_undeclared",
+                                  f"outage_undeclared:{provider}:{episode.start.isoformat()}",
+                                  payload, now, severity="warning")
+    return added
