@@ -45,6 +45,7 @@ demo: install
 lint: install-test
 	$(BIN)/ruff check service probes tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 system-packages:
 	bash devtools/install-system-packages

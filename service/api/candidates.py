@@ -21,8 +21,10 @@ from service.api.schemas import (
 from service.api.sla import sla_row_out
 from service.incidents.queries import open_incident_counts
 from service.prices.queries import latest_prices
+from service.rankings.evaluation import evaluate
 from service.rankings.saved import latest_ranking, latest_rankings
 from service.scoring.evidence import Price
+from service.scoring.ranking import ranking_document
 from service.sla.figures import committed_sla, sla_rows
 from service.store.queries import last_probe_times
 
@@ -81,9 +83,6 @@ def _stored(db: Session, workload: str) -> dict[str, Any] | None:
 
 
 def _fresh(ctx: ApiContext, db: Session, workload: str) -> dict[str, Any]:
-    from service.rankings.evaluation import evaluate
-    from service.scoring.ranking import ranking_document
-
     (ranking,) = evaluate(db, ctx.settings, datetime.now(UTC), [workload])
     return ranking_document(ranking)
 

@@ -19,6 +19,7 @@ from probes import PROBES
 from probes.dialects import DIALECTS
 from service.config.errors import _known
 from service.durations import parse_duration
+from service.scoring.base import DEFAULT_SCALES  # the one list of scales
 from service.scoring.factors_names import BOOLEAN_FACTS, FACT_NAMES, FACTORS
 
 log = logging.getLogger(__package__)  # "service.config", as before the module became a package
@@ -68,8 +69,6 @@ def _factor(value: str) -> str:
 
 
 def _scale_name(value: str) -> str:
-    from service.scoring.base import DEFAULT_SCALES  # the one list of scales
-
     if value not in DEFAULT_SCALES:
         raise ValueError(f"factor {value!r} has no scale to override "
                          f"(scaled: {_known(DEFAULT_SCALES)})")

@@ -44,6 +44,7 @@ from service.config.fields import (
     _resolve_secret,
 )
 from service.config.retention import RetentionConfig, fit_default
+from service.scoring.scales import scale
 
 ENV_PREFIX = "FACTORWATCH_"
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -241,9 +242,7 @@ class ScaleConfig(_Strict):
 
     @model_validator(mode="after")
     def _valid_scale(self) -> ScaleConfig:
-        from service.scoring.scales import scale  # the scale's own rules, not a copy
-
-        scale(self.anchors, log=self.log)
+        scale(self.anchors, log=self.log)  # the scale's own rules, not a copy
         return self
 
 
