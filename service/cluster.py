@@ -47,8 +47,10 @@ def owner(candidate: str, replicas: Sequence[str]) -> str | None:
 
 
 class Cluster:
-    def __init__(self, engine: Engine, replica_id: str, region: str, ttl_seconds: float) -> None:
+    def __init__(self, engine: Engine, replica_id: str, region: str, ttl_seconds: float,
+                 metrics: ClusterMetrics | None = None) -> None:
         self.engine = engine
+        self.metrics = metrics
         self.replica_id = replica_id
         self.region = region
         self.ttl = timedelta(seconds=ttl_seconds)
@@ -63,10 +65,19 @@ class Cluster:
         return owner(candidate, self.replicas) == self.replica_id
 
     def tick(self) -> None:
-        """Heartbeat, refresh the membership view, take or renew the lease.
+        """Heartbeat, refresh the membership view, take or renew the lease, and say so in
+        the metrics (also when the database is unreachable: the lease then lapses).
 
         Blocking (database I/O): run it in a worker thread.
         """
+        try:
+            self._tick()
+        finally:
+            if self.metrics is not None:
+                self.metrics.leader.set(1 if self.is_leader else 0)
+                self.metrics.replicas.set(len(self.replicas))
+
+    def _tick(self) -> None:
         was_leader, before = self.is_leader, list(self.replicas)
         started = time.monotonic()
         with self.engine.begin() as conn:

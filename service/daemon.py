@@ -13,7 +13,6 @@ import gc
 import logging
 import os
 import socket
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import replace
@@ -31,25 +30,23 @@ from service.api.auth import api_token_from
 from service.app import create_app
 from service.cluster import Cluster, ClusterMetrics, default_replica_id
 from service.config import Settings
-from service.config.retention import prunes_rankings
 from service.metrics import new_registry
 from service.probing.budget import ProbeBudget
 from service.probing.clients import ProbeClients
 from service.probing.looplag import loop_lag_histogram, monitor_loop_lag
 from service.probing.metrics import ProbeMetrics
 from service.probing.pipeline import ProbePipeline, build_targets
-from service.rankings.evaluation import evaluate_and_save
 from service.rankings.evidence import latest_prices
-from service.rankings.metrics import RankingMetrics, StoreCollector
-from service.rankings.retention import run_ranking_retention
-from service.rankings.saved import latest_rankings
+from service.rankings.job import ScoringJob
+from service.rankings.metrics import RankingMetrics, StoreCollector, latest_rankings_reader
+from service.retention import EVERY as RETENTION_EVERY
+from service.retention import RetentionJob
+from service.retention import wanted as retention_wanted
 from service.scheduler import PeriodicJob, Scheduler
-from service.sla.figures import OpsSnapshot, ops_snapshot
-from service.sla.metrics import OperationsCollector
+from service.sla.metrics import OperationsCollector, operations_reader
 from service.store.db import make_engine, ping
 from service.store.metrics import StoreMetrics
 from service.store.migrate import is_up_to_date, upgrade
-from service.store.retention import DEFAULT_MAX_SECONDS, run_retention
 from service.store.rollup import apply_rollups
 from service.store.sync import sync_candidates
 from service.store.writer import ResultWriter
@@ -58,7 +55,6 @@ from service.watch import Watch
 log = logging.getLogger(__name__)
 
 STOP_GRACE_SECONDS = 35.0  # longer than the default probe timeout: let probes finish
-RETENTION_EVERY = 600.0  # a run stops after 30 s (within the stop grace), the next goes on
 
 
 class StartupError(RuntimeError):
@@ -86,13 +82,12 @@ class Daemon:
         self.registry = new_registry(__version__)
         self.store_metrics = StoreMetrics(self.registry)
         self.ranking_metrics = RankingMetrics(self.registry, list(settings.workloads))
-        self.cluster_metrics = ClusterMetrics(self.registry)
         committed = {pid: p.sla.availability for pid, p in settings.providers.items()
                      if p.sla is not None}
-        self.registry.register(StoreCollector(self._read_rankings, committed))
+        self.registry.register(StoreCollector(latest_rankings_reader(self.engine), committed))
         # Status pages and price lists; their polls use the daemon's HTTP client.
         self.watch = Watch(settings, self.engine, self.registry, lambda: self._http)
-        self.registry.register(OperationsCollector(self._read_operations))
+        self.registry.register(OperationsCollector(operations_reader(self.engine, settings)))
         self.loop_lag = loop_lag_histogram(self.registry)
         self.alerts = AlertJobs(settings, self.engine, AlertMetrics(self.registry),
                                 self._environ, lambda: self._http)
@@ -102,7 +97,11 @@ class Daemon:
         self.store_metrics.writer_dropped.set_function(lambda: self.writer.dropped)
         self.store_metrics.writer_buffer_limit.set(self.writer.max_buffered)
         self.cluster = Cluster(self.engine, settings.cluster.replica_id or default_replica_id(),
-                               settings.region, settings.cluster.lease_ttl)
+                               settings.region, settings.cluster.lease_ttl,
+                               ClusterMetrics(self.registry))
+        self.scoring = ScoringJob(self.engine, settings, self.ranking_metrics)
+        self.retention = RetentionJob(self.engine, settings.retention, self.store_metrics,
+                                      self.ranking_metrics)
         targets, self.skipped = build_targets(settings, self._environ)
         probe_metrics = ProbeMetrics(self.registry)
         # The probes' own, sharded pools with their reading process (made in run(); a test
@@ -155,17 +154,16 @@ class Daemon:
         return sock
 
     def periodic_jobs(self) -> list[PeriodicJob]:
-        """The cluster heartbeat on every replica; every other job on the leader only."""
+        """The cluster heartbeat on every replica; every other job on the lease holder only."""
         heartbeat = PeriodicJob("cluster", self.settings.cluster.lease_ttl / 3,
                                 self._cluster_tick, first_delay=0)
-        return [heartbeat, *(replace(job, run=self._on_leader(job.run))
-                             for job in self._leader_jobs())]
+        return [heartbeat, *(replace(job, run=self._on_lease_holder(job.run))
+                             for job in self._lease_holder_jobs())]
 
-    def _leader_jobs(self) -> list[PeriodicJob]:
-        keep = self.settings.retention
-        retention = ([PeriodicJob("retention", RETENTION_EVERY, self._prune)]
-                     if keep.probe_results or prunes_rankings(keep) else [])
-        return [PeriodicJob("scoring", self.settings.scoring.every, self._score),
+    def _lease_holder_jobs(self) -> list[PeriodicJob]:
+        retention = ([PeriodicJob("retention", RETENTION_EVERY, self.retention.run)]
+                     if retention_wanted(self.settings.retention) else [])
+        return [PeriodicJob("scoring", self.settings.scoring.every, self.scoring.run),
                 *self.alerts.jobs(),
                 *self.watch.jobs(),
                 *retention]
@@ -236,71 +234,25 @@ class Daemon:
     # --- jobs -----------------------------------------------------------------------------
 
     async def _cluster_tick(self) -> None:
-        try:
-            await asyncio.to_thread(self.cluster.tick)
-        finally:  # also when the database is unreachable: leadership then lapses
-            self.cluster_metrics.leader.set(1 if self.cluster.is_leader else 0)
-            self.cluster_metrics.replicas.set(len(self.cluster.replicas))
+        await asyncio.to_thread(self.cluster.tick)
 
-    def _on_leader(self, job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
-        async def run_if_leader() -> None:
+    def _on_lease_holder(self, job: Callable[[], Awaitable[None]]
+                         ) -> Callable[[], Awaitable[None]]:
+        async def run_if_lease_holder() -> None:
             if self.cluster.is_leader:
                 await job()
-        run_if_leader.__name__ = getattr(job, "__name__", "job")
-        return run_if_leader
+        run_if_lease_holder.__name__ = getattr(job, "__name__", "job")
+        return run_if_lease_holder
 
     async def _rescore(self) -> bool:
-        """POST /api/v1/rescore: only the leader scores (two scorers would race the
-        top-choice state); False tells the caller to ask the leader."""
+        """POST /api/v1/rescore: only the lease holder scores (two scorers would race the
+        top-choice state); False tells the caller to ask the lease holder."""
         if not self.cluster.is_leader:
             return False
-        await self._score()
+        await self.scoring.run()
         return True
-
-    async def _score(self) -> None:
-        try:
-            rankings, changes = await asyncio.to_thread(evaluate_and_save, self.engine,
-                                                        self.settings, datetime.now(UTC))
-        except Exception:
-            self.ranking_metrics.scoring_runs.labels("error").inc()
-            raise
-        self.ranking_metrics.scoring_runs.labels("ok").inc()
-        for ranking in rankings:
-            log.debug("scored %s: leader %s", ranking.workload, ranking.leader or "none")
-        for change in changes:
-            self.ranking_metrics.top_choice_changes.labels(change.workload).inc()
-            log.warning("top choice for %s changed: %s -> %s (%s)", change.workload,
-                        change.old or "none", change.new or "none", change.reason)
-
-    async def _prune(self) -> None:
-        """Delete raw probe results older than `retention.probe_results`, then thin and
-        delete saved rankings (`retention.rankings_full`, `retention.rankings`), in batches."""
-        await asyncio.to_thread(self._prune_now, datetime.now(UTC))
-
-    def _prune_now(self, now: datetime) -> None:
-        # One run's time limit in all (within the stop grace): the probe results get at most
-        # half of it when rankings are pruned too, so a backlog of either never stalls the other.
-        keep, started = self.settings.retention, time.monotonic()
-        rankings = prunes_rankings(keep)
-        if keep.probe_results:
-            run_retention(self.engine, keep.probe_results, now,
-                          on_batch=self.store_metrics.pruned_results.inc,
-                          max_seconds=DEFAULT_MAX_SECONDS / 2 if rankings else DEFAULT_MAX_SECONDS)
-        if rankings:
-            left = DEFAULT_MAX_SECONDS - (time.monotonic() - started)
-            run_ranking_retention(
-                self.engine, keep.rankings_full, keep.rankings, now, max_seconds=max(left, 0.0),
-                on_batch=lambda why, n: self.ranking_metrics.pruned_rankings.labels(why).inc(n))
 
     # --- read side ------------------------------------------------------------------------
 
     def readiness(self) -> dict[str, bool]:
         return {"database": ping(self.engine), "scheduler": self.scheduler.running}
-
-    def _read_rankings(self) -> list[dict[str, Any]]:
-        with Session(self.engine) as session:
-            return latest_rankings(session)
-
-    def _read_operations(self) -> OpsSnapshot:
-        with Session(self.engine) as session:
-            return ops_snapshot(session, self.settings, datetime.now(UTC))

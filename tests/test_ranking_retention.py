@@ -24,7 +24,7 @@ from sqlalchemy import event, func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-import service.daemon as daemon_module
+import service.retention as retention_module
 from service.app import create_app
 from service.config import Settings, check_config, load_settings
 from service.daemon import Daemon
@@ -388,13 +388,13 @@ async def test_only_the_leader_prunes_rankings(database_url: str, settings: Sett
 def test_the_job_shares_one_time_limit(sqlite_url: str, monkeypatch: pytest.MonkeyPatch
                                        ) -> None:
     limits: dict[str, float] = {}
-    monkeypatch.setattr(daemon_module, "run_retention",
+    monkeypatch.setattr(retention_module, "run_retention",
                         lambda *a, max_seconds, **k: limits.setdefault("probe", max_seconds))
-    monkeypatch.setattr(daemon_module, "run_ranking_retention",
+    monkeypatch.setattr(retention_module, "run_ranking_retention",
                         lambda *a, max_seconds, **k: limits.setdefault("rankings", max_seconds))
     daemon = Daemon(settings_for(sqlite_url), environ={})
     try:
-        daemon._prune_now(NOW)
+        daemon.retention.run_now(NOW)
     finally:
         daemon.engine.dispose()
     assert limits["probe"] == 15

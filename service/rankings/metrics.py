@@ -11,7 +11,10 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
+from service.rankings.saved import latest_rankings
 from service.scoring.states import STATES
 
 log = logging.getLogger(__name__)
@@ -38,6 +41,14 @@ class RankingMetrics:
             self.pruned_rankings.labels(reason)
         for workload in workloads:
             self.top_choice_changes.labels(workload)
+
+
+def latest_rankings_reader(engine: Engine) -> Callable[[], list[dict[str, Any]]]:
+    """What StoreCollector reads at each scrape: the latest saved ranking of every workload."""
+    def read() -> list[dict[str, Any]]:
+        with Session(engine) as session:
+            return latest_rankings(session)
+    return read
 
 
 class StoreCollector(Collector):

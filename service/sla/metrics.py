@@ -5,13 +5,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
-from service.sla.figures import OpsSnapshot
+from service.config import Settings
+from service.sla.figures import OpsSnapshot, ops_snapshot
 
 log = logging.getLogger(__name__)
+
+
+def operations_reader(engine: Engine, settings: Settings) -> Callable[[], OpsSnapshot]:
+    """What OperationsCollector reads at each scrape."""
+    def read() -> OpsSnapshot:
+        with Session(engine) as session:
+            return ops_snapshot(session, settings, datetime.now(UTC))
+    return read
 
 
 class OperationsCollector(Collector):
