@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from datetime import timedelta
 
 from service.alerts.routing import Maintenance, Matchers, Silence, SinkRule
-from service.config.alerts import AlertsConfig, LinksConfig, SinkConfig
+from service.config.alerts import AlertsConfig, LinksConfig
 from service.sinks.base import SinkSpec
+from service.sinks.config import SinkConfig
 from service.sinks.render import Links
 
 
@@ -24,10 +25,11 @@ def links(cfg: LinksConfig) -> Links:
 
 
 def sink_spec(cfg: SinkConfig, alerts: AlertsConfig, environ: Mapping[str, str]) -> SinkSpec:
-    """The sink with its secrets read (from the environment or files; never logged)."""
+    """The sink with its secrets read (from the environment or files; never logged) and its
+    own config model, which holds any option only that sink reads."""
     return SinkSpec(name=cfg.id, type=cfg.type, url=cfg.resolve_webhook_url(environ),
                     secret=cfg.resolve_secret(environ), links=links(alerts.links),
-                    timeout=cfg.timeout)
+                    timeout=cfg.timeout, config=cfg)
 
 
 def configured_quiet(alerts: AlertsConfig) -> list[Silence | Maintenance]:

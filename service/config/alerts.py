@@ -1,16 +1,15 @@
 """The `alerts` section: the flip rule, sinks with their filters, silences, maintenance
 windows, links, delivery and the conditions factorwatch watches.
 
-Sink types and event types are checked against their registries (service/alerts), not
-against a second list.
+Each sink entry is validated by its own type's model from the registry (service/sinks), and
+event types by theirs: no second list.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import datetime, time
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -19,19 +18,21 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
 from service.config.errors import Loc, _known
-from service.config.fields import EnvName, HttpUrl, NonEmpty, PositiveDuration, _resolve_secret
+from service.config.fields import HttpUrl, NonEmpty, PositiveDuration
 from service.durations import parse_duration
-from service.sinks.events import EVENT_TYPES
-from service.sinks.registry import SIGNED, SINKS
+from service.sinks.config import EventTypeName, Severity, SinkConfig
+from service.sinks.registry import SINKS
 
-Severity = Literal["info", "warning", "critical"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-WaitDuration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
 
 
 class _Strict(BaseModel):
@@ -44,10 +45,60 @@ def _sink_type(value: str) -> str:
     return value
 
 
-def _event_type(value: str) -> str:
-    if value not in EVENT_TYPES:
-        raise ValueError(f"unknown event type {value!r} (known: {_known(EVENT_TYPES)})")
-    return value
+class _SinkType(BaseModel):
+    """Only an entry's `type`, read first: it chooses the model for the rest."""
+
+    type: Annotated[str, AfterValidator(_sink_type)]
+
+
+def _readers(err: ErrorDetails) -> list[str]:
+    """For an unknown key in a sink entry: the sink types that do read it."""
+    if err["type"] != "extra_forbidden" or len(err["loc"]) != 1:
+        return []
+    return [name for name, kind in sorted(SINKS.items())
+            if err["loc"][0] in kind.config.model_fields]
+
+
+def _reported(err: ErrorDetails, kind: str) -> InitErrorDetails:
+    """The error as pydantic gave it, or, for a key another sink type reads, said so (as
+    for probe options): `slack sinks do not read secret_env (webhook sinks do)`."""
+    if readers := _readers(err):
+        text = f"{kind} sinks do not read {err['loc'][0]} ({' and '.join(readers)} sinks do)"
+        return {"type": PydanticCustomError("value_error", "{error}", {"error": text}),
+                "loc": err["loc"], "input": err["input"]}
+    details: InitErrorDetails = {"type": err["type"], "loc": err["loc"], "input": err["input"]}
+    if "ctx" in err:
+        details["ctx"] = err["ctx"]
+    return details
+
+
+def _as_its_type(value: Any, handler: ValidatorFunctionWrapHandler) -> SinkConfig:
+    """Validate an `alerts.sinks[]` entry with the model SINKS gives its `type`.
+
+    Chosen here, when validating, rather than by pydantic's union: a wrong type is then
+    named at `type` with the known ones, errors inside are located as written (pydantic's
+    union would add the type to each location), and any type in SINKS is accepted. The
+    union's own validation (`handler`) is not used.
+    """
+    if isinstance(value, SinkConfig):
+        return value
+    kind = _SinkType.model_validate(value).type
+    try:
+        return SINKS[kind].config.model_validate(value)
+    except ValidationError as exc:
+        if not any(_readers(err) for err in exc.errors()):
+            raise
+        raise ValidationError.from_exception_data(
+            exc.title, [_reported(err, kind) for err in exc.errors()]) from None
+
+
+# One sink entry: the registered sinks' models as a union on `type` (for type checkers,
+# schemas, serialization and docs/config.md's key check), validated by `_as_its_type`.
+if TYPE_CHECKING:
+    AnySinkConfig = SinkConfig
+else:
+    AnySinkConfig = Annotated[Union[tuple(kind.config for kind in SINKS.values())],  # noqa: UP007
+                              Field(discriminator="type"), WrapValidator(_as_its_type)]
 
 
 def _aware(value: datetime) -> datetime:
@@ -56,8 +107,6 @@ def _aware(value: datetime) -> datetime:
     return value
 
 
-SinkType = Annotated[str, AfterValidator(_sink_type)]
-EventTypeName = Annotated[str, AfterValidator(_event_type)]
 AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
 
 
@@ -109,54 +158,6 @@ class MaintenanceConfig(Matchers):
         return value
 
 
-class SinkConfig(_Strict):
-    type: SinkType
-    name: str | None = None  # defaults to the type; a metric label, so short and plain
-    webhook_url_env: EnvName | None = None
-    webhook_url_file: str | None = None
-    secret_env: EnvName | None = None  # HMAC key of the webhook sink
-    secret_file: str | None = None
-    events: list[EventTypeName] = []
-    workloads: list[NonEmpty] = []
-    providers: list[NonEmpty] = []
-    min_severity: Severity = "info"
-    group_wait: WaitDuration = 30.0
-    repeat_interval: WaitDuration = 3600.0
-    max_group: Annotated[int, Field(ge=1, le=50)] = 20
-    timeout: PositiveDuration = 10.0
-
-    @field_validator("name")
-    @classmethod
-    def _label(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", value):
-            raise ValueError("must be 1-64 letters, digits, '.', '_' or '-'")
-        return value
-
-    @model_validator(mode="after")
-    def _sources(self) -> SinkConfig:
-        if self.webhook_url_env and self.webhook_url_file:
-            raise ValueError("set only one of webhook_url_env and webhook_url_file")
-        if self.secret_env and self.secret_file:
-            raise ValueError("set only one of secret_env and secret_file")
-        signs = self.type in SIGNED
-        if signs and not (self.secret_env or self.secret_file):
-            raise ValueError(f"a {self.type} sink signs what it sends: set secret_env or "
-                             "secret_file")
-        if not signs and (self.secret_env or self.secret_file):
-            raise ValueError(f"a {self.type} sink does not sign: remove secret_env/secret_file")
-        return self
-
-    @property
-    def id(self) -> str:
-        return self.name or self.type
-
-    def resolve_webhook_url(self, environ: Mapping[str, str] | None = None) -> str | None:
-        return _resolve_secret(self.webhook_url_env, self.webhook_url_file, environ)
-
-    def resolve_secret(self, environ: Mapping[str, str] | None = None) -> str | None:
-        return _resolve_secret(self.secret_env, self.secret_file, environ)
-
-
 class LinksConfig(_Strict):
     dashboard_url: NonEmpty | None = None  # may use {workload}, {candidate}, {provider}
     api_url: HttpUrl | None = None
@@ -197,7 +198,7 @@ class ConditionsConfig(_Strict):
 
 class AlertsConfig(_Strict):
     flip: FlipConfig = FlipConfig()
-    sinks: list[SinkConfig] = []
+    sinks: list[AnySinkConfig] = []
     silences: list[SilenceConfig] = []
     maintenance: list[MaintenanceConfig] = []
     links: LinksConfig = LinksConfig()

@@ -5,11 +5,6 @@ Each rejects a bad value with a message written for the person editing the YAML.
 
 from __future__ import annotations
 
-import logging
-import os
-import re
-from collections.abc import Mapping
-from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -21,8 +16,6 @@ from service.config.errors import _known
 from service.durations import parse_duration
 from service.scoring.base import DEFAULT_SCALES  # the one list of scales
 from service.scoring.factors_names import BOOLEAN_FACTS, FACT_NAMES, FACTORS
-
-log = logging.getLogger(__package__)  # "service.config", as before the module became a package
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]  # seconds
 PositiveDuration = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]
@@ -41,13 +34,6 @@ def _http_url(value: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError(f"expected an http(s) URL, got {value!r}")
     return value.rstrip("/")  # dialects append paths such as /chat/completions
-
-
-def _env_name(value: str) -> str:
-    # Refuse anything that looks like the secret itself, and do not echo it back.
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
-        raise ValueError("must name an environment variable (letters, digits, _)")
-    return value
 
 
 def _dialect(value: str) -> str:
@@ -91,7 +77,6 @@ def _gate_fact(value: str) -> str:
 
 Availability = Annotated[float, AfterValidator(_availability)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
-EnvName = Annotated[str, AfterValidator(_env_name)]
 DialectName = Annotated[str, AfterValidator(_dialect)]
 ProbeKind = Annotated[str, AfterValidator(_probe_kind)]
 FactorName = Annotated[str, AfterValidator(_factor)]
@@ -99,17 +84,3 @@ FactName = Annotated[str, AfterValidator(_fact_name)]
 ScaleName = Annotated[str, AfterValidator(_scale_name)]
 GateFact = Annotated[str, AfterValidator(_gate_fact)]
 NonEmpty = Annotated[str, Field(min_length=1)]
-
-
-def _resolve_secret(
-    env_name: str | None, file_path: str | None, environ: Mapping[str, str] | None
-) -> str | None:
-    """Read a secret from the named variable or file; the value is never logged."""
-    if env_name:
-        return (os.environ if environ is None else environ).get(env_name) or None
-    if file_path:
-        try:
-            return Path(file_path).read_text(encoding="utf-8").rstrip("\r\n") or None
-        except OSError as exc:
-            log.warning("cannot read secret file %s: %s", file_path, exc.strerror)
-    return None

@@ -30,7 +30,6 @@ from service.config.alerts import AlertsConfig
 from service.config.fields import (
     Availability,
     DialectName,
-    EnvName,
     FactName,
     FactorName,
     GateFact,
@@ -41,10 +40,10 @@ from service.config.fields import (
     ProbeKind,
     Ratio,
     ScaleName,
-    _resolve_secret,
 )
 from service.config.retention import RetentionConfig, fit_default
 from service.scoring.scales import scale
+from service.secrets import EnvName, read_secret
 
 ENV_PREFIX = "FACTORWATCH_"
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -211,7 +210,7 @@ class CandidateConfig(_Strict):
         return self
 
     def resolve_api_key(self, environ: Mapping[str, str] | None = None) -> str | None:
-        return _resolve_secret(self.api_key_env, self.api_key_file, environ)
+        return read_secret(self.api_key_env, self.api_key_file, environ)
 
 
 class Volume(_Strict):

@@ -13,11 +13,12 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
 from service.sinks.base import Message, SinkSpec, check_url, iso, post
+from service.sinks.config import SinkConfig
 from service.sinks.events import SEVERITIES, AlertEvent
 from service.sinks.render import headline, reasons, title
 
@@ -55,6 +56,10 @@ def _alerts(event: AlertEvent, links: dict[str, str]) -> list[dict[str, Any]]:
     ttl = CONDITION_TTL if event.kind.condition else EVENT_TTL
     return [{**base, "labels": labels(event, event.severity),
              "endsAt": iso(event.created_at + ttl)}]
+
+
+class AlertmanagerConfig(SinkConfig):
+    type: Literal["alertmanager"]
 
 
 class AlertmanagerSink:

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from service import __version__
+from service.sinks.config import SinkConfig
 from service.sinks.events import AlertEvent
 from service.sinks.render import Links
 
@@ -52,6 +53,8 @@ class SinkSpec:
     secret: str | None = field(default=None, repr=False)  # HMAC key of the webhook sink
     links: Links = field(default_factory=Links)
     timeout: float = 10.0
+    # The sink's validated config entry, its own model: where a sink reads its own options.
+    config: SinkConfig | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,12 @@ for one message lists the first events and says how many more there are.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
 from service.sinks.base import Message, SinkSpec, check_url, post
+from service.sinks.config import SinkConfig
 from service.sinks.events import AlertEvent
 from service.sinks.render import headline, reasons, scored, title
 
@@ -72,6 +73,10 @@ def _context(event: AlertEvent, links: dict[str, str]) -> dict[str, Any]:
     parts += [f"<{url}|{_LINK_NAMES.get(name, name)}>" for name, url in sorted(links.items())
               if "|" not in url and ">" not in url]
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(parts)}]}
+
+
+class SlackConfig(SinkConfig):
+    type: Literal["slack"]
 
 
 class SlackSink:

@@ -12,11 +12,15 @@ import hashlib
 import hmac
 import json
 import time
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Literal
 
 import httpx
+from pydantic import model_validator
 
+from service.secrets import EnvName, read_secret
 from service.sinks.base import Message, SinkError, SinkSpec, check_url, iso, post
+from service.sinks.config import SinkConfig
 from service.sinks.render import headline, reasons, title
 
 SIGNATURE_HEADER = "X-Factorwatch-Signature"
@@ -38,6 +42,23 @@ def verify_signature(secret: str, timestamp: str, body: bytes, given: str,
     except ValueError:
         return False
     return age <= tolerance and hmac.compare_digest(signature(secret, timestamp, body), given)
+
+
+class WebhookConfig(SinkConfig):
+    type: Literal["webhook"]
+    secret_env: EnvName | None = None  # the HMAC key: required, from a variable or a file
+    secret_file: str | None = None
+
+    @model_validator(mode="after")
+    def _one_secret_source(self) -> WebhookConfig:
+        if self.secret_env and self.secret_file:
+            raise ValueError("set only one of secret_env and secret_file")
+        if not (self.secret_env or self.secret_file):
+            raise ValueError("a webhook sink signs what it sends: set secret_env or secret_file")
+        return self
+
+    def resolve_secret(self, environ: Mapping[str, str] | None = None) -> str | None:
+        return read_secret(self.secret_env, self.secret_file, environ)
 
 
 class WebhookSink:
