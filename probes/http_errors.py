@@ -17,8 +17,8 @@ from html.parser import HTMLParser
 
 import httpx
 
+from probes.redact import scrub
 from probes.result import ErrorClass
-from probes.runner import scrub_secrets
 
 ERROR_BODY_LIMIT = 4096  # enough for a provider's error message, never a whole page
 MESSAGE_CHARS = 300
@@ -55,7 +55,7 @@ async def check_response(response: httpx.Response, secret: str | None) -> Failur
         return ErrorClass.HTTP_5XX, message, None
     # 1xx/2xx other than 200, or a redirect we refuse to follow: not the streaming protocol.
     location = response.headers.get("location")
-    where = f" to {scrub_secrets(location, secret)}" if location else ""
+    where = f" to {scrub(location, secret)}" if location else ""
     return ErrorClass.MALFORMED, f"unexpected HTTP {status}{where}: {body}", None
 
 
@@ -85,7 +85,7 @@ def error_text(body: bytes, secret: str | None, content_type: str = "") -> str:
             text = str(error["message"])
         elif isinstance(error, str):
             text = error
-    text = " ".join(scrub_secrets(text, secret).split())
+    text = " ".join(scrub(text, secret).split())
     return text[:MESSAGE_CHARS] or "(empty body)"
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import re
 import traceback
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ import httpx
 
 from probes.dialects import ProtocolError
 from probes.receiver import reader_failed
+from probes.redact import scrub
 from probes.result import ErrorClass, ProbeResult
 from probes.target import Target
 
@@ -28,29 +28,8 @@ logger = logging.getLogger(__name__)
 
 ProbeFn = Callable[[Target, httpx.AsyncClient], Awaitable[ProbeResult]]
 
-_REDACTED = "[REDACTED]"
-_SECRET_PATTERNS = [
-    re.compile(r"(?i)(bearer\s+)[^\s\"',;]+"),
-    re.compile(r"(?i)((?:x-)?api[-_]?key[\"']?\s*[:=]\s*[\"']?)[^\s\"',;&]+"),
-    re.compile(r"(?i)([?&]key=)[^&\s\"']+"),  # Gemini puts the key in the query string
-    re.compile(r"()\b(?:sk|gsk|xai|AIza)[-_A-Za-z0-9]{16,}"),  # well-known key shapes
-]
 # httpx's message for a 200 response whose body stopped before its chunked terminator.
 _MID_BODY_CLOSE = ("incomplete chunked read", "without sending complete message body")
-
-
-def scrub_secrets(text: str, secret: str | None) -> str:
-    """Remove the key (also a cut-off tail of it) and anything shaped like a credential."""
-    if secret:
-        text = text.replace(secret, _REDACTED)
-        # A body read only up to a size limit can end inside the key.
-        for n in range(len(secret) - 1, 3, -1):
-            if text.endswith(secret[:n]):
-                text = text[:-n] + _REDACTED
-                break
-    for pattern in _SECRET_PATTERNS:
-        text = pattern.sub(lambda m: m.group(1) + _REDACTED, text)
-    return text
 
 
 async def run_probe(
@@ -119,7 +98,7 @@ def _classify(kind: str, target: Target, exc: Exception) -> ProbeResult:
             "%s probe of %s raised unexpectedly: %s",
             kind,
             target.label,
-            scrub_secrets(trace, target.api_key),
+            scrub(trace, target.api_key),
         )
     return ProbeResult.failure(kind, error_class, message)
 
@@ -127,7 +106,7 @@ def _classify(kind: str, target: Target, exc: Exception) -> ProbeResult:
 def _scrubbed(value: Any, secret: str | None) -> Any:
     """Strings anywhere in a JSON-like value, scrubbed (model output can echo anything)."""
     if isinstance(value, str):
-        return scrub_secrets(value, secret)
+        return scrub(value, secret)
     if isinstance(value, list):
         return [_scrubbed(v, secret) for v in value]
     if isinstance(value, dict):
@@ -140,7 +119,7 @@ def _finish(
 ) -> ProbeResult:
     message = result.error_message
     if message is not None:
-        message = scrub_secrets(message, target.api_key)
+        message = scrub(message, target.api_key)
     extra = {key: _scrubbed(value, target.api_key) for key, value in result.extra.items()}
     return dataclasses.replace(
         result,

@@ -11,6 +11,8 @@ ROOT = Path(__file__).resolve().parents[1]
 IO_MODULES = frozenset({"asyncio", "http", "io", "os", "pathlib", "shutil", "socket",
                         "sqlite3", "subprocess", "tempfile", "threading", "time", "urllib"})
 CLOCK_CALLS = frozenset({"now", "utcnow", "today"})
+# Value types from probes/ that scoring reads, each held to the same rule (tested below).
+PURE_VALUE_TYPES = frozenset({"probes.pricing.model"})
 
 
 def imported(tree: ast.AST) -> list[str]:
@@ -42,7 +44,7 @@ def not_pure(tree: ast.AST) -> list[str]:
     for name in imported(tree):
         top = name.split(".")[0]
         if name == "__future__" or name == "service.scoring" or name.startswith(
-                "service.scoring."):
+                "service.scoring.") or name in PURE_VALUE_TYPES:
             continue
         if top not in sys.stdlib_module_names or top in IO_MODULES:
             found.append(f"imports {name}")
@@ -67,6 +69,12 @@ def test_scoring_does_no_io() -> None:
     assert bad == {}
 
 
+def test_the_value_types_scoring_reads_from_probes_do_no_io() -> None:
+    bad = {name: found for name in sorted(PURE_VALUE_TYPES) if (found := not_pure(
+        ast.parse((ROOT / (name.replace(".", "/") + ".py")).read_text())))}
+    assert bad == {}
+
+
 def test_the_checks_catch_what_they_look_for() -> None:
     assert outside_probes(ast.parse("from service.config import Settings")) == [
         "service.config"]
@@ -77,3 +85,5 @@ def test_the_checks_catch_what_they_look_for() -> None:
         "imports sqlalchemy", "imports os", "imports service.store", "calls open()",
         "reads the clock (.now())"]
     assert not_pure(ast.parse("import math\nfrom service.scoring.base import Scale")) == []
+    assert not_pure(ast.parse("from probes.pricing import READERS")) == [
+        "imports probes.pricing"]

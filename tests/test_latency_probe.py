@@ -16,8 +16,8 @@ import pytest
 
 from probes import PROBES, ProbeFn, run_probe
 from probes.dialects import ProtocolError
+from probes.redact import scrub
 from probes.result import ErrorClass, ProbeResult
-from probes.runner import scrub_secrets
 from probes.target import Target
 from service.probing.clients import probe_client
 from service.sim.openai_server import Fault, SimModel, SimServer
@@ -339,5 +339,5 @@ def test_registry_has_every_probe_kind() -> None:
         ("nothing secret", "nothing secret"),
     ],
 )
-def test_scrub_secrets(text: str, expected: str) -> None:
-    assert scrub_secrets(text, SECRET) == expected
+def test_scrub(text: str, expected: str) -> None:
+    assert scrub(text, SECRET) == expected

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from probes.pricing import READERS, ParseError, PriceQuote, QuoteTier
+from probes.pricing import READERS, ParseError, Price, PriceTier
 from tests.conftest import REAL_FIXTURES as REAL
 
 LITELLM = (REAL / "litellm_model_prices_and_context_window.json").read_bytes()
@@ -14,28 +14,38 @@ LITELLM_2025 = (REAL / "litellm_model_prices_2025-02-06_snapshot.json").read_byt
 OPENROUTER = (REAL / "openrouter_api_v1_models_excerpt.json").read_bytes()
 
 
+def _listed(source: str, inp: float, out: float, cached: float | None = None,
+            write: float | None = None, batch: tuple[float, float] | None = None,
+            tiers: tuple[PriceTier, ...] = ()) -> Price:
+    b_in, b_out = batch or (None, None)
+    return Price(inp, out, cached, source, cache_write_per_mtok=write, batch_input_per_mtok=b_in,
+                 batch_output_per_mtok=b_out, tiers=tiers)
+
+
 @pytest.mark.parametrize(("body", "key", "expected"), [
     pytest.param(LITELLM, "gpt-4o-mini",
-                 PriceQuote(0.15, 0.6, 0.075, None, 0.075, 0.3), id="litellm-cache-and-batch"),
+                 _listed("litellm", 0.15, 0.6, 0.075, batch=(0.075, 0.3)),
+                 id="litellm-cache-and-batch"),
     pytest.param(LITELLM, "gemini-2.5-pro",
-                 PriceQuote(1.25, 10.0, 0.125, None, 0.625, 5.0,
-                            (QuoteTier(200_000, 2.5, 15.0, 0.25),)), id="litellm-200k-tier"),
+                 _listed("litellm", 1.25, 10.0, 0.125, batch=(0.625, 5.0),
+                         tiers=(PriceTier(200_000, 2.5, 15.0, 0.25),)), id="litellm-200k-tier"),
     pytest.param(LITELLM, "claude-sonnet-4-5",
-                 PriceQuote(3.0, 15.0, 0.3, 3.75, 1.5, 7.5), id="litellm-cache-write"),
+                 _listed("litellm", 3.0, 15.0, 0.3, 3.75, (1.5, 7.5)), id="litellm-cache-write"),
     pytest.param(LITELLM_2025, "gpt-4o-mini",
-                 PriceQuote(0.15, 0.6, 0.075, None, 0.075, 0.3), id="litellm-2025-layout"),
+                 _listed("litellm", 0.15, 0.6, 0.075, batch=(0.075, 0.3)),
+                 id="litellm-2025-layout"),
     pytest.param(OPENROUTER, "openai/gpt-6-astra",
-                 PriceQuote(10.0, 50.0, 1.0, 12.5, 5.0, 25.0,
-                            (QuoteTier(271_999, 20.0, 75.0, 2.0),)),
+                 _listed("openrouter", 10.0, 50.0, 1.0, 12.5, (5.0, 25.0),
+                         (PriceTier(271_999, 20.0, 75.0, 2.0),)),
                  id="openrouter-overrides-and-batch-sibling"),
     pytest.param(OPENROUTER, "inclusionai/ling-3.0-flash-sante:free",
-                 PriceQuote(0.0, 0.0), id="openrouter-free-model"),
+                 _listed("openrouter", 0.0, 0.0), id="openrouter-free-model"),
     pytest.param(OPENROUTER, "google/gemini-3.8-flash",
-                 PriceQuote(0.75, 3.75, 0.075, 0.041666667, 0.375, 1.875),
+                 _listed("openrouter", 0.75, 3.75, 0.075, 0.041666667, (0.375, 1.875)),
                  id="openrouter-long-decimal-string"),
 ])
 def test_real_price_entry_reads_as_usd_per_million_tokens(body: bytes, key: str,
-                                                          expected: PriceQuote) -> None:
+                                                          expected: Price) -> None:
     fmt = "openrouter" if body is OPENROUTER else "litellm"
     prices = READERS[fmt](body, [key])
     assert prices.errors == {}
@@ -100,8 +110,9 @@ prices:
 
 def test_negotiated_yaml_reads_good_entries_and_refuses_bad_ones() -> None:
     prices = READERS["yaml"](NEGOTIATED, None)
-    assert prices.quotes == {"openai/gpt-4o": PriceQuote(
-        2.0, 8.0, batch_input_per_mtok=1.0, tiers=(QuoteTier(128000, 4.0, 16.0),))}
+    assert prices.quotes == {"openai/gpt-4o": Price(
+        2.0, 8.0, source="yaml", batch_input_per_mtok=1.0,
+        tiers=(PriceTier(128000, 4.0, 16.0),))}
     assert prices.errors["typo/model"].startswith("typo/model: unknown field 'cached_input'")
     assert prices.errors["missing/output"] == "missing/output: output_per_mtok is missing"
 

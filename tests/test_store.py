@@ -117,7 +117,7 @@ def test_password_never_appears_in_errors(call: Callable[[str], Any], url: str) 
     message = str(err.value)
     assert "s3cr3t-pw" not in message
     assert message.startswith("database: cannot ")
-    assert "fw:***@" in message
+    assert "fw:[REDACTED]@" in message
     assert err.value.__cause__ is None and err.value.__suppress_context__
 
 

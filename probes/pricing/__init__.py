@@ -14,12 +14,13 @@ from collections.abc import Callable, Collection
 
 from probes.pricing import litellm, negotiated, openrouter
 from probes.pricing.model import (
+    FIGURES,
     MAX_PER_MTOK,
     BadPrice,
     ParseError,
+    Price,
     PriceList,
-    PriceQuote,
-    QuoteTier,
+    PriceTier,
 )
 
 Parse = Callable[[bytes, Collection[str] | None], PriceList]
@@ -31,5 +32,5 @@ READERS: dict[str, Parse] = {
 }
 LOCAL_FORMATS = frozenset({negotiated.NAME})  # may be read from a local path
 
-__all__ = ["LOCAL_FORMATS", "MAX_PER_MTOK", "READERS", "BadPrice", "ParseError", "PriceList",
-           "PriceQuote", "QuoteTier"]
+__all__ = ["FIGURES", "LOCAL_FORMATS", "MAX_PER_MTOK", "READERS", "BadPrice", "ParseError",
+           "Price", "PriceList", "PriceTier"]

@@ -13,7 +13,7 @@ import re
 from collections.abc import Collection
 from typing import Any
 
-from probes.pricing.model import BadPrice, ParseError, PriceList, PriceQuote, QuoteTier, per_mtok
+from probes.pricing.model import BadPrice, ParseError, Price, PriceList, PriceTier, per_mtok
 from probes.status.model import load_json
 
 NAME = "litellm"
@@ -31,7 +31,7 @@ def parse(body: bytes, keys: Collection[str] | None = None) -> PriceList:
         raise ParseError("not a LiteLLM price map: expected an object of models with "
                          "input_cost_per_token")
     wanted = list(keys) if keys is not None else [k for k in doc if k != "sample_spec"]
-    quotes: dict[str, PriceQuote] = {}
+    quotes: dict[str, Price] = {}
     errors: dict[str, str] = {}
     for key in wanted:
         entry = doc.get(key)
@@ -45,7 +45,7 @@ def parse(body: bytes, keys: Collection[str] | None = None) -> PriceList:
     return PriceList(NAME, quotes, errors)
 
 
-def quote(entry: dict[str, Any]) -> PriceQuote:
+def quote(entry: dict[str, Any]) -> Price:
     def get(name: str, required: bool = False) -> float | None:
         return per_mtok(entry.get(name), name, per_token=True, required=required)
 
@@ -62,10 +62,10 @@ def quote(entry: dict[str, Any]) -> PriceQuote:
         tier_in = get(name)
         if tier_in is None or tier_out is None:
             raise BadPrice(f"tier above {size}k tokens has no output price")
-        tiers.append(QuoteTier(int(size) * 1000, tier_in, tier_out,
+        tiers.append(PriceTier(int(size) * 1000, tier_in, tier_out,
                                get(f"cache_read_input_token_cost_above_{size}k_tokens")))
-    return PriceQuote(
-        input_per_mtok=input_price, output_per_mtok=output_price,
+    return Price(
+        source=NAME, input_per_mtok=input_price, output_per_mtok=output_price,
         cached_input_per_mtok=get("cache_read_input_token_cost"),
         cache_write_per_mtok=get("cache_creation_input_token_cost"),
         batch_input_per_mtok=get("input_cost_per_token_batches"),

@@ -1,14 +1,23 @@
-"""What a price-list reader returns: quotes in USD per million tokens, and what it refused.
+"""The price value type, and what a price-list reader returns.
 
-Field names follow service/scoring/evidence.py Price and PriceTier, so the service copies
-them across one to one. A quote is refused (with a reason) when a price is missing, not a
-number, negative or absurd; the caller then keeps the last good price it had.
+`Price` (with its `PriceTier`s) is the one price type: price-list readers make it, the
+store records it (service/prices/rows.py converts to and from the table row), scoring reads
+it (service/scoring/evidence.py re-exports it), the config's figures become one
+(service/config/models.py PriceConfig.as_price) and the API shows one (service/api/schemas.py
+PriceOut.of). Those boundaries use its field names, so a new figure is added here, to the
+table (with a migration) and to the API schema (and to the config if people may set it);
+the conversions go by name. tests/test_price_value.py checks that nothing was forgotten.
+
+A quote is refused (with a reason) when a price is missing, not a number, negative or
+absurd; the caller then keeps the last good price it had.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime
 from typing import Any
 
 # The dearest real list price in the 2026 LiteLLM map is $600 per million output tokens;
@@ -25,8 +34,8 @@ class BadPrice(ValueError):
 
 
 @dataclass(frozen=True)
-class QuoteTier:
-    """Prices for requests whose input is above `above_input_tokens`."""
+class PriceTier:
+    """Prices that apply when a request's input is above `above_input_tokens`."""
 
     above_input_tokens: int
     input_per_mtok: float
@@ -35,20 +44,46 @@ class QuoteTier:
 
 
 @dataclass(frozen=True)
-class PriceQuote:
+class Price:
+    """USD per million tokens, from `source`, in effect from `effective_at`."""
+
     input_per_mtok: float
     output_per_mtok: float
     cached_input_per_mtok: float | None = None
+    source: str = "static"  # static, or the price-list format it came from
+    effective_at: datetime | None = None  # None: from when it is recorded
     cache_write_per_mtok: float | None = None
     batch_input_per_mtok: float | None = None
     batch_output_per_mtok: float | None = None
-    tiers: tuple[QuoteTier, ...] = ()
+    tiers: tuple[PriceTier, ...] = ()
+
+    def figures(self) -> dict[str, Any]:
+        """The figures by name, tiers as dicts: what a table row, an event and the API hold."""
+        out: dict[str, Any] = {name: getattr(self, name) for name in FIGURES}
+        out["tiers"] = [asdict(tier) for tier in self.tiers]
+        return out
+
+    @classmethod
+    def from_figures(cls, figures: Mapping[str, Any], source: str = "static",
+                     effective_at: datetime | None = None) -> Price:
+        """A Price from figures by name (as `figures()` gives them); other names are ignored,
+        missing optional figures are None."""
+        tiers = tuple(PriceTier(**{f.name: tier[f.name] for f in fields(PriceTier)
+                                   if tier.get(f.name) is not None})
+                      for tier in figures.get("tiers") or ())
+        return cls(**{name: figures[name] for name in FIGURES if name in figures},
+                   source=source, effective_at=effective_at, tiers=tiers)
+
+
+# The figures of a Price: every field but where it came from, when, and its tiers.
+FIGURES: tuple[str, ...] = tuple(f.name for f in fields(Price)
+                                 if f.name not in ("source", "effective_at", "tiers"))
 
 
 @dataclass(frozen=True)
 class PriceList:
     format: str
-    quotes: dict[str, PriceQuote]
+    quotes: dict[str, Price]  # each with `source` = format
     errors: dict[str, str] = field(default_factory=dict)  # key -> why it was refused
 
 

@@ -7,24 +7,33 @@
         cached_input_per_mtok: 1.0   # optional, as are the cache-write and batch prices
         tiers: [{above_input_tokens: 200000, input_per_mtok: 4.0, output_per_mtok: 16.0}]
 
-An entry with an unknown field or a bad figure is refused on its own, with the reason.
+An entry takes every figure of probes/pricing/model.py Price, by name. An entry with an
+unknown field or a bad figure is refused on its own, with the reason.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import fields
 from typing import Any
 
 import yaml
 
-from probes.pricing.model import BadPrice, ParseError, PriceList, PriceQuote, QuoteTier, per_mtok
+from probes.pricing.model import (
+    FIGURES,
+    BadPrice,
+    ParseError,
+    Price,
+    PriceList,
+    PriceTier,
+    per_mtok,
+)
 
 NAME = "yaml"
 
-_FIELDS = ("input_per_mtok", "output_per_mtok", "cached_input_per_mtok", "cache_write_per_mtok",
-           "batch_input_per_mtok", "batch_output_per_mtok", "tiers")
-_TIER_FIELDS = ("above_input_tokens", "input_per_mtok", "output_per_mtok",
-                "cached_input_per_mtok")
+_FIELDS = (*FIGURES, "tiers")
+_TIER_FIELDS = tuple(f.name for f in fields(PriceTier))
+_REQUIRED = ("input_per_mtok", "output_per_mtok")
 
 
 def parse(body: bytes, keys: Collection[str] | None = None) -> PriceList:
@@ -35,7 +44,7 @@ def parse(body: bytes, keys: Collection[str] | None = None) -> PriceList:
     prices = doc.get("prices") if isinstance(doc, dict) else None
     if not isinstance(prices, dict):
         raise ParseError("expected a mapping with a `prices` mapping of entries")
-    quotes: dict[str, PriceQuote] = {}
+    quotes: dict[str, Price] = {}
     errors: dict[str, str] = {}
     for key, entry in prices.items():
         key = str(key)
@@ -48,7 +57,7 @@ def parse(body: bytes, keys: Collection[str] | None = None) -> PriceList:
     return PriceList(NAME, quotes, errors)
 
 
-def quote(entry: Any) -> PriceQuote:
+def quote(entry: Any) -> Price:
     if not isinstance(entry, dict):
         raise BadPrice("expected a mapping of prices")
     unknown = sorted(str(k) for k in entry if k not in _FIELDS)
@@ -58,15 +67,12 @@ def quote(entry: Any) -> PriceQuote:
     def get(src: dict[str, Any], name: str, required: bool = False) -> float | None:
         return per_mtok(src.get(name), name, per_token=False, required=required)
 
-    input_price, output_price = get(entry, "input_per_mtok", True), get(entry, "output_per_mtok",
-                                                                         True)
-    assert input_price is not None and output_price is not None
-    return PriceQuote(input_price, output_price, get(entry, "cached_input_per_mtok"),
-                      get(entry, "cache_write_per_mtok"), get(entry, "batch_input_per_mtok"),
-                      get(entry, "batch_output_per_mtok"), _tiers(entry.get("tiers"), get))
+    # Input and output are required, so get() refuses them missing rather than give None.
+    figures: dict[str, Any] = {name: get(entry, name, name in _REQUIRED) for name in FIGURES}
+    return Price(**figures, source=NAME, tiers=_tiers(entry.get("tiers"), get))
 
 
-def _tiers(raw: Any, get: Any) -> tuple[QuoteTier, ...]:
+def _tiers(raw: Any, get: Any) -> tuple[PriceTier, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
@@ -78,7 +84,7 @@ def _tiers(raw: Any, get: Any) -> tuple[QuoteTier, ...]:
         above = tier.get("above_input_tokens")
         if isinstance(above, bool) or not isinstance(above, int) or above < 0:
             raise BadPrice("a tier's above_input_tokens must be a whole number >= 0")
-        tiers.append(QuoteTier(above, get(tier, "input_per_mtok", True),
+        tiers.append(PriceTier(above, get(tier, "input_per_mtok", True),
                                get(tier, "output_per_mtok", True),
                                get(tier, "cached_input_per_mtok")))
     return tuple(sorted(tiers, key=lambda t: t.above_input_tokens))

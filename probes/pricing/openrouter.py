@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from probes.pricing.model import BadPrice, ParseError, PriceList, PriceQuote, QuoteTier, per_mtok
+from probes.pricing.model import BadPrice, ParseError, Price, PriceList, PriceTier, per_mtok
 from probes.status.model import load_json
 
 NAME = "openrouter"
@@ -29,7 +29,7 @@ def parse(body: bytes, keys: Collection[str] | None = None) -> PriceList:
     models = {m["id"]: m for m in data if isinstance(m, dict) and isinstance(m.get("id"), str)}
     wanted = list(keys) if keys is not None else [k for k in models
                                                    if not k.endswith(BATCH_SUFFIX)]
-    quotes: dict[str, PriceQuote] = {}
+    quotes: dict[str, Price] = {}
     errors: dict[str, str] = {}
     for key in wanted:
         model = models.get(key)
@@ -43,7 +43,7 @@ def parse(body: bytes, keys: Collection[str] | None = None) -> PriceList:
     return PriceList(NAME, quotes, errors)
 
 
-def quote(pricing: Any, batch_model: dict[str, Any] | None = None) -> PriceQuote:
+def quote(pricing: Any, batch_model: dict[str, Any] | None = None) -> Price:
     if not isinstance(pricing, dict):
         raise BadPrice("no pricing object")
 
@@ -58,14 +58,14 @@ def quote(pricing: Any, batch_model: dict[str, Any] | None = None) -> PriceQuote
                                                             int):
             raise BadPrice("an override without min_prompt_tokens")
         t_in, t_out = get(override, "prompt"), get(override, "completion")
-        tiers.append(QuoteTier(max(0, override["min_prompt_tokens"] - 1),
+        tiers.append(PriceTier(max(0, override["min_prompt_tokens"] - 1),
                                prompt if t_in is None else t_in,
                                completion if t_out is None else t_out,
                                get(override, "input_cache_read")))
     batch = batch_model.get("pricing") if batch_model else None
     batch = batch if isinstance(batch, dict) else {}
-    return PriceQuote(
-        input_per_mtok=prompt, output_per_mtok=completion,
+    return Price(
+        source=NAME, input_per_mtok=prompt, output_per_mtok=completion,
         cached_input_per_mtok=get(pricing, "input_cache_read"),
         cache_write_per_mtok=get(pricing, "input_cache_write"),
         batch_input_per_mtok=get(batch, "prompt"), batch_output_per_mtok=get(batch, "completion"),

@@ -31,23 +31,12 @@ from service.store.queries import last_probe_times
 router = APIRouter(prefix="/api/v1", tags=["candidates"])
 
 
-def price_out(candidate: str, p: Price) -> PriceOut:
-    return PriceOut(candidate=candidate, source=p.source,
-                    effective_at=p.effective_at or datetime.fromtimestamp(0, UTC),
-                    input_per_mtok=p.input_per_mtok, output_per_mtok=p.output_per_mtok,
-                    cached_input_per_mtok=p.cached_input_per_mtok,
-                    cache_write_per_mtok=p.cache_write_per_mtok,
-                    batch_input_per_mtok=p.batch_input_per_mtok,
-                    batch_output_per_mtok=p.batch_output_per_mtok,
-                    tiers=[t.__dict__ for t in p.tiers])
-
-
 def _summary(ctx: ApiContext, cid: str, price: Price | None) -> dict[str, Any]:
     c = ctx.settings.candidates[cid]
     return {"id": cid, "provider": c.provider, "api": c.api, "model": c.model,
             "enabled": c.enabled, "probes": {k: s.every for k, s in sorted(c.probes.items())},
             "committed_sla": committed_sla(ctx.settings, c.provider),
-            "price": price_out(cid, price) if price else None}
+            "price": PriceOut.of(cid, price) if price else None}
 
 
 @router.get("/candidates", summary="Every configured candidate with its current price (the "

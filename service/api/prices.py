@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlmodel import select
 
-from service.api.candidates import price_out
 from service.api.deps import Ctx, Cursor, Db, Limit
 from service.api.schemas import Page, PriceOut
-from service.prices.queries import as_price, latest_prices
+from service.prices.queries import latest_prices
+from service.prices.rows import as_price
 from service.store.models import PricePoint
 from service.store.queries import newest_first
 
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/api/v1", tags=["prices"])
             "tokens; the whole list, one page)")
 def current_prices(ctx: Ctx, db: Db) -> Page[PriceOut]:
     prices = latest_prices(db, sorted(ctx.settings.candidates), datetime.now(UTC))
-    return Page[PriceOut](items=[price_out(cid, p) for cid, p in sorted(prices.items())],
+    return Page[PriceOut](items=[PriceOut.of(cid, p) for cid, p in sorted(prices.items())],
                           next_cursor=None)
 
 
@@ -35,5 +35,5 @@ def price_history(db: Db, limit: Limit = 50, cursor: Cursor = None,
     if candidate is not None:
         stmt = stmt.where(PricePoint.candidate_id == candidate)
     page = newest_first(db, stmt, PricePoint.effective_at, PricePoint.id, limit, cursor)
-    return Page[PriceOut](items=[price_out(r.candidate_id, as_price(r)) for r in page.items],
+    return Page[PriceOut](items=[PriceOut.of(r.candidate_id, as_price(r)) for r in page.items],
                           next_cursor=page.next_cursor)

@@ -6,10 +6,12 @@ factor and is documented in docs/scoring.md.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field
+
+from probes.pricing.model import Price
 
 T = TypeVar("T")
 
@@ -103,6 +105,13 @@ class PriceOut(BaseModel):
     batch_input_per_mtok: float | None = None
     batch_output_per_mtok: float | None = None
     tiers: list[dict[str, Any]] = []
+
+    @classmethod
+    def of(cls, candidate: str, price: Price) -> PriceOut:
+        """The one conversion from the price value type: its figures go across by name."""
+        return cls(candidate=candidate, source=price.source,
+                   effective_at=price.effective_at or datetime.fromtimestamp(0, UTC),
+                   **price.figures())
 
 
 class WindowOut(BaseModel):

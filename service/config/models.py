@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -24,6 +24,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from probes.eval_set import load_eval_set
 from probes.pricing import LOCAL_FORMATS as LOCAL_PRICE_FORMATS
 from probes.pricing import READERS as PRICE_READERS
+from probes.pricing.model import Price
 from probes.status import READERS as STATUS_READERS
 from probes.tool_catalog import load_catalog
 from service.config.alerts import AlertsConfig
@@ -178,6 +179,13 @@ class PriceConfig(_Strict):
         ):
             raise ValueError("a static price needs input_per_mtok and output_per_mtok")
         return self
+
+    def as_price(self, effective_at: datetime | None = None) -> Price | None:
+        """The configured figures as a Price from `source` (figures go by name: any field
+        named like a Price figure is one); None without an input and an output price."""
+        if self.input_per_mtok is None or self.output_per_mtok is None:
+            return None
+        return Price.from_figures(self.model_dump(), self.source, effective_at)
 
 
 class CandidateConfig(_Strict):

@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 
-from probes.pricing import BadPrice
-from probes.pricing.model import per_mtok
+from probes.pricing import BadPrice, litellm
+from probes.pricing.model import Price, per_mtok
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +30,7 @@ HISTORY_FILE = "litellm_price_history.csv"
 @dataclass(frozen=True)
 class HistoryPoint:
     key: str  # the LiteLLM key
-    effective_at: datetime
-    input_per_mtok: float
-    output_per_mtok: float
-    cached_input_per_mtok: float | None
+    price: Price  # from litellm, with its effective_at
 
 
 def parse_history(text: str) -> list[HistoryPoint]:
@@ -50,7 +47,7 @@ def parse_history(text: str) -> list[HistoryPoint]:
             log.warning("%s line %d skipped: %s", HISTORY_FILE, n, exc)
             continue
         assert inp is not None and out is not None
-        points.append(HistoryPoint(row["model"], at, inp, out, cached))
+        points.append(HistoryPoint(row["model"], Price(inp, out, cached, litellm.NAME, at)))
     return points
 
 

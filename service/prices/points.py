@@ -21,8 +21,9 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from service.prices.queries import as_price, latest_prices
-from service.scoring.evidence import Price
+from probes.pricing.model import Price
+from service.prices.queries import latest_prices
+from service.prices.rows import as_price, as_row
 from service.store.locks import PRICE_POINTS_KEY, lock_until_commit
 from service.store.models import PricePoint
 from service.store.outbox import record_event
@@ -32,8 +33,6 @@ log = logging.getLogger(__name__)
 # Replicas' clocks need not agree (docs/deploy.md): a point another replica stamped this
 # far ahead of our `now` is taken as in effect, not recorded again a moment earlier.
 CLOCK_SKEW = timedelta(minutes=1)
-_FIGURES = ("input_per_mtok", "output_per_mtok", "cached_input_per_mtok",
-            "cache_write_per_mtok", "batch_input_per_mtok", "batch_output_per_mtok")
 
 
 @dataclass(frozen=True)
@@ -43,12 +42,6 @@ class Quoted:
     candidate_id: str
     price: Price  # its `source` is where the figures came from
     key: str | None = None  # the entry in the source's list
-
-
-def figures(price: Price) -> dict[str, Any]:
-    out: dict[str, Any] = {name: getattr(price, name) for name in _FIGURES}
-    out["tiers"] = [vars(t).copy() for t in price.tiers]
-    return out
 
 
 def _same(a: Price, b: Price) -> bool:
@@ -61,19 +54,13 @@ def _same(a: Price, b: Price) -> bool:
             return {k: norm(v) for k, v in value.items()}
         return value
 
-    return bool(norm(figures(a)) == norm(figures(b)))
+    return bool(norm(a.figures()) == norm(b.figures()))
 
 
 def _same_value(a: Any, b: Any) -> bool:
     if isinstance(a, float) and isinstance(b, float):
         return round(a, 9) == round(b, 9)
     return bool(a == b)
-
-
-def _row(candidate_id: str, price: Price, effective_at: datetime) -> PricePoint:
-    return PricePoint(candidate_id=candidate_id, source=price.source, effective_at=effective_at,
-                      tiers=figures(price)["tiers"],
-                      **{name: getattr(price, name) for name in _FIGURES})
 
 
 @dataclass
@@ -99,9 +86,9 @@ def record_prices(session: Session, quotes: Iterable[Quoted], now: datetime) -> 
         same = last is not None and _same(last, q.price)
         if same and last is not None and last.source == q.price.source:
             continue
-        session.add(_row(q.candidate_id, q.price, now))
+        session.add(as_row(q.candidate_id, q.price, now))
         out.sources.append(q.price.source)
-        old, new = (figures(last) if last else {}), figures(q.price)
+        old, new = (last.figures() if last else {}), q.price.figures()
         # A first price, the same figures from another source, or figures known for the
         # first time (a list adds the batch price a seed lacked) are not a change.
         changed = [k for k, v in old.items() if v not in (None, []) and
@@ -140,7 +127,7 @@ def seed_points(session: Session, points: Iterable[tuple[str, Price]], *,
         if (cid, price.source, price.effective_at) in seen or (only_if_unpriced
                                                                and cid in priced):
             continue
-        session.add(_row(cid, price, price.effective_at))
+        session.add(as_row(cid, price, price.effective_at))
         seen.add((cid, price.source, price.effective_at))
         added += 1
     return added

@@ -8,17 +8,9 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from service.scoring.evidence import Price, PriceTier
+from probes.pricing.model import Price
+from service.prices.rows import as_price
 from service.store.models import PricePoint
-
-
-def as_price(row: PricePoint) -> Price:
-    tiers = tuple(PriceTier(int(t["above_input_tokens"]), float(t["input_per_mtok"]),
-                            float(t["output_per_mtok"]), t.get("cached_input_per_mtok"))
-                  for t in (row.tiers or []))
-    return Price(row.input_per_mtok, row.output_per_mtok, row.cached_input_per_mtok,
-                 row.source, row.effective_at, row.cache_write_per_mtok,
-                 row.batch_input_per_mtok, row.batch_output_per_mtok, tiers)
 
 
 def price_histories(session: Session, ids: Sequence[str], until: datetime

@@ -59,9 +59,7 @@ def workload_spec(name: str, wl: WorkloadConfig, settings: Settings) -> Workload
 
 def configured_price(cand: CandidateConfig) -> Price | None:
     p = cand.price
-    if p is None or p.source != "static" or p.input_per_mtok is None or p.output_per_mtok is None:
-        return None
-    return Price(p.input_per_mtok, p.output_per_mtok, p.cached_input_per_mtok, "static")
+    return p.as_price() if p is not None and p.source == "static" else None
 
 
 def candidate_facts(settings: Settings) -> list[CandidateFacts]:

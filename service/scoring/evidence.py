@@ -10,6 +10,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+# The one price type (probes/pricing/model.py), under the names scoring has always used.
+from probes.pricing.model import Price as Price
+from probes.pricing.model import PriceTier as PriceTier
+
 
 @dataclass(frozen=True)
 class FactValue:
@@ -80,31 +84,6 @@ class RecentProbes:
     @property
     def throttled_share(self) -> float | None:
         return throttled_share(self.ok, self.throttled)
-
-
-@dataclass(frozen=True)
-class PriceTier:
-    """Prices that apply when a request's input is above `above_input_tokens`."""
-
-    above_input_tokens: int
-    input_per_mtok: float
-    output_per_mtok: float
-    cached_input_per_mtok: float | None = None
-
-
-@dataclass(frozen=True)
-class Price:
-    """USD per million tokens."""
-
-    input_per_mtok: float
-    output_per_mtok: float
-    cached_input_per_mtok: float | None = None
-    source: str = "static"
-    effective_at: datetime | None = None
-    cache_write_per_mtok: float | None = None
-    batch_input_per_mtok: float | None = None
-    batch_output_per_mtok: float | None = None
-    tiers: tuple[PriceTier, ...] = ()
 
 
 @dataclass(frozen=True)

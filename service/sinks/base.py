@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from probes.redact import scrub
 from service import __version__
 from service.sinks.config import SinkConfig
 from service.sinks.events import AlertEvent
@@ -27,7 +28,6 @@ from service.sinks.render import Links
 
 USER_AGENT = f"factorwatch/{__version__}"
 MAX_RETRY_AFTER = 86400.0
-REDACTED = "<redacted>"
 # Statuses worth trying again: timeouts, too early, throttled, and every server error.
 TEMPORARY_4XX = frozenset({408, 425, 429})
 
@@ -97,12 +97,6 @@ def secrets_of(spec: SinkSpec) -> list[str]:
     return sorted({s for s in out if s and s != "/"}, key=len, reverse=True)
 
 
-def scrub(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, REDACTED)
-    return text
-
-
 class RedactFilter(logging.Filter):
     """Scrubs registered secrets from log records, e.g. httpx's `HTTP Request: POST <url>`."""
 
@@ -117,7 +111,9 @@ class RedactFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         text = record.getMessage()
-        clean = scrub(text, sorted(self._secrets, key=len, reverse=True))
+        with self._lock:
+            secrets = list(self._secrets)
+        clean = scrub(text, secrets)
         if clean != text:
             record.msg, record.args = clean, ()
         return True

@@ -8,7 +8,6 @@ never corrupts the file), a 5 s busy timeout and enforced foreign keys.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,10 +18,11 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import Session
 
+from probes.redact import scrub, url_without_password
+
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
-_URL_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
 
 
 class DatabaseError(RuntimeError):
@@ -30,25 +30,23 @@ class DatabaseError(RuntimeError):
 
 
 def safe_url(url: str | URL) -> str:
-    """The URL for messages and logs, with any password replaced by ***."""
-    if isinstance(url, URL):
-        return url.render_as_string(hide_password=True)
+    """The URL for messages and logs, with any password replaced by the redaction marker."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # unparsable: scrub by pattern
-        return _URL_PASSWORD.sub(r"\1***@", url)
+        parsed = url if isinstance(url, URL) else make_url(url)
+    except Exception:  # unparsable: hide the password by its place in the text
+        return url_without_password(str(url))
+    # Rendered in full, the password is %-escaped: nothing in it ends the user:password@.
+    return url_without_password(parsed.render_as_string(hide_password=False))
 
 
 def open_error(url: str | URL, exc: BaseException, action: str = "open") -> DatabaseError:
     """A DatabaseError for `exc` whose text is scrubbed of the URL's password."""
     reason = str(exc.orig) if isinstance(exc, DBAPIError) else str(exc)
-    reason = _URL_PASSWORD.sub(r"\1***@", reason)  # any URL quoted in the reason
     try:
         password = (url if isinstance(url, URL) else make_url(url)).password
     except Exception:
         password = None
-    if password:
-        reason = reason.replace(str(password), "***")
+    reason = scrub(reason, str(password) if password else None)  # also any URL quoted in it
     reason = reason.strip().splitlines()[0] if reason.strip() else type(exc).__name__
     return DatabaseError(f"database: cannot {action} {safe_url(url)!r}: {reason}")
 

@@ -85,10 +85,11 @@ class PricePoint(SQLModel, table=True):
     candidate_id: str = Field(max_length=200)
     source: str = Field(max_length=40)  # static | litellm | openrouter | yaml
     effective_at: datetime = _ts()
+    # A column per figure of probes/pricing/model.py Price, by the same name (converted in
+    # service/prices/rows.py; tests/test_price_value.py checks that none is missing).
     input_per_mtok: float
     output_per_mtok: float
     cached_input_per_mtok: float | None = None
-    # Field names follow service/scoring/evidence.py Price and PriceTier.
     cache_write_per_mtok: float | None = None
     batch_input_per_mtok: float | None = None
     batch_output_per_mtok: float | None = None

@@ -17,25 +17,16 @@ from datetime import UTC, datetime, time
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from probes.pricing import READERS, PriceList, PriceQuote
+from probes.pricing import READERS, Price, PriceList
 from service.config import CandidateConfig
 from service.prices.bundled import bundled_history
 from service.prices.points import Quoted, record_prices, seed_points
-from service.scoring.evidence import Price, PriceTier
 from service.watch.metrics import SourceMetrics
 from service.watch.sources import ClientGetter, SourcePoller
 
 log = logging.getLogger(__name__)
 
 NEGOTIATED = "yaml"
-
-
-def as_price(quote: PriceQuote, source: str, effective_at: datetime | None = None) -> Price:
-    return Price(quote.input_per_mtok, quote.output_per_mtok, quote.cached_input_per_mtok,
-                 source, effective_at, quote.cache_write_per_mtok, quote.batch_input_per_mtok,
-                 quote.batch_output_per_mtok,
-                 tuple(PriceTier(t.above_input_tokens, t.input_per_mtok, t.output_per_mtok,
-                                 t.cached_input_per_mtok) for t in quote.tiers))
 
 
 def price_key(cand: CandidateConfig) -> str:
@@ -55,21 +46,21 @@ def resolve(candidates: Mapping[str, CandidateConfig], lists: Mapping[str, Price
             errors[cid] = negotiated.errors[cid]
             continue
         if negotiated is not None and cid in negotiated.quotes:
-            quotes.append(Quoted(cid, as_price(negotiated.quotes[cid], NEGOTIATED), cid))
+            quotes.append(Quoted(cid, negotiated.quotes[cid], cid))
             continue
         cfg = cand.price
         if cfg is None:
             continue
         if cfg.source == "static":
-            if cfg.input_per_mtok is not None and cfg.output_per_mtok is not None:
-                quotes.append(Quoted(cid, Price(cfg.input_per_mtok, cfg.output_per_mtok,
-                                                cfg.cached_input_per_mtok, "static"), cfg.key))
+            static = cfg.as_price()
+            if static is not None:
+                quotes.append(Quoted(cid, static, cfg.key))
             continue
         found, key = lists.get(cfg.source), price_key(cand)
         if found is None:
             continue
         if key in found.quotes:
-            quotes.append(Quoted(cid, as_price(found.quotes[key], cfg.source), key))
+            quotes.append(Quoted(cid, found.quotes[key], key))
         else:
             errors[cid] = found.errors.get(key, f"no entry {key!r} in the {cfg.source} list")
     return quotes, errors
@@ -84,17 +75,14 @@ def seeds(candidates: Mapping[str, CandidateConfig], now: datetime
         cfg = cand.price
         if cfg is None or cfg.source == "static":
             continue
-        if cfg.input_per_mtok is not None and cfg.output_per_mtok is not None:
-            at = datetime.combine(cfg.as_of, time(), UTC) if cfg.as_of else now
-            figures.append((cid, Price(cfg.input_per_mtok, cfg.output_per_mtok,
-                                       cfg.cached_input_per_mtok, cfg.source, at)))
+        dated = cfg.as_price(datetime.combine(cfg.as_of, time(), UTC) if cfg.as_of else now)
+        if dated is not None:
+            figures.append((cid, dated))
         if cfg.source == "litellm":
             by_key.setdefault(price_key(cand), []).append(cid)
     for point in bundled_history():
         for cid in by_key.get(point.key, []):
-            history.append((cid, Price(point.input_per_mtok, point.output_per_mtok,
-                                       point.cached_input_per_mtok, "litellm",
-                                       point.effective_at)))
+            history.append((cid, point.price))
     return figures, history
 
 
