@@ -23,13 +23,14 @@ import httpx
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from probes.redact import scrub
 from service.alerts import outbox
 from service.alerts.metrics import AlertMetrics
 from service.alerts.routing import SinkRule
 from service.alerts.setup import configured_quiet, sink_rule, sink_spec
 from service.alerts.silences import as_silence, silences_ending_after
 from service.config.alerts import AlertsConfig
-from service.sinks.base import REDACT, Message, Sink, SinkError, scrub, secrets_of
+from service.sinks.base import REDACT, Message, Sink, SinkError, secrets_of
 from service.sinks.registry import build_sink
 from service.store.types import utcnow
 
