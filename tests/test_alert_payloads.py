@@ -7,7 +7,7 @@ it, re-run. To change a format on purpose, delete its golden file(s) and re-run.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +26,9 @@ from service.sinks.events import AlertEvent
 from service.sinks.render import Links
 from service.sinks.slack import MAX_BLOCKS, SlackSink
 from service.sinks.webhook import WebhookSink, signature, verify_signature
+from tests.clock import T0
 
 GOLDEN = Path(__file__).parent / "golden"
-T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 LINKS = Links(dashboard="https://grafana.example/d/fw?var-workload={workload}",
               api="https://factorwatch.example")
 PROVIDERS = {"openai/gpt-4o-mini": "openai", "anthropic/claude-haiku": "anthropic"}
