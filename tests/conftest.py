@@ -128,12 +128,12 @@ def engine(database_url: str) -> Iterator[Engine]:
 # socket, Prometheus, Chromium, podman, any subprocess) or waits on real time. Unit: everything
 # else, in this process; `pytest -m unit` runs in under a minute.
 #
-# A test is integration when it is marked so (its module's `pytestmark`, a decorator, or a
-# fixture parameter's marks), is marked `container`, uses a fixture named in
-# INTEGRATION_FIXTURES, or runs on PostgreSQL (a parameter "postgresql", as `database_url` and
-# so `engine` give). Every other test is marked unit here, and a unit test that listens on a
-# socket, starts a process or sleeps fails at teardown saying so: a new test gets the right
-# marker, or is told which one it needs.
+# A test is integration when it is marked so (its module's `pytestmark` or a decorator), is
+# marked `container`, uses a fixture named in INTEGRATION_FIXTURES, or runs on PostgreSQL (a
+# parameter "postgresql", as `database_url` and so `engine` give). Every other test is marked
+# unit here, and a unit test that listens on a socket, starts a process or sleeps fails at
+# teardown saying so: a new test gets the right marker, or is told which one it needs
+# (tests/test_markers.py).
 
 # By name: conftest's PostgreSQL fixtures, and the names the modules give the fixtures that
 # start a simulator, another local server, the reading process or factorwatch itself.
