@@ -14,7 +14,7 @@ ROOT   := $(patsubst %/,%,$(dir $(realpath $(lastword $(MAKEFILE_LIST)))))
 INSTALLED      := $(VENV)/.installed
 INSTALLED_TEST := $(VENV)/.installed-test
 
-.PHONY: run demo test lint install install-test system-packages
+.PHONY: run demo test test-unit lint install install-test system-packages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,3 +52,7 @@ system-packages:
 
 test: system-packages install-test lint
 	$(BIN)/pytest -q
+
+# The in-process tests only, in under a minute: no test server to install, no lint.
+test-unit: install-test
+	$(BIN)/pytest -q -m unit

@@ -85,6 +85,7 @@ def test_silences_page_newest_first_and_all_includes_the_ended(seeded: Seeded) -
         assert ids(c, limit=2) == [not_ended[:2], not_ended[2:]]
 
 
+@pytest.mark.integration
 async def test_an_api_silence_silences_the_senders_deliveries_until_it_is_ended(
         seeded: Seeded) -> None:
     with TestClient(app_for(seeded, token="s3cret")) as c:

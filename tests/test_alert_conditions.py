@@ -6,8 +6,7 @@ change of state must save exactly one event and a resolution must follow every f
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -23,10 +22,9 @@ from service.alerts.conditions import (
     monitor_down,
     sla_burn,
 )
-from service.store.db import make_engine
-from service.store.migrate import upgrade
 from service.store.models import AlertCondition, Event, ProbeResultRow
 from service.store.rollup import apply_rollups
+from tests.clock import T0
 
 PAGE = BurnRule(3600, 300, 14.4, "critical")
 TICKET = BurnRule(21600, 1800, 6.0, "warning")
@@ -94,16 +92,14 @@ def test_everyone_failing_at_once_is_the_monitors_outage() -> None:
 
 # --- the watch on a real store -------------------------------------------------------------
 
-T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 WATCHED = [Watched("a/x", "a", SLA), Watched("b/y", "b", SLA)]
 
 
 @pytest.fixture
-def engine(sqlite_url: str) -> Iterator[Engine]:
-    upgrade(sqlite_url)
-    eng = make_engine(sqlite_url)
-    yield eng
-    eng.dispose()
+def database_url(sqlite_url: str) -> str:
+    # SQLite only: the watch's decisions are under test; the queries it reads are held
+    # to both backends in test_store.py, test_retention.py and test_rollup.py.
+    return sqlite_url
 
 
 def probes(engine: Engine, candidate: str, end: datetime, minutes: int, ok: bool = True,

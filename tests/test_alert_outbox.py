@@ -4,32 +4,20 @@ one of several concurrent senders, and a dead sender's claim taken over with the
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from service.alerts import outbox
 from service.alerts.routing import SinkRule
-from service.store.db import make_engine
-from service.store.migrate import upgrade
 from service.store.models import AlertDelivery, Event
 from tests.alert_helpers import PROVIDERS, add_event
+from tests.clock import T0
 
-T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
 ONE_AT_A_TIME = SinkRule("hook", group_wait=timedelta(0), repeat_interval=timedelta(0),
                          max_group=1)
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    upgrade(database_url)
-    eng = make_engine(database_url)
-    yield eng
-    eng.dispose()
 
 
 def fan_out(engine: Engine, rules: list[SinkRule], claimer: str = "r1",

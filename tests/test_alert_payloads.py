@@ -7,7 +7,7 @@ it, re-run. To change a format on purpose, delete its golden file(s) and re-run.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +26,9 @@ from service.sinks.events import AlertEvent
 from service.sinks.render import Links
 from service.sinks.slack import MAX_BLOCKS, SlackSink
 from service.sinks.webhook import WebhookSink, signature, verify_signature
+from tests.clock import T0
 
 GOLDEN = Path(__file__).parent / "golden"
-T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 LINKS = Links(dashboard="https://grafana.example/d/fw?var-workload={workload}",
               api="https://factorwatch.example")
 PROVIDERS = {"openai/gpt-4o-mini": "openai", "anthropic/claude-haiku": "anthropic"}
@@ -141,18 +141,23 @@ def test_retry_after_reads_seconds_or_an_http_date(value: str | None,
     assert retry_after_seconds(value, now=T0.timestamp()) == seconds
 
 
-@pytest.mark.parametrize(("status", "permanent"), [
-    (400, True), (401, True), (403, True), (404, True), (410, True), (301, True),
-    (408, False), (425, False), (429, False), (500, False), (502, False), (503, False),
+# retry_after: every answer's Retry-After is read (3 s here), except a redirect's; the
+# sender waits for it only on a failure it will retry (a permanent one is given up).
+@pytest.mark.parametrize(("status", "permanent", "retry_after"), [
+    (400, True, 3.0), (401, True, 3.0), (403, True, 3.0), (404, True, 3.0), (410, True, 3.0),
+    (301, True, None),
+    (408, False, 3.0), (425, False, 3.0), (429, False, 3.0), (500, False, 3.0),
+    (502, False, 3.0), (503, False, 3.0),
 ])
-def test_response_status_says_whether_a_retry_can_help(status: int, permanent: bool) -> None:
+def test_response_status_says_whether_a_retry_can_help(status: int, permanent: bool,
+                                                       retry_after: float | None) -> None:
     response = httpx.Response(status, headers={"retry-after": "3"},
                               text="bad hook /T0/B0/SECRETSECRET")
     with pytest.raises(SinkError) as err:
         check_response(response, spec("slack"))
     assert err.value.permanent is permanent
     assert "SECRETSECRET" not in str(err.value)
-    assert err.value.retry_after == (None if permanent and status != 429 else 3.0) or permanent
+    assert err.value.retry_after == retry_after
 
 
 def test_success_statuses_pass() -> None:

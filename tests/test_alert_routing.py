@@ -18,8 +18,8 @@ from service.alerts.routing import (
     route,
 )
 from service.sinks.events import AlertEvent, event_type
+from tests.clock import T0
 
-T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)  # a Saturday
 PROVIDERS = {"openai/gpt-4o": "openai", "groq/llama": "groq"}
 DAY = timedelta(days=1)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -18,8 +18,6 @@ from devtools.alertmanager import Alertmanager
 from devtools.receiver import Receiver, always
 from service.sinks.alertmanager import AlertmanagerSink, idempotency_key
 from service.sinks.base import Message, SinkSpec
-from service.store.db import make_engine
-from service.store.migrate import upgrade
 from tests.alert_helpers import add_event, deliveries, pump, sender, stored_events
 from tests.needs import binary as need
 
@@ -27,11 +25,10 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def engine(sqlite_url: str) -> Iterator[Engine]:
-    upgrade(sqlite_url)
-    eng = make_engine(sqlite_url)
-    yield eng
-    eng.dispose()
+def database_url(sqlite_url: str) -> str:
+    # SQLite only: the sink and a real Alertmanager are under test; the outbox is held to
+    # both backends in test_alert_outbox.py.
+    return sqlite_url
 
 
 def slack_texts(slack: Receiver) -> list[str]:

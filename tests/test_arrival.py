@@ -25,6 +25,8 @@ from service.probing.clients import probe_client
 from service.sim.behaviour import SimModel
 from service.sim.server import SimServer
 
+pytestmark = pytest.mark.integration  # local servers and the reading process
+
 STALL = 0.3  # how long a test blocks an event loop
 
 

@@ -24,19 +24,12 @@ from service.sim.server import SimServer
 from service.store.db import make_engine
 from service.store.migrate import upgrade
 from service.store.models import ProbeResultRow
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.day = date(2026, 11, 28)
-
-    def __call__(self) -> date:
-        return self.day
+from tests.clock import T0, Clock
 
 
 def budget(per: float | None = None, total: float | None = None
-           ) -> tuple[ProbeBudget, CollectorRegistry, Clock]:
-    registry, clock = CollectorRegistry(), Clock()
+           ) -> tuple[ProbeBudget, CollectorRegistry, Clock[date]]:
+    registry, clock = CollectorRegistry(), Clock(T0.date())
     config = ProbeBudgetConfig(daily_usd_per_candidate=per, daily_usd_total=total)
     return ProbeBudget(config, ProbeMetrics(registry), today=clock), registry, clock
 
@@ -80,7 +73,7 @@ def test_skip_is_logged_once_per_candidate_per_day(caplog: pytest.LogCaptureFixt
         assert not b.allow("a/x")
     assert caplog.text.count("skipping probes of a/x") == 1
     assert "daily probe budget of 0.01 USD is spent" in caplog.text
-    clock.day += timedelta(days=1)  # a new UTC day: a fresh budget
+    clock.now += timedelta(days=1)  # a new UTC day: a fresh budget
     assert b.allow("a/x") and exhausted(registry, "a/x") == 0
     b.spend("a/x", "a", 0.02)
     assert not b.allow("a/x")

@@ -19,6 +19,8 @@ import pytest
 from service import __version__
 from service.sim.openai_server import SimModel, SimServer
 
+pytestmark = pytest.mark.integration  # factorwatch as a subprocess
+
 ROOT = Path(__file__).resolve().parents[1]
 VALID = """
 builtin_catalog: false

@@ -5,18 +5,14 @@ Lease tests run on SQLite and on a real PostgreSQL server.
 
 from __future__ import annotations
 
-import os
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from unittest import mock
 
 import pytest
 from sqlalchemy.engine import Engine
 
-from devtools.pgcluster import PostgresCluster
 from service.cluster import LEADER_LEASE, Cluster, owner
 from service.store import leases
 from service.store.db import make_engine
@@ -46,33 +42,7 @@ def test_a_replica_joining_takes_only_candidates_it_now_owns() -> None:
     assert all(after[c] == "r4" for c in CANDIDATES if before[c] != after[c])
 
 
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[str]:
-    if os.environ.get("FACTORWATCH_TEST_POSTGRES_URL"):
-        yield os.environ["FACTORWATCH_TEST_POSTGRES_URL"]
-        return
-    cluster = PostgresCluster().start()
-    try:
-        yield cluster.url
-    finally:
-        cluster.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'cluster.db'}"
-    else:
-        url = request.getfixturevalue("postgres")
-    upgrade(url)
-    engine = make_engine(url)
-    with engine.begin() as conn:  # the PostgreSQL database is shared by the module
-        conn.execute(leases.LEASE.delete())
-        conn.execute(leases.REPLICA.delete())
-    yield engine
-    engine.dispose()
-
-
+@pytest.mark.integration  # waits for the lease to expire
 def test_only_one_holder_until_the_lease_expires(engine: Engine) -> None:
     ttl = timedelta(seconds=1)
     with engine.begin() as conn:
@@ -95,6 +65,7 @@ def test_release_hands_the_lease_over_at_once(engine: Engine) -> None:
         assert leases.acquire(conn, "job", "b", ttl)
 
 
+@pytest.mark.integration  # waits for the lease to expire
 def test_membership_expires_and_leave_is_immediate(engine: Engine) -> None:
     ttl = timedelta(seconds=1)
     with engine.begin() as conn:
@@ -125,9 +96,9 @@ def test_cluster_tick_elects_one_leader_and_splits_the_work(engine: Engine) -> N
         assert leases.holder_of(conn, LEADER_LEASE) == "r1"
 
 
-def test_a_replica_whose_clock_is_30s_ahead_cannot_steal_the_lease(postgres: str) -> None:
-    upgrade(postgres)
-    engine = make_engine(postgres)
+def test_a_replica_whose_clock_is_30s_ahead_cannot_steal_the_lease(postgres_url: str) -> None:
+    upgrade(postgres_url)
+    engine = make_engine(postgres_url)
     with engine.begin() as conn:
         conn.execute(leases.LEASE.delete())
         assert leases.acquire(conn, "job", "honest", timedelta(seconds=10))

@@ -42,6 +42,7 @@ def instructions() -> list[tuple[str, str]]:
             for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
 
 
+@pytest.mark.integration  # runs hadolint
 def test_dockerfile_is_hadolint_clean() -> None:
     hadolint = shutil.which("hadolint", path=str(Path(sys.executable).parent)) \
         or shutil.which("hadolint")

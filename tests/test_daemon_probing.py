@@ -18,6 +18,7 @@ from service.probing.backoff import MAX_BACKOFF_SECONDS, Backoff
 from service.scheduler import ProbePlan
 from service.sim.behaviour import SimModel
 from service.sim.server import SimServer
+from tests.clock import Clock
 from tests.probe_daemon import probe_pipeline
 
 
@@ -44,16 +45,8 @@ async def test_a_failed_probe_is_logged_with_its_candidate_id(
                       "an error while processing your request."], failed
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_backoff_holds_a_candidate_for_its_retry_after_capped() -> None:
-    clock = Clock()
+    clock = Clock(1000.0)
     backoff = Backoff(clock)
     assert backoff.remaining("a/x") == 0
     assert backoff.hold("a/x", 7) == 7
@@ -82,7 +75,7 @@ async def test_probes_resume_once_the_retry_after_has_passed(
     probing, rows = probe_pipeline(
         tmp_path, limited_sim.base_url,
         kinds="latency: {every: 1h, timeout: 5s}, uptime: {every: 1h, timeout: 5s}")
-    clock = Clock()
+    clock = Clock(1000.0)
     probing.pipeline.backoff = Backoff(clock)
     try:
         await probing.run(ProbePlan("sim/m", "latency", 3600))

@@ -129,12 +129,14 @@ def test_each_rule_is_one_condition_so_its_signal_can_be_shown() -> None:
         "> bool 0.5")
 
 
+@pytest.mark.integration  # runs promtool
 def test_rules_are_valid_and_their_unit_tests_pass() -> None:
     promtool = binary("promtool", "prometheus")
     run(promtool, "check", "rules", str(RULES))
     run(promtool, "test", "rules", "factorwatch_test.yml", cwd=RULES.parent)
 
 
+@pytest.mark.integration  # runs promtool
 def test_example_prometheus_and_alertmanager_configs_are_valid() -> None:
     run(binary("promtool", "prometheus"), "check", "config", "prometheus.example.yml")
     run(binary("amtool", "prometheus-alertmanager"), "check-config",

@@ -3,7 +3,7 @@ one transaction."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,8 +16,7 @@ from service.store.db import make_engine
 from service.store.migrate import upgrade
 from service.store.models import Evaluation, Event, ProbeResultRow, TopChoice
 from service.store.rollup import apply_rollups
-
-T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+from tests.clock import T0
 
 CONFIG = """
 builtin_catalog: false

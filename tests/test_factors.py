@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -18,8 +18,7 @@ from service.scoring.evidence import (
 )
 from service.scoring.factors import FACTOR_FUNCTIONS, FactorScore
 from service.scoring.scales import scale
-
-NOW = datetime(2026, 11, 28, tzinfo=UTC)
+from tests.clock import T0 as NOW
 
 
 def wl(**kw: object) -> WorkloadSpec:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from service.scoring.base import FactorScore
 from service.scoring.flip import TopChoiceState, decide, explain
 from service.scoring.ranking import RankedCandidate, Ranking
+from tests.clock import T0
 
-T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 WEIGHTS = {"latency": 2.0, "cost": 1.0}
 
 

@@ -105,6 +105,7 @@ async def test_a_cloudflare_502_page_is_summarised_by_its_title(proxy: str) -> N
     assert message == "HTTP 502: api.example.com | 502: Bad gateway"
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("api", ["openai", "anthropic", "gemini", "azure-openai"])
 async def test_the_simulators_html_200_is_summarised(api: str) -> None:
     sim = SimServer({"m": SimModel(fault="html_200")})

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -18,21 +17,11 @@ from service.incidents.queries import (
     open_incident_counts,
 )
 from service.incidents.sync import sync_report
-from service.store.db import make_engine
-from service.store.migrate import upgrade
 from service.store.models import Event, Incident
+from tests.clock import T0
 from tests.conftest import REAL_FIXTURES as REAL
 
-T0 = datetime(2026, 10, 7, 12, 0, tzinfo=UTC)
 SRC = "https://status.example/api/v2/summary.json"
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    upgrade(database_url)
-    eng = make_engine(database_url)
-    yield eng
-    eng.dispose()
 
 
 def sync(engine: Engine, report: StatusReport, components: list[str] | None = None,

@@ -187,6 +187,7 @@ async def test_oversized_body_is_cut_at_max_body_bytes(
     assert result.error_message == "body over 100000 bytes"
 
 
+@pytest.mark.integration  # the kernel client starts the reading process
 async def test_connection_refused_is_network(client: httpx.AsyncClient) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -81,6 +81,7 @@ def test_a_store_that_fails_leaves_the_scrape_answering() -> None:
     assert b"factorwatch_incidents_open" not in generate_latest(registry)
 
 
+@pytest.mark.integration  # blocks the loop for real
 async def test_loop_lag_sees_a_blocked_loop() -> None:
     registry = CollectorRegistry()
     histogram = loop_lag_histogram(registry)
@@ -95,6 +96,7 @@ async def test_loop_lag_sees_a_blocked_loop() -> None:
         "factorwatch_event_loop_lag_seconds_count")  # the blocked wake-up is > 0.1 s late
 
 
+@pytest.mark.integration  # runs promtool
 def test_promtool_finds_the_exposition_clean(registry: CollectorRegistry) -> None:
     promtool = binary("promtool", "prometheus")
     for exposition in (generate_latest(full_registry()), generate_latest(registry)):

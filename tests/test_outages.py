@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -19,11 +18,8 @@ from service.outages.judge import (
     union_minutes,
 )
 from service.outages.store import outage_summaries, record_undeclared
-from service.store.db import make_engine
-from service.store.migrate import upgrade
 from service.store.models import Event, Incident, ProbeResultRow
-
-T0 = datetime(2026, 10, 7, 12, 0, tzinfo=UTC)
+from tests.clock import T0
 
 
 def m(minute: int, second: int = 0) -> datetime:
@@ -102,14 +98,6 @@ def test_undeclared_outage_is_overdue_only_after_the_grace_period() -> None:
 
 
 # --- store ----------------------------------------------------------------------------------
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    upgrade(database_url)
-    eng = make_engine(database_url)
-    yield eng
-    eng.dispose()
-
 
 def test_store_outages_count_only_availability_probes_and_emit_once(engine: Engine) -> None:
     with Session(engine) as session, session.begin():

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -11,19 +10,8 @@ from sqlmodel import Session, select
 
 from service.prices.points import Quoted, price_history, record_prices, seed_points
 from service.scoring.evidence import Price, PriceTier
-from service.store.db import make_engine
-from service.store.migrate import upgrade
 from service.store.models import Event, PricePoint
-
-T0 = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    upgrade(database_url)  # the store's contract: SQLite and PostgreSQL alike
-    eng = make_engine(database_url)
-    yield eng
-    eng.dispose()
+from tests.clock import T0
 
 
 def record(engine: Engine, price: Price, at: datetime) -> list[str]:

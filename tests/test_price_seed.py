@@ -12,7 +12,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -25,8 +25,10 @@ from service.store.db import make_engine
 from service.store.migrate import upgrade
 from service.store.models import Event, PricePoint
 from service.watch import Watch
+from tests.clock import T0 as NOW
 
-NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+pytestmark = pytest.mark.integration  # replicas hold their transactions open
+
 HOLD = 0.5  # seconds each seeder keeps its transaction open after seeding
 
 CONFIG = """

@@ -15,16 +15,14 @@ from sqlmodel import Session, select
 
 from service.config import Settings, load_settings
 from service.prices.points import price_history
-from service.store.db import make_engine
-from service.store.migrate import upgrade
 from service.store.models import Event, PricePoint
 from service.watch import Watch
 from service.watch.metrics import SourceMetrics
+from tests.clock import T0 as NOW
 from tests.source_server import REAL, Route, SourceServer
 
 pytestmark = pytest.mark.integration
 
-NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 LITELLM = json.loads((REAL / "litellm_model_prices_and_context_window.json").read_bytes())
 
 CONFIG = """
@@ -74,11 +72,10 @@ def server() -> Iterator[SourceServer]:
 
 
 @pytest.fixture
-def engine(sqlite_url: str) -> Iterator[Engine]:
-    upgrade(sqlite_url)
-    eng = make_engine(sqlite_url)
-    yield eng
-    eng.dispose()
+def database_url(sqlite_url: str) -> str:
+    # SQLite only: polling and parsing are under test; the price points it saves are held
+    # to both backends in test_price_points.py and test_price_seed.py.
+    return sqlite_url
 
 
 @pytest.fixture

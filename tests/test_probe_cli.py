@@ -116,6 +116,7 @@ def test_option_flags_reach_the_target() -> None:
     (["--timeout", "-1"], "argument --timeout: invalid duration '-1'"),
     (["--timeout", "soon"], "argument --timeout: invalid duration 'soon'"),
 ])
+@pytest.mark.integration  # factorwatch as a subprocess
 def test_a_bad_url_or_timeout_is_refused_before_probing(argv: list[str], error: str) -> None:
     base = ["--url", "http://127.0.0.1:9/v1", "--api", "openai", "--model", "m"]
     out = factorwatch(*base, *argv)
@@ -129,6 +130,7 @@ def test_a_timeout_may_be_a_duration() -> None:
     assert target_from_args(args).timeout_seconds == 120.0
 
 
+@pytest.mark.integration  # factorwatch as a subprocess
 def test_every_probe_flag_has_help() -> None:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers()
@@ -143,6 +145,7 @@ def test_every_probe_flag_has_help() -> None:
            "latency)" in options
 
 
+@pytest.mark.integration  # factorwatch as a subprocess
 def test_the_cli_times_a_fast_stream_from_its_first_request() -> None:
     """A one-shot probe is the process's first request: its reading process must already
     be reading when the answer's head and first token arrive, or they are read together

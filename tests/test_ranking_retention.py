@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,12 +38,12 @@ from service.rankings.saved import ranking_from_rows, save_ranking
 from service.rankings.top_choice import record_change
 from service.scoring.flip import Change
 from service.scoring.ranking import Ranking
-from service.store.db import make_engine
 from service.store.migrate import upgrade
 from service.store.models import Evaluation, FactorScoreRow, RankingEntry, TopChoice
 from service.store.rollup import floor_hour
 
-NOW = datetime(2026, 11, 28, 12, 17, 30, tzinfo=UTC)  # mid-hour
+# Mid-hour, not tests.clock.T0: the last hour is a partial one.
+NOW = datetime(2026, 11, 28, 12, 17, 30, tzinfo=UTC)
 DAY = timedelta(days=1)
 FULL, KEEP = 2 * 86400.0, 4 * 86400.0  # every pass for 2 days, one an hour until 4 days
 THIN_BEFORE = datetime(2026, 11, 26, 12, tzinfo=UTC)
@@ -91,14 +90,6 @@ def settings_for(database_url: str, **environ: str) -> Settings:
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     return settings_for(database_url)
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    upgrade(database_url)
-    eng = make_engine(database_url)
-    yield eng
-    eng.dispose()
 
 
 def pass_times(days: float, every: timedelta, end: datetime = NOW) -> list[datetime]:

@@ -26,6 +26,8 @@ from service.sim.behaviour import SimModel
 from service.sim.server import SimServer
 from tests.probe_daemon import probe_pipeline
 
+pytestmark = pytest.mark.integration  # the reading process
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -40,7 +40,8 @@ from tests.checkout import ROOT, Daemon, checkout_view, in_a_virtualenv, user_en
 pytestmark = pytest.mark.integration
 
 README = ROOT / "README.md"
-NOT_RUNNABLE = {"make test": "CI's own command (.ci/run), which runs this test"}
+NOT_RUNNABLE = {"make test": "CI's own command (.ci/run), which runs this test",
+                "make test-unit": "the unit tests, which run beside this one"}
 DEFAULT_LISTEN = "127.0.0.1:9464"
 PROGRAMS = {"make", "curl", "promtool", "python", "python3"}
 DAEMONS = {"run", "demo"}  # of make and of factorwatch

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlmodel import Session
@@ -12,8 +12,8 @@ from service.scoring.states import StateRules, judge_state
 from service.store.db import make_engine
 from service.store.migrate import upgrade
 from service.store.models import ProbeResultRow
+from tests.clock import T0 as NOW
 
-NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 WINDOW = timedelta(minutes=5)
 
 

@@ -17,6 +17,8 @@ from service.store.models import ProbeResultRow
 from service.store.queries import availability_by_window
 from service.store.rollup import apply_rollups
 
+# Its own instant, not tests.clock.T0: half past, so the hour's window has raw edges beside
+# the rollups.
 NOW = datetime(2026, 11, 28, 12, 30, tzinfo=UTC)
 
 

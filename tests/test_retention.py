@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import random
 import tempfile
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,14 +28,14 @@ from service.rankings.evaluation import candidate_facts, evaluate
 from service.rankings.evidence import Windows, gather
 from service.scoring.ranking import ranking_document
 from service.sla.figures import ops_snapshot, sla_rows
-from service.store.db import make_engine
 from service.store.migrate import upgrade
 from service.store.models import ProbeResultRow, ProbeRollup
 from service.store.retention import cutoff_for, prune_probe_results, run_retention
 from service.store.rollup import apply_rollups, floor_hour, window_totals
 from service.store.writer import ResultWriter
 
-NOW = datetime(2026, 11, 28, 12, 17, 30, tzinfo=UTC)  # mid-hour: windows have raw edges
+# Mid-hour, not tests.clock.T0: windows have raw edges.
+NOW = datetime(2026, 11, 28, 12, 17, 30, tzinfo=UTC)
 DAY = timedelta(days=1)
 CANDIDATES = ("a/x", "b/y")
 KINDS = ("latency", "uptime", "tools", "long_context")
@@ -115,14 +114,6 @@ async def write(engine: Engine, rows: list[ProbeResultRow]) -> None:
         writer.add(r)
     await writer.close(timeout=120)
     assert writer.written == len(rows)
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    upgrade(database_url)
-    eng = make_engine(database_url)
-    yield eng
-    eng.dispose()
 
 
 def stored_times(engine: Engine) -> list[datetime]:

@@ -13,8 +13,8 @@ from service.store.migrate import upgrade
 from service.store.models import ProbeResultRow
 from service.store.rollup import apply_rollups, ceil_hour, floor_hour, window_totals
 from service.store.writer import ResultWriter
+from tests.clock import T0
 
-T0 = datetime(2026, 11, 1, tzinfo=UTC)
 CLASSES = [None, None, None, None, "timeout", "http_5xx", "auth", "rate_limited"]
 
 

@@ -11,6 +11,7 @@ import pytest
 from service.scheduler import PeriodicJob, ProbePlan, Scheduler, jitter_seconds
 
 
+@pytest.mark.integration  # real scheduler, real time
 async def test_stop_waits_for_in_flight_probe_and_its_result_is_kept() -> None:
     started = asyncio.Event()
     finished: list[str] = []
@@ -32,6 +33,7 @@ async def test_stop_waits_for_in_flight_probe_and_its_result_is_kept() -> None:
     assert not scheduler.running
 
 
+@pytest.mark.integration  # real scheduler, real time
 async def test_stop_abandons_work_past_the_grace_period() -> None:
     started = asyncio.Event()
 
@@ -48,6 +50,7 @@ async def test_stop_abandons_work_past_the_grace_period() -> None:
     assert await scheduler.stop(grace_seconds=0.2) == 1
 
 
+@pytest.mark.integration  # real scheduler, real time
 async def test_a_failing_job_does_not_stop_the_schedule() -> None:
     calls: list[int] = []
 
@@ -73,6 +76,7 @@ def test_jitter_is_a_tenth_of_the_interval_capped_at_five_seconds() -> None:
     assert jitter_seconds(600) == 5.0
 
 
+@pytest.mark.integration  # real scheduler, real time
 async def test_periodic_job_runs_soon_after_start_then_at_its_interval() -> None:
     runs: list[float] = []
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from service.scoring.cost import Volume, estimate
@@ -26,8 +24,7 @@ from service.scoring.factors import (
 from service.scoring.ranking import composite, gate, rank
 from service.scoring.scales import scale
 from service.scoring.stats import quantile, wilson_lower_bound
-
-NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+from tests.clock import T0 as NOW
 
 
 @pytest.mark.parametrize(("value", "expected"), [

@@ -13,7 +13,7 @@ import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -55,8 +55,8 @@ from service.scoring.stats import (
     rate_estimate,
     wilson_interval,
 )
+from tests.clock import T0 as NOW
 
-NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 FACTORS = tuple(FACTOR_FUNCTIONS)
 ME = "me"  # the candidate a property is about; the others are named o0, o1, ...
 

@@ -63,6 +63,7 @@ async def probe_all(server: SimServer, client: httpx.AsyncClient, model: str, n:
     return [(await run_probe("latency", target, client)).error_class for _ in range(n)]
 
 
+@pytest.mark.integration
 async def test_outage_fails_every_request_in_its_window(client: httpx.AsyncClient) -> None:
     models = {"down": SimModel(ttft_seconds=0, inter_token_seconds=0,
                                outages=(Outage(start=0, duration=60),)),
@@ -80,6 +81,7 @@ async def test_outage_fails_every_request_in_its_window(client: httpx.AsyncClien
         await server.stop()
 
 
+@pytest.mark.integration
 async def test_same_seed_same_outcomes_and_truth(client: httpx.AsyncClient) -> None:
     model = SimModel(ttft_seconds=0.01, ttft_sigma=0.8, inter_token_seconds=0.001,
                      output_tokens=3, error_rates={"status_500": 0.3, "close_mid_stream": 0.2})
@@ -98,6 +100,7 @@ async def test_same_seed_same_outcomes_and_truth(client: httpx.AsyncClient) -> N
     assert {"ok", "status_500", "close_mid_stream"} <= set(first)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("api", ["openai", "anthropic", "gemini", "azure-openai"])
 async def test_each_api_checks_its_own_key_header_and_records_truth(
         client: httpx.AsyncClient, api: str) -> None:
@@ -117,6 +120,7 @@ async def test_each_api_checks_its_own_key_header_and_records_truth(
         await server.stop()
 
 
+@pytest.mark.integration
 async def test_azure_path_needs_an_api_version(client: httpx.AsyncClient) -> None:
     server = SimServer({"dep": SimModel()})
     await server.start()

@@ -12,6 +12,8 @@ import pytest
 from probes.sse import SSEParser
 from service.sim.openai_server import SimModel, SimServer
 
+pytestmark = pytest.mark.integration  # every test serves the simulator on a socket
+
 MODELS = {
     "m": SimModel(ttft_seconds=0.05, inter_token_seconds=0.005, output_tokens=4),
     "flaky": SimModel(ttft_seconds=0.0, inter_token_seconds=0.0, output_tokens=1, error_rate=0.5),

@@ -52,6 +52,7 @@ async def origin() -> AsyncIterator[tuple[SimServer, str]]:
     await server.stop()
 
 
+@pytest.mark.integration
 async def test_the_server_serves_them(origin: tuple[SimServer, str]) -> None:
     server, url = origin
     async with httpx.AsyncClient(base_url=url) as client:

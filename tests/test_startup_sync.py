@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -27,9 +27,9 @@ from service.store.db import make_engine
 from service.store.migrate import upgrade
 from service.store.models import Candidate
 from service.store.sync import sync_candidates
+from tests.clock import T0 as NOW
 from tests.conftest import _admin
 
-NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 HOLD = 0.3  # seconds a replica keeps its sync transaction open: the others run meanwhile
 ROUNDS = 5  # fresh databases per case: the failure reported was 2 starts in 5
 
@@ -122,6 +122,7 @@ EXPECTED = [(f"p/m{i}", True) for i in range(8)]
 
 
 @BACKENDS
+@pytest.mark.integration  # replicas hold their transactions open
 @pytest.mark.parametrize("replicas", [2, 3])
 def test_syncs_started_together_all_succeed(fresh_databases: Callable[[], Iterator[str]],
                                             settings: Settings, replicas: int) -> None:

@@ -20,11 +20,10 @@ from sqlmodel import Session, select
 
 from probes.status import ParseError, detect, matches_components, parse
 from service.catalog import builtin_catalog
-from service.store.db import make_engine
-from service.store.migrate import upgrade
 from service.store.models import Event, Incident
 from service.watch.metrics import SourceMetrics
 from service.watch.status import StatusPoller
+from tests.clock import Clock
 from tests.source_server import Route, SourceServer
 
 SAMPLES = Path(__file__).resolve().parent / "fixtures" / "status"
@@ -265,23 +264,15 @@ def test_aws_bad_events_are_skipped_with_warnings() -> None:
 
 # --- polled through the watcher, against a real local server --------------------------------
 
+# Not tests.clock.T0: the samples' own day (the Together report below starts 2026-09-14).
 T0 = datetime(2026, 9, 15, 0, 0, tzinfo=UTC)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
-def engine(sqlite_url: str) -> Iterator[Engine]:
-    upgrade(sqlite_url)
-    eng = make_engine(sqlite_url)
-    yield eng
-    eng.dispose()
+def database_url(sqlite_url: str) -> str:
+    # SQLite only: the sources are under test; the incidents they save are held to both
+    # backends in test_incident_store.py.
+    return sqlite_url
 
 
 @pytest.fixture
@@ -298,7 +289,7 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
 
 
 def poller(provider: str, server: SourceServer, engine: Engine, client: httpx.AsyncClient,
-           registry: CollectorRegistry, clock: Clock) -> StatusPoller:
+           registry: CollectorRegistry, clock: Clock[datetime]) -> StatusPoller:
     """A poller configured as the built-in catalog configures this provider's source."""
     source = catalog_source(provider)
     return StatusPoller(provider, server.url("/s"), fmt=source.get("format"),
@@ -320,7 +311,7 @@ def events(engine: Engine) -> list[str]:
 @pytest.mark.integration
 async def test_aws_bedrock_events_are_polled_from_utf16_stored_and_ended(
         server: SourceServer, engine: Engine, client: httpx.AsyncClient) -> None:
-    registry, clock = CollectorRegistry(), Clock()
+    registry, clock = CollectorRegistry(), Clock(T0)
     server.routes["/s"] = Route(utf16(sample(AWS)), "application/json", etag='"a"')
     p = poller("aws-bedrock", server, engine, client, registry, clock)
     await p.poll()
@@ -358,7 +349,7 @@ async def test_aws_resolved_event_seen_first_is_history_not_an_opened_incident(
     doc[2]["impacted_services"]["bedrock-me-south-1"]["current"] = "0"
     doc[2].update(status="0", end_time="1772500000")
     server.routes["/s"] = Route(utf16(json.dumps(doc[2:]).encode()), "application/json")
-    await poller("aws-bedrock", server, engine, client, CollectorRegistry(), Clock()).poll()
+    await poller("aws-bedrock", server, engine, client, CollectorRegistry(), Clock(T0)).poll()
     (row,) = stored(engine)
     assert (row.status, row.resolved_at is not None) == ("resolved", True)
     assert events(engine) == []
@@ -368,7 +359,7 @@ async def test_aws_resolved_event_seen_first_is_history_not_an_opened_incident(
 async def test_openrouter_config_is_polled_and_only_chat_incidents_are_stored(
         server: SourceServer, engine: Engine, client: httpx.AsyncClient) -> None:
     server.routes["/s"] = Route(sample(OPENROUTER), "application/json")
-    await poller("openrouter", server, engine, client, CollectorRegistry(), Clock()).poll()
+    await poller("openrouter", server, engine, client, CollectorRegistry(), Clock(T0)).poll()
     (row,) = stored(engine)
     assert (row.external_id, row.status, row.impact) == (
         "a80f04f9-7b2a-4094-bd45-e42dd5c2ed8a", "resolved", "minor")
@@ -379,7 +370,7 @@ async def test_openrouter_config_is_polled_and_only_chat_incidents_are_stored(
 @pytest.mark.integration
 async def test_together_index_is_polled_and_an_open_report_opens_then_ends(
         server: SourceServer, engine: Engine, client: httpx.AsyncClient) -> None:
-    clock = Clock()
+    clock = Clock(T0)
     p = poller("together", server, engine, client, CollectorRegistry(), clock)
     server.routes["/s"] = Route(sample(TOGETHER), "application/json")
     await p.poll()

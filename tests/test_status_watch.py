@@ -12,32 +12,23 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from service.store.db import make_engine
-from service.store.migrate import upgrade
 from service.store.models import Event, Incident
 from service.watch.metrics import SourceMetrics
 from service.watch.status import StatusPoller
+from tests.clock import Clock
 from tests.source_server import REAL, Route, SourceServer
 
 pytestmark = pytest.mark.integration
 
+# Not tests.clock.T0: just after the recorded pages were fetched (fixtures/real/SOURCES.md).
 T0 = datetime(2026, 10, 8, 0, 0, tzinfo=UTC)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
-def engine(sqlite_url: str) -> Iterator[Engine]:
-    upgrade(sqlite_url)
-    eng = make_engine(sqlite_url)
-    yield eng
-    eng.dispose()
+def database_url(sqlite_url: str) -> str:
+    # SQLite only: polling is under test; the incidents it saves are held to both backends
+    # in test_incident_store.py.
+    return sqlite_url
 
 
 @pytest.fixture
@@ -64,12 +55,12 @@ def metrics(registry: CollectorRegistry) -> SourceMetrics:
 
 
 def poller(server: SourceServer, engine: Engine, client: httpx.AsyncClient,
-           metrics: SourceMetrics, path: str = "/s", clock: Clock | None = None,
+           metrics: SourceMetrics, path: str = "/s", clock: Clock[datetime] | None = None,
            **kw: object) -> StatusPoller:
     args: dict[str, object] = {"fmt": None, "components": [], "stale_after": 1800.0}
     args.update(kw)
     return StatusPoller("anthropic", server.url(path), engine=engine, client=lambda: client,
-                        metrics=metrics, clock=clock or Clock(),
+                        metrics=metrics, clock=clock or Clock(T0),
                         **args)  # type: ignore[arg-type]
 
 
@@ -174,7 +165,7 @@ async def test_source_unreadable_past_stale_after_raises_one_event_per_episode(
         server: SourceServer, engine: Engine, client: httpx.AsyncClient,
         registry: CollectorRegistry, metrics: SourceMetrics,
         caplog: pytest.LogCaptureFixture) -> None:
-    clock = Clock()
+    clock = Clock(T0)
     server.routes["/s"] = Route.fixture("anthropic_statuspage_summary.json")
     p = poller(server, engine, client, metrics, clock=clock, stale_after=600.0)
     await p.poll()

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -68,14 +68,6 @@ async def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.01)
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    upgrade(database_url)
-    eng = make_engine(database_url)
-    yield eng
-    eng.dispose()
 
 
 # --- engine --------------------------------------------------------------------------------
@@ -195,6 +187,7 @@ def test_upgrade_twice_is_a_noop_and_keeps_data(engine: Engine, database_url: st
     assert raw_rows(database_url, "SELECT candidate_id FROM probe_result") == [("survivor",)]
 
 
+@pytest.mark.integration  # db upgrade as subprocesses
 def test_two_replicas_running_db_upgrade_at_once_both_succeed(database_url: str) -> None:
     # The command each replica's init step runs; the lock in migrate.py serialises them.
     env = {k: v for k, v in os.environ.items() if not k.startswith("FACTORWATCH_")}

@@ -39,6 +39,7 @@ async def window() -> AsyncIterator[LagWindow]:
     task.cancel()
 
 
+@pytest.mark.integration  # stalls the loop for real
 async def test_the_window_sees_a_stall_after_since_only(window: LagWindow) -> None:
     before = window.now()
     time.sleep(0.2)  # blocks the loop, as a synchronous call in a handler would
@@ -49,6 +50,7 @@ async def test_the_window_sees_a_stall_after_since_only(window: LagWindow) -> No
     assert window.worst_since(after) < 0.1  # the stall ended before `after`
 
 
+@pytest.mark.integration  # stalls the loop for real
 async def test_a_stall_not_yet_seen_by_the_monitor_counts(window: LagWindow) -> None:
     since = window.now()
     time.sleep(0.15)
