@@ -8,12 +8,10 @@ converted in one place. These tests make a new figure fail loudly where it was f
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
 from dataclasses import fields
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
-import pytest
 import yaml
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -24,23 +22,13 @@ from probes.pricing.model import FIGURES, Price, PriceTier
 from service.api.schemas import PriceOut
 from service.config.models import PriceConfig
 from service.prices.rows import as_price, as_row
-from service.store.db import make_engine
-from service.store.migrate import upgrade
 from service.store.models import PricePoint
+from tests.clock import T0
 
 ROOT = Path(__file__).resolve().parent.parent
-T0 = datetime(2026, 1, 1, tzinfo=UTC)
 # Every figure set, each to its own value, and a tier with every tier figure.
 FULL = Price(**{name: float(n + 1) for n, name in enumerate(FIGURES)},  # type: ignore[arg-type]
              source="litellm", effective_at=T0, tiers=(PriceTier(200_000, 2.0, 4.0, 0.5),))
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    upgrade(database_url)
-    eng = make_engine(database_url)
-    yield eng
-    eng.dispose()
 
 
 def test_scoring_reads_the_same_class_the_readers_make() -> None:
