@@ -1,6 +1,8 @@
-"""Dashboards and alert rules, statically: generated from dashboards/generate.py, wired to a
-templated data source, querying only metrics factorwatch exposes; rules valid and unit-tested with
-promtool; the example Prometheus and Alertmanager configs valid."""
+"""Dashboards and alert rules, statically: generated from dashboards/generate.py (Grafana's
+own builders, grafana-foundation-sdk), wired to a templated data source, querying only metrics
+factorwatch exposes, in the unit of what they measure, states and intervals shown as such;
+rules valid and unit-tested with promtool; the example Prometheus and Alertmanager configs
+valid. tests/test_prometheus.py runs every query against a real Prometheus."""
 
 from __future__ import annotations
 
@@ -52,15 +54,20 @@ def test_the_four_dashboards_use_a_templated_prometheus_data_source() -> None:
         variables = {v["name"]: v for v in board["templating"]["list"]}
         assert variables["datasource"]["type"] == "datasource"
         assert variables["datasource"]["query"] == "prometheus"
+        for variable in variables.values():
+            if variable["type"] == "query":  # its values come from the chosen data source too
+                assert variable["datasource"]["uid"] == "${datasource}", (name, variable)
         for panel in board["panels"]:
             assert panel["datasource"]["uid"] == "${datasource}", (name, panel["title"])
+            for target in panel["targets"]:
+                assert target["datasource"]["uid"] == "${datasource}", (name, panel["title"])
             assert panel["gridPos"]["x"] + panel["gridPos"]["w"] <= 24
         assert len({p["id"] for p in board["panels"]}) == len(board["panels"])
 
 
 @pytest.mark.parametrize("name,variables", [
-    ("providers.json", {"provider", "candidate"}), ("sla.json", {"provider"}),
-    ("ranking.json", {"workload", "candidate"})])
+    ("providers.json", {"provider", "candidate", "window"}),
+    ("sla.json", {"provider", "sla_window"}), ("ranking.json", {"workload", "candidate"})])
 def test_workload_and_provider_variables(name: str, variables: set[str]) -> None:
     board = dashboards()[name]
     assert variables <= {v["name"] for v in board["templating"]["list"]}
@@ -106,13 +113,40 @@ def test_a_band_fills_between_two_series_of_its_panel() -> None:
     bands = 0
     for board in dashboards().values():
         for panel in board["panels"]:
-            legends = {t["legendFormat"] for t in panel["targets"]}
+            legends = {t.get("legendFormat") for t in panel["targets"]}
             for override in panel["fieldConfig"]["overrides"]:
                 for prop in override["properties"]:
                     if prop["id"] == "custom.fillBelowTo":
                         bands += 1
                         assert {override["matcher"]["options"], prop["value"]} <= legends
     assert bands, "the composite's interval is drawn as a band"
+
+
+def measured_unit(expr: str) -> str | None:
+    """The unit a query's result is in, where its metrics' names say it (docs/metrics.md):
+    quantiles of seconds, US dollars, ratios shown as they are."""
+    names = metric_names(expr)
+    if not names:
+        return None
+    if "histogram_quantile" in expr and all(n.endswith("_seconds") for n in names):
+        return "s"
+    if all(n.endswith(("_usd", "_usd_total")) for n in names):
+        return "currencyUSD"
+    if all(n.endswith("_ratio") for n in names) and not re.search(r"[*/]", expr):
+        return "percentunit"
+    return None
+
+
+def test_each_panel_shows_its_queries_in_their_unit() -> None:
+    checked = 0
+    for name, board in dashboards().items():
+        for panel in board["panels"]:
+            units = {measured_unit(t["expr"]) for t in panel["targets"]} - {None}
+            if units:
+                checked += 1
+                assert units == {panel["fieldConfig"]["defaults"].get("unit")}, (
+                    name, panel["title"], units)
+    assert checked >= 10  # latencies, availabilities, prices, costs, spend, error budget
 
 
 def test_every_queried_metric_exists() -> None:
