@@ -43,7 +43,7 @@ demo: install
 	$(BIN)/factorwatch demo
 
 lint: install-test
-	$(BIN)/ruff check service probes tests
+	$(BIN)/ruff check service probes tests dashboards devtools bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
