@@ -289,6 +289,8 @@ def test_scores_are_read_from_the_latest_rankings_once_per_export(tmp_path: Path
     telemetry, collect = in_memory(settings_from(tmp_path, environ={}), read)
     points = collect()
     assert len(reads) == 1  # five gauges, one read of the store
+    collect()
+    assert len(reads) == 2  # and each export reads afresh
 
     def values(name: str) -> dict[tuple[str, ...], float | None]:
         return {tuple(str(v) for _, v in sorted(p.attributes.items())): p.value

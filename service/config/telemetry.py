@@ -1,5 +1,5 @@
 """The `telemetry` section: optional OpenTelemetry export of what factorwatch measures and
-scores (service/telemetry/, docs/metrics.md#opentelemetry). Absent, nothing is exported.
+scores (service/telemetry/, docs/metrics.md, OpenTelemetry). Absent, nothing is exported.
 
 Headers (an exporter's auth token) are secrets: the config names the environment variable
 or file that holds them, in the OTEL_EXPORTER_OTLP_HEADERS format, never the values.

@@ -1,5 +1,5 @@
 """Optional OpenTelemetry export: probe measurements under the GenAI semantic conventions'
-names and factorwatch's own scores, over OTLP/HTTP (docs/metrics.md#opentelemetry).
+names and factorwatch's own scores, over OTLP/HTTP (docs/metrics.md, OpenTelemetry).
 
 Off unless the config sets `telemetry.otlp`. The SDK is the `otel` extra
 (`pip install 'factorwatch[otel]'`): only otlp.py imports it, and only configured_telemetry

@@ -1,4 +1,4 @@
-"""OpenTelemetry export over OTLP/HTTP (docs/metrics.md#opentelemetry): each probe result as
+"""OpenTelemetry export over OTLP/HTTP (docs/metrics.md, OpenTelemetry): each probe result as
 the GenAI client metrics, and the latest saved rankings as gauges read at each export.
 
 This module imports the OpenTelemetry SDK (the `otel` extra): service/telemetry/__init__.py
@@ -66,8 +66,9 @@ class _CountedExporter(OTLPMetricExporter):
 
 
 class _RankingSnapshot:
-    """The latest saved rankings, read once per export for all the score gauges (each gauge's
-    callback runs in turn within the same collection, milliseconds apart)."""
+    """The latest saved rankings, read once per export for all the score gauges: the first
+    gauge's callback reads them afresh (the SDK calls callbacks in the order the gauges were
+    made), the others reuse that read unless it is older than `max_age`."""
 
     def __init__(self, read: Callable[[], Rankings], max_age: float = 1.0) -> None:
         self._read = read
@@ -76,9 +77,9 @@ class _RankingSnapshot:
         self._rankings: Rankings = []
         self._read_at = float("-inf")
 
-    def get(self) -> Rankings:
+    def get(self, fresh: bool = False) -> Rankings:
         with self._lock:
-            if time.monotonic() - self._read_at > self._max_age:
+            if fresh or time.monotonic() - self._read_at > self._max_age:
                 try:
                     self._rankings = self._read()
                 except Exception as exc:  # an export must go on when the database does not
@@ -104,8 +105,9 @@ class _ScoreGauges:
         self._snapshot = snapshot
 
     def composite(self, _options: CallbackOptions) -> Iterable[Observation]:
+        """The first gauge made: its callback reads the rankings of this export."""
         return [Observation(entry["composite"], key)
-                for key, entry, _ in _entries(self._snapshot.get())
+                for key, entry, _ in _entries(self._snapshot.get(fresh=True))
                 if entry["composite"] is not None]
 
     def factor(self, _options: CallbackOptions) -> Iterable[Observation]:
