@@ -50,6 +50,7 @@ from service.store.migrate import is_up_to_date, upgrade
 from service.store.rollup import apply_rollups
 from service.store.sync import sync_candidates
 from service.store.writer import ResultWriter
+from service.telemetry import TelemetryError, configured_telemetry
 from service.watch import Watch
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,15 @@ class Daemon:
         self.scoring = ScoringJob(self.engine, settings, self.ranking_metrics)
         self.retention = RetentionJob(self.engine, settings.retention, self.store_metrics,
                                       self.ranking_metrics)
+        # OpenTelemetry export, when the config asks for it: each result the pipeline writes
+        # is recorded too (service/telemetry/).
+        try:
+            self.telemetry = configured_telemetry(
+                settings, self._environ, latest_rankings_reader(self.engine), self.registry,
+                self.cluster.replica_id)
+        except TelemetryError as exc:
+            raise StartupError(str(exc)) from None
+        write = self.telemetry.recording(self.writer.add) if self.telemetry else self.writer.add
         targets, self.skipped = build_targets(settings, self._environ)
         probe_metrics = ProbeMetrics(self.registry)
         # The probes' own, sharded pools with their reading process (made in run(); a test
@@ -111,7 +121,7 @@ class Daemon:
             lambda: self.probe_clients.reading.exits if self.probe_clients else 0)
         self.probing = ProbePipeline(
             settings, targets, probe_metrics, ProbeBudget(settings.probe_budget, probe_metrics),
-            self.writer.add, self.cluster.owns, self._client_for)
+            write, self.cluster.owns, self._client_for)
         self.scheduler = Scheduler(self.probing.run)
         self._http: httpx.AsyncClient | None = None
         self._server: _Server | None = None
@@ -173,6 +183,8 @@ class Daemon:
     async def run(self, stop: asyncio.Event) -> None:
         await asyncio.to_thread(self.prepare_store)
         sock = self.bind()
+        if self.telemetry is not None:
+            self.telemetry.start()
         for reason in self.skipped:
             log.warning("candidate not probed: %s", reason)
         if not self.probing.targets:
@@ -228,6 +240,8 @@ class Daemon:
             await self._http.aclose()
         if self.probe_clients is not None:
             await self.probe_clients.aclose()
+        if self.telemetry is not None:  # every result is recorded: export them, and the scores
+            await asyncio.to_thread(self.telemetry.shutdown)
         self.engine.dispose()
         log.info("stopped cleanly")
 

@@ -12,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from probes.result import ErrorClass, ProbeResult
 from service.alerts.metrics import AlertMetrics
 from service.cluster import ClusterMetrics
+from service.config import load_settings
 from service.metrics import new_registry
 from service.outages.metrics import OutageMetrics
 from service.probing.looplag import loop_lag_histogram
@@ -21,7 +22,9 @@ from service.scoring.evidence import AvailabilityStats, Price
 from service.sla.figures import OpsSnapshot, SlaRow, WindowFigures, budget
 from service.sla.metrics import OperationsCollector
 from service.store.metrics import StoreMetrics
+from service.telemetry.metrics import OtlpMetrics
 from service.watch.metrics import SourceMetrics
+from tests.otel import in_memory, row
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "metrics.md"
 
@@ -83,6 +86,7 @@ def full_registry() -> CollectorRegistry:
     sources.polls.labels("status", "https://s.example", "ok").inc()
     sources.rejected.labels("pricing", "https://p.example").inc()
     sources.price_points.labels("litellm").inc()
+    OtlpMetrics(registry)  # when telemetry.otlp is set
     return registry
 
 
@@ -128,3 +132,29 @@ def test_store_collector_exports_states_intervals_ties_and_throttling() -> None:
     assert value("factorwatch_candidate_state", {"candidate": "a/x", "state": "down"}) == 0
     assert value("factorwatch_throttled_ratio", {"candidate": "a/x", "window": "1h"}) == 0.1
     assert value("factorwatch_availability_ratio", {"candidate": "a/x"}) == 0.99
+
+
+def documented_otel() -> dict[str, tuple[str, str, set[str]]]:
+    """The OpenTelemetry table: metric -> (instrument, unit, attributes)."""
+    section = DOC.read_text().split("## OpenTelemetry", 1)[1]
+    found = {}
+    for name, instrument, unit, attributes in re.findall(
+            r"^\| `([a-z_]+\.[a-z_.]+)` \| (\w+) \| `([^`]+)` \| ([^|]+) \|", section, re.M):
+        found[name] = (instrument, unit, set(re.findall(r"`([^`]+)`", attributes)))
+    return found
+
+
+def test_the_opentelemetry_table_is_what_is_exported(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("builtin_catalog: false\nproviders: {a: {}}\ncandidates:\n"
+                      "  a/x: {provider: a, api: openai, model: x, base_url: 'http://h/v1'}\n"
+                      "telemetry: {otlp: {endpoint: 'http://collector:4318'}}\n")
+    telemetry, collect = in_memory(load_settings(config, environ={}), lambda: [RANKING])
+    telemetry.record(row("a/x"))
+    telemetry.record(row("a/x", ok=False, error_class="http_5xx", ttft_seconds=None))
+    exported: dict[str, tuple[str, str, set[str]]] = {}
+    for point in collect():
+        _, _, keys = exported.setdefault(point.name, (point.kind, point.unit, set()))
+        keys.update(point.attributes)
+    telemetry.shutdown()
+    assert exported == documented_otel()

@@ -22,6 +22,7 @@ SECRET_KEYS = {
     "api_key": "api_key_env or api_key_file",
     "webhook_url": "webhook_url_env or webhook_url_file",
     "secret": "secret_env or secret_file",
+    "headers": "headers_env or headers_file",  # an exporter's auth token
     "password": "an *_env or *_file setting, e.g. FACTORWATCH_DATABASE_FILE for the database URL",
 }
 

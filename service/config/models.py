@@ -43,6 +43,7 @@ from service.config.fields import (
     ScaleName,
 )
 from service.config.retention import RetentionConfig, fit_default
+from service.config.telemetry import TelemetryConfig
 from service.scoring.scales import scale
 from service.secrets import EnvName, read_secret
 
@@ -359,6 +360,7 @@ class Settings(BaseSettings):
     cluster: ClusterConfig = ClusterConfig()
     probe_budget: ProbeBudgetConfig = ProbeBudgetConfig()
     retention: RetentionConfig = RetentionConfig()
+    telemetry: TelemetryConfig = TelemetryConfig()  # OpenTelemetry export: off unless set
 
     @classmethod
     def settings_customise_sources(
