@@ -21,7 +21,7 @@ COPY service ./service
 # pip and setuptools leave the virtualenv once it is built (a quarter of its size). /data is
 # made here so the runtime stage can take it with its owner, with no RUN of its own.
 RUN python -m venv /opt/factorwatch \
-    && /opt/factorwatch/bin/pip install --no-cache-dir /src \
+    && /opt/factorwatch/bin/pip install --no-cache-dir "/src[otel]" \
     && /opt/factorwatch/bin/pip uninstall --yes --quiet pip setuptools \
     && mkdir -p /data
 
