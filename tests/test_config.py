@@ -65,10 +65,14 @@ INVALID_CASES: dict[str, str] = {
     "key_unknown_top_level": "scorin: unknown key",
     "listen_not_host_port": "listen: expected host:port such as 127.0.0.1:9464, got 'localhost'",
     "log_level_unknown": "log_level: must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
+    "price_fallback_unknown": (
+        "candidates.openai/gpt-4o.price.fallback: unknown price list 'csv' "
+        f"(known: {', '.join(sorted(PRICE_READERS))})"
+    ),
     "price_negative": "candidates.openai/gpt-4o.price.input_per_mtok: must be >= 0",
     "price_source_unknown": (
         "candidates.openai/gpt-4o.price.source: must be one of "
-        "'static', 'litellm', 'openrouter' or 'yaml'"
+        "'static', 'genai-prices', 'litellm', 'models-dev', 'openrouter' or 'yaml'"
     ),
     "price_static_incomplete": (
         "candidates.acme/small.price: a static price needs input_per_mtok and output_per_mtok"

@@ -132,4 +132,4 @@ def test_body_that_is_not_the_format_raises(fmt: str, body: bytes, message: str)
 
 
 def test_readers_are_registered_by_name() -> None:
-    assert sorted(READERS) == ["litellm", "openrouter", "yaml"]
+    assert sorted(READERS) == ["genai-prices", "litellm", "models-dev", "openrouter", "yaml"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 
-from probes.pricing import litellm, negotiated, openrouter
+from probes.pricing import genai_prices, litellm, models_dev, negotiated, openrouter
 from probes.pricing.model import (
     FIGURES,
     MAX_PER_MTOK,
@@ -29,6 +29,8 @@ READERS: dict[str, Parse] = {
     litellm.NAME: litellm.parse,
     openrouter.NAME: openrouter.parse,
     negotiated.NAME: negotiated.parse,
+    genai_prices.NAME: genai_prices.parse,
+    models_dev.NAME: models_dev.parse,
 }
 LOCAL_FORMATS = frozenset({negotiated.NAME})  # may be read from a local path
 

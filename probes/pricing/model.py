@@ -85,6 +85,8 @@ class PriceList:
     format: str
     quotes: dict[str, Price]  # each with `source` = format
     errors: dict[str, str] = field(default_factory=dict)  # key -> why it was refused
+    # key -> its past prices, oldest first, each with its effective_at (lists that date them)
+    history: dict[str, tuple[Price, ...]] = field(default_factory=dict)
 
 
 def per_mtok(value: Any, what: str, *, per_token: bool, required: bool = False

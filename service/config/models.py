@@ -165,12 +165,24 @@ class PriceConfig(_Strict):
     output_per_mtok: NonNegative | None = None
     cached_input_per_mtok: NonNegative | None = None
     as_of: date | None = None
+    # Price lists that price the candidate, in this order, when its `source` list has no
+    # usable entry for it: format -> the entry in that list (service/watch/pricing.py).
+    fallback: dict[str, NonEmpty] = {}
 
     @field_validator("source")
     @classmethod
     def _known_source(cls, value: str) -> str:
         if value != "static" and value not in PRICE_READERS:
             raise ValueError(f"must be one of {_price_source_names()}")
+        return value
+
+    @field_validator("fallback")
+    @classmethod
+    def _known_lists(cls, value: dict[str, str]) -> dict[str, str]:
+        for fmt in value:
+            if fmt not in PRICE_READERS:
+                raise ValueError(f"unknown price list {fmt!r} (known: "
+                                 f"{', '.join(sorted(PRICE_READERS))})")
         return value
 
     @model_validator(mode="after")

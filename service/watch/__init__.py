@@ -42,7 +42,8 @@ class Watch:
                                         client=client, metrics=self.metrics))
             for pid, provider in sorted(settings.providers.items())
             for source in provider.status]
-        self.book = PriceBook(settings.candidates, engine, self.metrics)
+        self.book = PriceBook(settings.candidates, engine, self.metrics,
+                              [source.format for source in settings.pricing.sources])
         self.pricing = [(source.every, PricePoller(source.format, source.url, self.book, client,
                                                    self.metrics))
                         for source in settings.pricing.sources]

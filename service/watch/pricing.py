@@ -1,17 +1,23 @@
 """Price lists -> each candidate's price, recorded when it changes.
 
-Which price a candidate has, in order: an entry for the candidate's id in the negotiated
-YAML (it overrides every other source); else its `price.source`: `static` (the config's
-figures), or the entry `price.key` (default: its model) of the list of that format. A
-candidate whose entry is missing or refused keeps its last good price; a list not read yet
-decides nothing. Every source's poll re-resolves all candidates with the latest list of each
-format, so the order in which sources answer does not matter.
+Which price a candidate has (docs/config.md, "Which source prices a candidate"): the first
+of
+  1. an entry for the candidate's id in the negotiated YAML (it overrides every other source);
+  2. its `price.source`: `static` (the config's figures), or the entry `price.key` (default:
+     its model) of the list of that format;
+  3. when that list was read and has no usable entry: the lists of `price.fallback`, in the
+     order written, each at the entry named there.
+A candidate none of them prices keeps its last good price. A list not read yet decides
+nothing (a fallback list that no `pricing.sources` entry polls is passed over), so the
+order in which sources answer does not matter: every poll re-resolves all candidates with
+the latest list of each format. A list that dates its prices (genai-prices) also seeds the
+past points of the candidates it is the `price.source` of, each time it is read.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime, time
 
 from sqlalchemy.engine import Engine
@@ -33,9 +39,48 @@ def price_key(cand: CandidateConfig) -> str:
     return (cand.price.key if cand.price and cand.price.key else None) or cand.model
 
 
-def resolve(candidates: Mapping[str, CandidateConfig], lists: Mapping[str, PriceList]
-            ) -> tuple[list[Quoted], dict[str, str]]:
-    """Each candidate's price from the lists read so far; and why some have none now."""
+def list_key(cand: CandidateConfig, fmt: str) -> str:
+    """The entry of the `fmt` list that prices `cand`: its `price.key` in its source's list,
+    the one `price.fallback` names for `fmt`, else its model."""
+    cfg = cand.price
+    if cfg is not None and fmt == cfg.source:
+        return price_key(cand)
+    return (cfg.fallback.get(fmt) if cfg is not None else None) or cand.model
+
+
+def chain(cand: CandidateConfig) -> list[tuple[str, str]]:
+    """The lists that may price `cand`, in precedence order after the negotiated YAML, with
+    the entry read in each: (format, key)."""
+    cfg = cand.price
+    if cfg is None or cfg.source == "static":
+        return []
+    return [(cfg.source, price_key(cand))] + [(fmt, key) for fmt, key in cfg.fallback.items()
+                                               if fmt != cfg.source]
+
+
+def first_usable(cand: CandidateConfig, lists: Mapping[str, PriceList], polled: Collection[str]
+                 ) -> tuple[tuple[Price, str] | None, list[str]]:
+    """The first list of `chain(cand)` with a usable entry: (its price, the key), or None;
+    and why each list before it had none."""
+    reasons: list[str] = []
+    for n, (fmt, key) in enumerate(chain(cand)):
+        found = lists.get(fmt)
+        if found is None:
+            if n == 0 or fmt in polled:
+                break  # not read yet: it decides when it is
+            continue  # no source polls it
+        if key in found.quotes:
+            return (found.quotes[key], key), reasons
+        reasons.append(found.errors.get(key, f"no entry {key!r} in the {fmt} list"))
+    return None, reasons
+
+
+def resolve(candidates: Mapping[str, CandidateConfig], lists: Mapping[str, PriceList],
+            polled: Collection[str] = ()) -> tuple[list[Quoted], dict[str, str]]:
+    """Each candidate's price from the lists read so far; and why some have none now.
+
+    `polled`: the formats some source polls; a fallback list of another format is never
+    read, so it is passed over rather than waited for."""
     negotiated = lists.get(NEGOTIATED)
     quotes: list[Quoted] = []
     errors: dict[str, str] = {}
@@ -56,13 +101,11 @@ def resolve(candidates: Mapping[str, CandidateConfig], lists: Mapping[str, Price
             if static is not None:
                 quotes.append(Quoted(cid, static, cfg.key))
             continue
-        found, key = lists.get(cfg.source), price_key(cand)
-        if found is None:
-            continue
-        if key in found.quotes:
-            quotes.append(Quoted(cid, found.quotes[key], key))
-        else:
-            errors[cid] = found.errors.get(key, f"no entry {key!r} in the {cfg.source} list")
+        found, reasons = first_usable(cand, lists, polled)
+        if found is not None:
+            quotes.append(Quoted(cid, *found))
+        elif reasons:
+            errors[cid] = "; ".join(reasons)
     return quotes, errors
 
 
@@ -90,8 +133,9 @@ class PriceBook:
     """The latest list of each format, shared by the price pollers; records what changes."""
 
     def __init__(self, candidates: Mapping[str, CandidateConfig], engine: Engine,
-                 metrics: SourceMetrics) -> None:
+                 metrics: SourceMetrics, polled: Collection[str] = ()) -> None:
         self.candidates = candidates
+        self.polled = frozenset(polled)  # the formats of pricing.sources
         self.lists: dict[str, PriceList] = {}
         self._engine = engine
         self._metrics = metrics
@@ -100,16 +144,24 @@ class PriceBook:
     def keys_for(self, fmt: str) -> list[str] | None:
         if fmt == NEGOTIATED:
             return None  # overrides are keyed by candidate id: read every entry
-        return sorted({price_key(c) for c in self.candidates.values()
-                       if c.price is not None and c.price.source == fmt})
+        return sorted({key for c in self.candidates.values() for f, key in chain(c) if f == fmt})
 
     def seed(self, session: Session, now: datetime) -> int:
         figures, history = seeds(self.candidates, now)
         return (seed_points(session, figures, only_if_unpriced=True)
                 + seed_points(session, history))
 
+    def seed_history(self, session: Session, prices: PriceList, now: datetime) -> int:
+        """The past prices a list dates, as points of the candidates it is the source of
+        (each point once, without events: service/prices/points.py seed_points)."""
+        points = [(cid, past) for cid, cand in sorted(self.candidates.items())
+                  if cand.price is not None and cand.price.source == prices.format
+                  for past in prices.history.get(price_key(cand), ())
+                  if past.effective_at is not None and past.effective_at <= now]
+        return seed_points(session, points) if points else 0
+
     def apply(self, session: Session, now: datetime) -> list[str]:
-        quotes, errors = resolve(self.candidates, self.lists)
+        quotes, errors = resolve(self.candidates, self.lists, self.polled)
         for cid, error in errors.items():
             if self._told.get(cid) != error:
                 log.warning("price of %s not updated, keeping the last good one: %s", cid, error)
@@ -122,6 +174,7 @@ class PriceBook:
     def update(self, prices: PriceList, now: datetime) -> list[str]:
         self.lists[prices.format] = prices
         with Session(self._engine) as session, session.begin():
+            self.seed_history(session, prices, now)  # first: the current price may be its last
             return self.apply(session, now)
 
 
