@@ -23,7 +23,7 @@ def _ts(index: bool = False) -> Any:
 class Candidate(SQLModel, table=True):
     """A model behind an API that factorwatch probes and ranks (mirrors the config)."""
 
-    id: str = Field(primary_key=True, max_length=200)  # e.g. "openai/gpt-4o-mini"
+    id: str = Field(primary_key=True, max_length=200)  # e.g. "openai/gpt-6-luna"
     provider: str = Field(max_length=100, index=True)
     api: str = Field(max_length=40)
     base_url: str = Field(max_length=500)
