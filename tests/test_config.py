@@ -445,7 +445,8 @@ def test_every_error_is_listed_not_just_the_first(tmp_path: Path) -> None:
         "use api_key_env or api_key_file",
         "listen: expected host:port such as 127.0.0.1:9464, got 'nowhere'",
         "scoring.every: invalid duration 'soon'",
-        f"candidates.openai/gpt-6-sol.provider: unknown provider 'nope' (known: {_KNOWN_PROVIDERS})",
+        "candidates.openai/gpt-6-sol.provider: unknown provider 'nope' "
+        f"(known: {_KNOWN_PROVIDERS})",
     ]
 
 
