@@ -166,6 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     from service.cli.probe import add_probe_parser
 
     add_probe_parser(sub, with_config)
+    from service.cli.discover import add_discover_parser
+
+    add_discover_parser(sub, with_config)
     return parser
 
 
