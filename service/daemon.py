@@ -86,7 +86,8 @@ class Daemon:
                      if p.sla is not None}
         self.registry.register(StoreCollector(latest_rankings_reader(self.engine), committed))
         # Status pages and price lists; their polls use the daemon's HTTP client.
-        self.watch = Watch(settings, self.engine, self.registry, lambda: self._http)
+        self.watch = Watch(settings, self.engine, self.registry, lambda: self._http,
+                           self._environ)
         self.registry.register(OperationsCollector(operations_reader(self.engine, settings)))
         self.loop_lag = loop_lag_histogram(self.registry)
         self.alerts = AlertJobs(settings, self.engine, AlertMetrics(self.registry),

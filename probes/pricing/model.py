@@ -85,6 +85,9 @@ class PriceList:
     format: str
     quotes: dict[str, Price]  # each with `source` = format
     errors: dict[str, str] = field(default_factory=dict)  # key -> why it was refused
+    # The keys asked for that the list has no entry for (each is in `errors` too): an entry
+    # that left the list, not one it has but refused.
+    missing: frozenset[str] = frozenset()
 
 
 def per_mtok(value: Any, what: str, *, per_token: bool, required: bool = False

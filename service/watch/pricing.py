@@ -5,7 +5,8 @@ YAML (it overrides every other source); else its `price.source`: `static` (the c
 figures), or the entry `price.key` (default: its model) of the list of that format. A
 candidate whose entry is missing or refused keeps its last good price; a list not read yet
 decides nothing. Every source's poll re-resolves all candidates with the latest list of each
-format, so the order in which sources answer does not matter.
+format, so the order in which sources answer does not matter. An entry a candidate reads
+that was in its list and is missing now saves `model_retired` (service/discovery/listings.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlmodel import Session
 
 from probes.pricing import READERS, Price, PriceList
 from service.config import CandidateConfig
+from service.discovery.listings import Watched, note_price_list
 from service.prices.bundled import bundled_history
 from service.prices.points import Quoted, record_prices, seed_points
 from service.watch.metrics import SourceMetrics
@@ -122,7 +124,21 @@ class PriceBook:
     def update(self, prices: PriceList, now: datetime) -> list[str]:
         self.lists[prices.format] = prices
         with Session(self._engine) as session, session.begin():
-            return self.apply(session, now)
+            changed = self.apply(session, now)
+            if prices.format != NEGOTIATED:  # keyed by candidate id: nothing retires there
+                present = set(prices.quotes) | (set(prices.errors) - prices.missing)
+                note_price_list(session, prices.format, present, prices.missing,
+                                self.readers_of(prices.format), now)
+            return changed
+
+    def readers_of(self, fmt: str) -> dict[str, list[Watched]]:
+        """Each entry of the list `fmt` the enabled candidates read, with who reads it."""
+        readers: dict[str, list[Watched]] = {}
+        for cid, cand in sorted(self.candidates.items()):
+            if cand.enabled and cand.price is not None and cand.price.source == fmt:
+                readers.setdefault(price_key(cand), []).append(
+                    Watched(cid, cand.provider, cand.model))
+        return readers
 
 
 class PricePoller(SourcePoller[PriceList]):
