@@ -24,7 +24,6 @@ from service.discovery.access import Access, candidates_of
 from service.discovery.prices import BUNDLED, PriceSources, Quote, bundled_entry
 
 SEED_FIGURES = ("input_per_mtok", "output_per_mtok", "cached_input_per_mtok")
-PROBES = {"latency": {"every": "60s"}}
 
 
 @dataclass(frozen=True)
@@ -105,7 +104,7 @@ def candidate_config(access: Access, model: str, quote: Quote | None, configured
                           else today)
     if price:
         config["price"] = price
-    config["probes"] = PROBES
+    config["probes"] = {"latency": {"every": "60s"}}  # the built-in candidates' schedule
     return config
 
 
