@@ -19,10 +19,11 @@ from fastapi_offline import FastAPIOffline
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
-from service.api import alerts, candidates, events, health, incidents, prices, sla
+from service.api import alerts, candidates, events, health, incidents, prices, providers, sla
 from service.api import workloads as workload_routes
 from service.api.deps import ApiContext
 from service.config import Settings
+from service.discovery.report import Discovery
 from service.store.queries import CursorError
 from service.web import overview
 
@@ -41,16 +42,17 @@ def create_app(*, version: str, engine: Engine, registry: CollectorRegistry,
                readiness: Callable[[], dict[str, bool]], settings: Settings,
                workloads: Callable[[], list[str]] | None = None,
                rescore: Callable[[], Awaitable[bool]] | None = None,
-               api_token: str | None = None) -> FastAPI:
+               api_token: str | None = None,
+               discover: Callable[[str, bool], Awaitable[Discovery]] | None = None) -> FastAPI:
     app = FastAPIOffline(title="factorwatch", version=version, description=DESCRIPTION,
                          static_url="/docs/assets", redoc_url=None)
     app.state.ctx = ApiContext(
         version=version, engine=engine, registry=registry, settings=settings,
-        readiness=readiness, rescore=rescore,
+        readiness=readiness, rescore=rescore, discover=discover,
         workloads=workloads or (lambda: sorted(settings.workloads)))
     app.state.api_token = api_token
     for module in (health, workload_routes, candidates, sla, incidents, prices, events,
-                   alerts, overview):
+                   alerts, providers, overview):
         app.include_router(module.router)
 
     @app.exception_handler(CursorError)

@@ -30,6 +30,7 @@ from service.api.auth import api_token_from
 from service.app import create_app
 from service.cluster import Cluster, ClusterMetrics, default_replica_id
 from service.config import Settings
+from service.discovery.run import Discoverer
 from service.metrics import new_registry
 from service.probing.budget import ProbeBudget
 from service.probing.clients import ProbeClients
@@ -87,7 +88,8 @@ class Daemon:
                      if p.sla is not None}
         self.registry.register(StoreCollector(latest_rankings_reader(self.engine), committed))
         # Status pages and price lists; their polls use the daemon's HTTP client.
-        self.watch = Watch(settings, self.engine, self.registry, lambda: self._http)
+        self.watch = Watch(settings, self.engine, self.registry, lambda: self._http,
+                           self._environ)
         self.registry.register(OperationsCollector(operations_reader(self.engine, settings)))
         self.loop_lag = loop_lag_histogram(self.registry)
         self.alerts = AlertJobs(settings, self.engine, AlertMetrics(self.registry),
@@ -123,6 +125,8 @@ class Daemon:
             settings, targets, probe_metrics, ProbeBudget(settings.probe_budget, probe_metrics),
             write, self.cluster.owns, self._client_for)
         self.scheduler = Scheduler(self.probing.run)
+        # GET /api/v1/providers/{p}/models: the daemon's keys, its HTTP client.
+        self.discoverer = Discoverer(settings, self._environ, lambda: self._http)
         self._http: httpx.AsyncClient | None = None
         self._server: _Server | None = None
         self.started = asyncio.Event()
@@ -197,7 +201,8 @@ class Daemon:
                          readiness=self.readiness,
                          workloads=lambda: sorted(self.settings.workloads),
                          settings=self.settings, rescore=self._rescore,
-                         api_token=api_token_from(self._environ))
+                         api_token=api_token_from(self._environ),
+                         discover=self.discoverer)
         self._server = _Server(uvicorn.Config(app, log_level="warning", lifespan="off",
                                               access_log=False))
         server_task = asyncio.create_task(self._server.serve(sockets=[sock]), name="http")

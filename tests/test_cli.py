@@ -79,10 +79,10 @@ def test_check_config_valid_prints_summary_and_exits_0(config: Path) -> None:
 
 def test_check_config_invalid_prints_located_errors_and_exits_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text("candidates:\n  openai/gpt-4o:\n    probes: {latency: {every: soon}}\n")
+    bad.write_text("candidates:\n  openai/gpt-6-sol:\n    probes: {latency: {every: soon}}\n")
     out = factorwatch("check-config", str(bad))
     assert out.returncode == 2
-    assert "candidates.openai/gpt-4o.probes.latency.every: invalid duration 'soon'" in out.stderr
+    assert "candidates.openai/gpt-6-sol.probes.latency.every: invalid duration 'soon'" in out.stderr
 
 
 def test_run_with_malformed_config_starts_nothing(tmp_path: Path) -> None:
@@ -226,7 +226,7 @@ def test_check_config_takes_the_file_as_every_command_does(tmp_path: Path, how: 
 
 
 def test_check_config_without_a_file_checks_the_catalog_and_environment() -> None:
-    assert factorwatch("check-config").stdout.startswith("ok: 11 providers")
+    assert factorwatch("check-config").stdout.startswith("ok: 12 providers")
     out = factorwatch("check-config", env={"FACTORWATCH_SCORING__EVERY": "soon"})
     assert out.returncode == 2
     assert out.stderr == "FACTORWATCH_SCORING__EVERY: invalid duration 'soon'\n"

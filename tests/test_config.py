@@ -28,18 +28,18 @@ _KNOWN_YES_NO = ", ".join(sorted(BOOLEAN_FACTS))
 # registry lists are computed so that adding a dialect or probe kind does not break these.
 INVALID_CASES: dict[str, str] = {
     "api_key_env_not_a_name": (
-        "candidates.openai/gpt-4o.api_key_env: must name an environment variable "
+        "candidates.openai/gpt-6-sol.api_key_env: must name an environment variable "
         "(letters, digits, _)"
     ),
     "api_key_two_sources": (
-        "candidates.openai/gpt-4o: set only one of api_key_env and api_key_file"
+        "candidates.openai/gpt-6-sol: set only one of api_key_env and api_key_file"
     ),
     "api_unknown": (
-        "candidates.openai/gpt-4o.api: unknown api 'smoke-signals' "
+        "candidates.openai/gpt-6-sol.api: unknown api 'smoke-signals' "
         f"(known: {', '.join(sorted(DIALECTS))})"
     ),
     "base_url_not_http": (
-        "candidates.openai/gpt-4o.base_url: expected an http(s) URL, got 'ftp://api.openai.com/v1'"
+        "candidates.openai/gpt-6-sol.base_url: expected an http(s) URL, got 'ftp://api.openai.com/v1'"
     ),
     "candidate_not_mapping": "candidates.x/y: expected a mapping, got 1",
     "confirmations_zero": "alerts.flip.confirmations: must be >= 1",
@@ -48,7 +48,7 @@ INVALID_CASES: dict[str, str] = {
         "FACTORWATCH_DATABASE_FILE instead"
     ),
     "duplicate_key": "{path}: invalid YAML at line 3, column 1: duplicate key 'listen'",
-    "duration_invalid": "candidates.openai/gpt-4o.probes.latency.every: invalid duration 'soon'",
+    "duration_invalid": "candidates.openai/gpt-6-sol.probes.latency.every: invalid duration 'soon'",
     "duration_not_positive": "scoring.every: must be > 0",
     "fact_unknown": f"providers.openai.facts.hipaa: unknown fact 'hipaa' (known: {_KNOWN_FACTS})",
     "fact_wrong_type": "providers.openai.facts.hipaa_baa: expected true, false or null, got 'yes'",
@@ -61,17 +61,17 @@ INVALID_CASES: dict[str, str] = {
         "workloads.healthcare-voice.gates.require.0: unknown fact 'fda_cleared' "
         f"(known: {_KNOWN_YES_NO})"
     ),
-    "key_unknown_in_candidate": "candidates.openai/gpt-4o.shoes: unknown key",
+    "key_unknown_in_candidate": "candidates.openai/gpt-6-sol.shoes: unknown key",
     "key_unknown_top_level": "scorin: unknown key",
     "listen_not_host_port": "listen: expected host:port such as 127.0.0.1:9464, got 'localhost'",
     "log_level_unknown": "log_level: must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
     "price_fallback_unknown": (
-        "candidates.openai/gpt-4o.price.fallback: unknown price list 'csv' "
+        "candidates.openai/gpt-6-sol.price.fallback: unknown price list 'csv' "
         f"(known: {', '.join(sorted(PRICE_READERS))})"
     ),
-    "price_negative": "candidates.openai/gpt-4o.price.input_per_mtok: must be >= 0",
+    "price_negative": "candidates.openai/gpt-6-sol.price.input_per_mtok: must be >= 0",
     "price_source_unknown": (
-        "candidates.openai/gpt-4o.price.source: must be one of "
+        "candidates.openai/gpt-6-sol.price.source: must be one of "
         "'static', 'genai-prices', 'litellm', 'models-dev', 'openrouter' or 'yaml'"
     ),
     "price_static_incomplete": (
@@ -89,31 +89,31 @@ INVALID_CASES: dict[str, str] = {
         "'/tmp/prices.json' (only a yaml file may be a local path)"
     ),
     "probe_kind_unknown": (
-        "candidates.openai/gpt-4o.probes.telepathy: unknown probe kind 'telepathy' "
+        "candidates.openai/gpt-6-sol.probes.telepathy: unknown probe kind 'telepathy' "
         f"(known: {', '.join(sorted(PROBES))})"
     ),
     "probe_budget_negative": "probe_budget.daily_usd_total: must be >= 0",
     "probe_catalog_missing": (
-        "candidates.openai/gpt-4o.probes.tools.catalog: cannot read tool catalog "
+        "candidates.openai/gpt-6-sol.probes.tools.catalog: cannot read tool catalog "
         "'no-such-catalog.json': No such file or directory"
     ),
     "probe_depth_out_of_range": (
-        "candidates.openai/gpt-4o.probes.long_context.depths.1: must be <= 1"
+        "candidates.openai/gpt-6-sol.probes.long_context.depths.1: must be <= 1"
     ),
     "probe_eval_set_missing": (
-        "candidates.openai/gpt-4o.probes.quality.eval_set: cannot read eval set "
+        "candidates.openai/gpt-6-sol.probes.quality.eval_set: cannot read eval set "
         "'no-such-evals.jsonl': No such file or directory"
     ),
     "probe_option_wrong_kind": (
-        "candidates.openai/gpt-4o.probes: latency does not read sample (quality does)"
+        "candidates.openai/gpt-6-sol.probes: latency does not read sample (quality does)"
     ),
-    "probe_sample_zero": "candidates.openai/gpt-4o.probes.quality.sample: must be >= 1",
+    "probe_sample_zero": "candidates.openai/gpt-6-sol.probes.quality.sample: must be >= 1",
     "provider_unknown": (
         f"candidates.x/y.provider: unknown provider 'nope' (known: {_KNOWN_PROVIDERS})"
     ),
     "region_not_a_label": "region: must be 1-64 letters, digits, '.', '_' or '-'",
     "secret_api_key": (
-        "candidates.openai/gpt-4o.api_key: a secret never goes in the config; "
+        "candidates.openai/gpt-6-sol.api_key: a secret never goes in the config; "
         "use api_key_env or api_key_file"
     ),
     "secret_password": (
@@ -192,7 +192,7 @@ def test_builtin_catalog_alone_is_a_valid_config() -> None:
         "consumer-chat",
         "healthcare-voice",
     ]
-    assert len(settings.candidates) == 9
+    assert len(settings.candidates) == 10
     assert settings.database == "sqlite:///factorwatch.db"
 
 
@@ -222,12 +222,12 @@ def test_builtin_providers_cover_the_major_hosts_with_public_sources() -> None:
 
 
 def test_builtin_price_matches_litellm_per_token_cost() -> None:
-    price = load_settings(None, environ={}).candidates["openai/gpt-4o-mini"].price
+    price = load_settings(None, environ={}).candidates["openai/gpt-6-luna"].price
     assert price is not None
     assert (price.input_per_mtok, price.output_per_mtok, price.cached_input_per_mtok) == (
-        pytest.approx(1.5e-07 * 1e6),
-        pytest.approx(6e-07 * 1e6),
-        pytest.approx(7.5e-08 * 1e6),
+        pytest.approx(1e-07 * 1e6),
+        pytest.approx(5e-07 * 1e6),
+        pytest.approx(1e-08 * 1e6),
     )
 
 
@@ -251,10 +251,10 @@ def test_builtin_healthcare_voice_gates_on_a_baa() -> None:
 
 
 def test_file_overrides_one_catalog_entry_by_naming_it(tmp_path: Path) -> None:
-    path = write(tmp_path, "candidates:\n  openai/gpt-4o:\n    enabled: false\n")
-    cand = load_settings(path, environ={}).candidates["openai/gpt-4o"]
+    path = write(tmp_path, "candidates:\n  openai/gpt-6-sol:\n    enabled: false\n")
+    cand = load_settings(path, environ={}).candidates["openai/gpt-6-sol"]
     assert cand.enabled is False
-    assert cand.model == "gpt-4o"  # the rest still comes from the catalog
+    assert cand.model == "gpt-6-sol"  # the rest still comes from the catalog
 
 
 def test_file_lists_replace_catalog_lists(tmp_path: Path) -> None:
@@ -268,8 +268,8 @@ def test_null_in_file_removes_a_catalog_entry(tmp_path: Path) -> None:
 
 
 def test_key_file_in_file_replaces_catalog_key_env(tmp_path: Path) -> None:
-    path = write(tmp_path, "candidates:\n  openai/gpt-4o:\n    api_key_file: /run/key\n")
-    cand = load_settings(path, environ={}).candidates["openai/gpt-4o"]
+    path = write(tmp_path, "candidates:\n  openai/gpt-6-sol:\n    api_key_file: /run/key\n")
+    cand = load_settings(path, environ={}).candidates["openai/gpt-6-sol"]
     assert (cand.api_key_env, cand.api_key_file) == (None, "/run/key")
 
 
@@ -280,7 +280,7 @@ def test_precedence_env_over_file_over_catalog_over_defaults(tmp_path: Path) -> 
     assert settings.scoring.every == 30.0  # env beats file
     assert settings.region == "eu-1"  # file beats default
     assert settings.scoring.window == 3600.0  # default
-    assert settings.candidates["openai/gpt-4o"].model == "gpt-4o"  # catalog
+    assert settings.candidates["openai/gpt-6-sol"].model == "gpt-6-sol"  # catalog
 
 
 def test_builtin_catalog_false_drops_the_catalog(tmp_path: Path) -> None:
@@ -290,10 +290,10 @@ def test_builtin_catalog_false_drops_the_catalog(tmp_path: Path) -> None:
 
 
 def test_env_ids_match_catalog_ids_case_insensitively() -> None:
-    var = "FACTORWATCH_CANDIDATES__TOGETHER/META-LLAMA/LLAMA-3.3-70B-INSTRUCT-TURBO__ENABLED"
+    var = "FACTORWATCH_CANDIDATES__TOGETHER/OPENAI/GPT-OSS-120B__ENABLED"
     settings = load_settings(None, environ={var: "false"})
-    assert settings.candidates["together/meta-llama/Llama-3.3-70B-Instruct-Turbo"].enabled is False
-    assert len(settings.candidates) == 9
+    assert settings.candidates["together/openai/gpt-oss-120b"].enabled is False
+    assert len(settings.candidates) == 10
 
 
 def test_env_json_value_sets_a_list() -> None:
@@ -361,9 +361,9 @@ def test_validation_does_not_read_os_environ(monkeypatch: pytest.MonkeyPatch) ->
             id="error-inside-json",
         ),
         pytest.param(
-            {"FACTORWATCH_CANDIDATES__OPENAI/GPT-4O__API_KEY": "sk-live-secret"},
+            {"FACTORWATCH_CANDIDATES__OPENAI/GPT-6-SOL__API_KEY": "sk-live-secret"},
             [
-                "FACTORWATCH_CANDIDATES__OPENAI/GPT-4O__API_KEY: a secret never goes in the "
+                "FACTORWATCH_CANDIDATES__OPENAI/GPT-6-SOL__API_KEY: a secret never goes in the "
                 "config; use api_key_env or api_key_file"
             ],
             id="secret",
@@ -408,8 +408,8 @@ def test_error_from_a_file_secret_names_the_file_variable(tmp_path: Path) -> Non
 
 
 def test_api_key_file_setting_in_env_is_a_path_not_a_secret_file() -> None:
-    var = "FACTORWATCH_CANDIDATES__OPENAI/GPT-4O__API_KEY_FILE"
-    cand = load_settings(None, environ={var: "/run/secrets/openai"}).candidates["openai/gpt-4o"]
+    var = "FACTORWATCH_CANDIDATES__OPENAI/GPT-6-SOL__API_KEY_FILE"
+    cand = load_settings(None, environ={var: "/run/secrets/openai"}).candidates["openai/gpt-6-sol"]
     assert (cand.api_key_file, cand.api_key_env) == ("/run/secrets/openai", None)
 
 
@@ -424,7 +424,7 @@ def test_secret_values_never_appear_in_errors(name: str) -> None:
 
 def test_resolve_api_key_reads_env_or_file(tmp_path: Path) -> None:
     settings = load_settings(None, environ={})
-    cand = settings.candidates["openai/gpt-4o"]
+    cand = settings.candidates["openai/gpt-6-sol"]
     assert cand.resolve_api_key({"OPENAI_API_KEY": "sk-1"}) == "sk-1"
     assert cand.resolve_api_key({}) is None
     key_file = write(tmp_path, "sk-2\n", name="key")
@@ -442,14 +442,15 @@ def test_every_error_is_listed_not_just_the_first(tmp_path: Path) -> None:
         tmp_path,
         "listen: nowhere\n"
         "scoring: {every: soon}\n"
-        "candidates:\n  openai/gpt-4o: {provider: nope, api_key: sk-x}\n",
+        "candidates:\n  openai/gpt-6-sol: {provider: nope, api_key: sk-x}\n",
     )
     assert errors_of(path) == [
-        "candidates.openai/gpt-4o.api_key: a secret never goes in the config; "
+        "candidates.openai/gpt-6-sol.api_key: a secret never goes in the config; "
         "use api_key_env or api_key_file",
         "listen: expected host:port such as 127.0.0.1:9464, got 'nowhere'",
         "scoring.every: invalid duration 'soon'",
-        f"candidates.openai/gpt-4o.provider: unknown provider 'nope' (known: {_KNOWN_PROVIDERS})",
+        "candidates.openai/gpt-6-sol.provider: unknown provider 'nope' "
+        f"(known: {_KNOWN_PROVIDERS})",
     ]
 
 
@@ -467,16 +468,16 @@ INDEPENDENT_ERRORS: dict[str, tuple[str, list[str]]] = {
          "{path}: invalid YAML at line 4, column 1: duplicate key 'scoring'"],
     ),
     "probe-option-beside-a-bad-probe": (
-        "candidates:\n  openai/gpt-4o:\n    probes:\n"
+        "candidates:\n  openai/gpt-6-sol:\n    probes:\n"
         "      latency: {every: 1m, sample: 3}\n      uptime: {every: soon}\n",
-        ["candidates.openai/gpt-4o.probes.uptime.every: invalid duration 'soon'",
-         "candidates.openai/gpt-4o.probes: latency does not read sample (quality does)"],
+        ["candidates.openai/gpt-6-sol.probes.uptime.every: invalid duration 'soon'",
+         "candidates.openai/gpt-6-sol.probes: latency does not read sample (quality does)"],
     ),
     "two-probe-options-on-two-kinds": (
-        "candidates:\n  openai/gpt-4o:\n    probes:\n"
+        "candidates:\n  openai/gpt-6-sol:\n    probes:\n"
         "      latency: {every: 1m, sample: 3}\n      uptime: {every: 1m, depths: [0.5]}\n",
-        ["candidates.openai/gpt-4o.probes: latency does not read sample (quality does)",
-         "candidates.openai/gpt-4o.probes: uptime does not read depths (long_context does)"],
+        ["candidates.openai/gpt-6-sol.probes: latency does not read sample (quality does)",
+         "candidates.openai/gpt-6-sol.probes: uptime does not read depths (long_context does)"],
     ),
     "price-format-twice-beside-a-bad-source": (
         "pricing:\n  sources:\n    - {format: litellm, url: https://a.example/p.json}\n"
@@ -521,7 +522,7 @@ def test_check_config_summarises_or_lists_errors() -> None:
     )
     assert check_config(VALID / "empty.yaml", environ={}) == (
         True,
-        ["ok: 11 providers, 9 candidates, 4 workloads"],
+        ["ok: 12 providers, 10 candidates, 4 workloads"],
     )
     ok, lines = check_config(INVALID / "factor_unknown.yaml", environ={})
     assert (ok, lines) == (False, ["workloads.w.weights.speed: unknown factor 'speed'"])

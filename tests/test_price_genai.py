@@ -165,3 +165,9 @@ def test_a_broken_match_rule_matches_nothing_rather_than_failing_the_file() -> N
 def test_body_that_is_not_genai_prices_data_raises(body: bytes, message: str) -> None:
     with pytest.raises(ParseError, match=message):
         READERS["genai-prices"](body, None)
+
+
+def test_a_model_the_list_does_not_have_is_missing_not_just_refused() -> None:
+    prices = parse(BODY, ["openai/no-such-model-9", "openai/o3"], today=date(2026, 1, 1))
+    assert prices.missing == {"openai/no-such-model-9"}  # what model_retired watches for
+    assert "openai/o3" in prices.quotes

@@ -74,6 +74,13 @@ def test_keys_name_the_provider_and_say_what_is_missing() -> None:
                                 "keys are <provider>/<model>",
         "moonshotai-cn/kimi-k9": "no model 'kimi-k9' of provider 'moonshotai-cn' in "
                                  "models.dev's list"}
+    # Not in the list at all, as opposed to refused: what model_retired watches for.
+    assert prices.missing == set(prices.errors)
+
+
+def test_a_refused_entry_is_not_missing() -> None:
+    prices = read(_broken(-1), ["moonshotai-cn/kimi-k2.5"])
+    assert prices.errors and not prices.missing
 
 
 @pytest.mark.parametrize(("body", "message"), [

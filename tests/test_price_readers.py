@@ -83,13 +83,16 @@ def test_bad_entry_is_refused_with_its_reason_and_others_still_read(
     assert list(prices.quotes) == ["good"]
     assert prices.errors["bad"].startswith(f"bad: {reason}")
     assert prices.errors["absent"] == "no entry 'absent' in the LiteLLM map"
+    assert prices.missing == {"absent"}  # gone from the list, not refused (model_retired)
 
 
 def test_openrouter_variable_price_router_is_refused() -> None:
     body = json.dumps({"data": [{"id": "openrouter/auto",
                                  "pricing": {"prompt": "-1", "completion": "-1"}}]}).encode()
-    prices = READERS["openrouter"](body, ["openrouter/auto"])
-    assert prices.errors == {"openrouter/auto": "openrouter/auto: prompt is negative: '-1'"}
+    prices = READERS["openrouter"](body, ["openrouter/auto", "gone/model"])
+    assert prices.errors == {"openrouter/auto": "openrouter/auto: prompt is negative: '-1'",
+                             "gone/model": "no model 'gone/model' in OpenRouter's list"}
+    assert prices.missing == {"gone/model"}
 
 
 NEGOTIATED = b"""

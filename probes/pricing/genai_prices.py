@@ -78,17 +78,19 @@ def parse(body: bytes, keys: Collection[str] | None = None, today: date | None =
     quotes: dict[str, Price] = {}
     history: dict[str, tuple[Price, ...]] = {}
     errors: dict[str, str] = {}
+    missing: set[str] = set()  # not in the list at all (model_retired), not refused
     for key in wanted:
         try:
             model = find_model(index, key)
         except LookupError as exc:
             errors[key] = str(exc.args[0])
+            missing.add(key)
             continue
         try:
             quotes[key], history[key] = dated_prices(model, today)
         except BadPrice as exc:
             errors[key] = f"{key}: {exc}"
-    return PriceList(NAME, quotes, errors, history)
+    return PriceList(NAME, quotes, errors, history, frozenset(missing))
 
 
 def _models(provider: dict[str, Any]) -> list[dict[str, Any]]:

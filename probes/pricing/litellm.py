@@ -33,16 +33,18 @@ def parse(body: bytes, keys: Collection[str] | None = None) -> PriceList:
     wanted = list(keys) if keys is not None else [k for k in doc if k != "sample_spec"]
     quotes: dict[str, Price] = {}
     errors: dict[str, str] = {}
+    missing = set()
     for key in wanted:
         entry = doc.get(key)
         if not isinstance(entry, dict):
             errors[key] = f"no entry {key!r} in the LiteLLM map"
+            missing.add(key)
             continue
         try:
             quotes[key] = quote(entry)
         except BadPrice as exc:
             errors[key] = f"{key}: {exc}"
-    return PriceList(NAME, quotes, errors)
+    return PriceList(NAME, quotes, errors, missing=frozenset(missing))
 
 
 def quote(entry: dict[str, Any]) -> Price:

@@ -87,6 +87,9 @@ class PriceList:
     errors: dict[str, str] = field(default_factory=dict)  # key -> why it was refused
     # key -> its past prices, oldest first, each with its effective_at (lists that date them)
     history: dict[str, tuple[Price, ...]] = field(default_factory=dict)
+    # The keys asked for that the list has no entry for (each is in `errors` too): an entry
+    # that left the list, not one it has but refused.
+    missing: frozenset[str] = frozenset()
 
 
 def per_mtok(value: Any, what: str, *, per_token: bool, required: bool = False

@@ -36,6 +36,7 @@ def parse(body: bytes, keys: Collection[str] | None = None) -> PriceList:
         if isinstance(p, dict) and isinstance(p.get("models"), dict) for mid in p["models"]]
     quotes: dict[str, Price] = {}
     errors: dict[str, str] = {}
+    missing: set[str] = set()  # not in the list at all (model_retired), not refused
     for key in wanted:
         pid, sep, mid = key.partition("/")
         provider = doc.get(pid) if sep else None
@@ -43,16 +44,18 @@ def parse(body: bytes, keys: Collection[str] | None = None) -> PriceList:
         if not isinstance(models, dict):
             errors[key] = (f"no provider for {key!r} in models.dev's list: keys are "
                            "<provider>/<model>")
+            missing.add(key)
             continue
         model = models.get(mid)
         if not isinstance(model, dict):
             errors[key] = f"no model {mid!r} of provider {pid!r} in models.dev's list"
+            missing.add(key)
             continue
         try:
             quotes[key] = quote(model.get("cost"))
         except BadPrice as exc:
             errors[key] = f"{key}: {exc}"
-    return PriceList(NAME, quotes, errors)
+    return PriceList(NAME, quotes, errors, missing=frozenset(missing))
 
 
 def quote(cost: Any) -> Price:

@@ -31,16 +31,18 @@ def parse(body: bytes, keys: Collection[str] | None = None) -> PriceList:
                                                    if not k.endswith(BATCH_SUFFIX)]
     quotes: dict[str, Price] = {}
     errors: dict[str, str] = {}
+    missing = set()
     for key in wanted:
         model = models.get(key)
         if model is None:
             errors[key] = f"no model {key!r} in OpenRouter's list"
+            missing.add(key)
             continue
         try:
             quotes[key] = quote(model.get("pricing"), models.get(key + BATCH_SUFFIX))
         except BadPrice as exc:
             errors[key] = f"{key}: {exc}"
-    return PriceList(NAME, quotes, errors)
+    return PriceList(NAME, quotes, errors, missing=frozenset(missing))
 
 
 def quote(pricing: Any, batch_model: dict[str, Any] | None = None) -> Price:

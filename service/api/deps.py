@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from service.config import Settings
+from service.discovery.report import Discovery
 
 MAX_LIMIT = 500
 
@@ -29,6 +30,8 @@ class ApiContext:
     readiness: Callable[[], dict[str, bool]]
     workloads: Callable[[], list[str]]
     rescore: Callable[[], Awaitable[bool]] | None = None  # False: not the leader
+    # provider, with non-chat models -> what its key can call (service/discovery/run.py)
+    discover: Callable[[str, bool], Awaitable[Discovery]] | None = None
     cache: dict[Any, Any] = field(default_factory=dict)  # slow reads, per app (api/sla.py)
 
 

@@ -169,6 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
     from service.cli.prices import add_prices_parser
 
     add_prices_parser(sub, with_config)
+
+    from service.cli.discover import add_discover_parser
+
+    add_discover_parser(sub, with_config)
     return parser
 
 

@@ -1,6 +1,6 @@
 """`factorwatch probe`: run one probe now and print what it measured.
 
-Two forms: a configured candidate (`factorwatch probe openai/gpt-4o-mini --kind tools`),
+Two forms: a configured candidate (`factorwatch probe openai/gpt-6-luna --kind tools`),
 or any endpoint without a config file (`factorwatch probe --url URL --api anthropic
 --model M`). A kind's options come from the candidate's schedule for that kind, and flags
 override them; they are checked exactly as the config checks them.

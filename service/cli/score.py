@@ -42,7 +42,7 @@ def add_score_parsers(sub: Any, with_config: Callable[[argparse.ArgumentParser],
     score.set_defaults(func=cmd_score)
     explain = with_config(sub.add_parser("explain", help="every factor of one candidate, "
                                          "with its evidence"))
-    explain.add_argument("candidate", help="the candidate id, e.g. openai/gpt-4o-mini")
+    explain.add_argument("candidate", help="the candidate id, e.g. openai/gpt-6-luna")
     explain.add_argument("--workload", "-w", required=True, metavar="WORKLOAD",
                          help="the workload it is scored for")
     explain.add_argument("--json", action="store_true",

@@ -313,6 +313,13 @@ class PricingConfig(_Strict):
     sources: list[PricingSource] = []  # one per format: checks.py
 
 
+class ModelListsConfig(_Strict):
+    """The lease holder's read of each provider's model list (`model_retired` events)."""
+
+    enabled: bool = True
+    every: PositiveDuration = 86400.0
+
+
 class ProbeBudgetConfig(_Strict):
     """Daily probe spend caps in USD (UTC days); a probe that would run past one is skipped."""
 
@@ -366,6 +373,7 @@ class Settings(BaseSettings):
     providers: dict[str, ProviderConfig] = {}
     candidates: dict[str, CandidateConfig] = {}
     pricing: PricingConfig = PricingConfig()
+    model_lists: ModelListsConfig = ModelListsConfig()
     workloads: dict[str, WorkloadConfig] = {}
     alerts: AlertsConfig = AlertsConfig()
     scoring: ScoringConfig = ScoringConfig()

@@ -7,7 +7,7 @@ framework, so the timing a client measures is the timing configured. Routes:
     POST /openai/deployments/{deployment}/chat/completions?api-version=...   Azure OpenAI
     POST /v1/messages                                             Anthropic
     POST /v1beta/models/{model}:streamGenerateContent?alt=sse     Gemini
-    GET  /v1/models                                               the model list
+    GET  /v1/models, /v1beta/models               the model list, in each API's format
     GET  /status/{page}/api/v2/summary.json, /pricing/litellm.json, POST /hooks/alerts
                                    status pages, a price list, a webhook (status_pages.py)
 
@@ -30,6 +30,7 @@ from typing import Any
 from service.sim.behaviour import Fault, SimModel, SimRecord
 from service.sim.brain import answer
 from service.sim.http11 import Request, send_body, send_json, serve_connection, write_head
+from service.sim.model_lists import MODEL_LIST_PATHS, model_list, model_list_wire
 from service.sim.reply import Reply, new_state
 from service.sim.stamped import stamped_listener
 from service.sim.status_pages import (
@@ -82,6 +83,7 @@ class SimServer(ThreadRunner):
         self.status_pages = dict(status_pages or {})  # page name -> its incidents
         self.price_list = price_list  # served at PRICES_PATH when set
         self.alerts_received = 0  # webhook messages POSTed to ALERTS_PATH (bodies not kept)
+        self.model_page_size: int | None = None  # Anthropic's and Gemini's lists, paged
         self.started_wall = now_utc()
         self.records: list[SimRecord] = []
         self.origin: str | None = None  # http://127.0.0.1:PORT
@@ -147,9 +149,8 @@ class SimServer(ThreadRunner):
         document = self._document(request.method, path)
         if document is not None:
             return await send_json(writer, 200, document)
-        if request.method == "GET" and path.rstrip("/").endswith("/models"):
-            data = [{"id": name, "object": "model", "owned_by": "sim"} for name in self.models]
-            return await send_json(writer, 200, {"object": "list", "data": data})
+        if request.method == "GET" and path in MODEL_LIST_PATHS:
+            return await self._model_list(request, writer, path, query)
         route = next(((m, w) for p, w in _ROUTES if (m := p.search(path))), None)
         if request.method != "POST" or route is None or (
                 route[1].name == "azure-openai" and "api-version=" not in query):
@@ -183,6 +184,16 @@ class SimServer(ThreadRunner):
             return await Reply(writer, wire, model, record, rng, state, reply, chat.max_tokens,
                                fault).stream()
         return await self._complete(writer, model, record, rng, state, reply, fault)
+
+    async def _model_list(self, request: Request, writer: asyncio.StreamWriter, path: str,
+                          query: str) -> bool:
+        wire = model_list_wire(request, path)
+        if self.api_key and wire.presented_key(request) != self.api_key:
+            echoed = request.headers.get(wire.key_header, "")
+            return await send_json(writer, 401, wire.error_body(
+                401, f"Incorrect API key provided: {echoed}."))  # echoed, as for chat
+        return await send_json(writer, 200, model_list(wire, list(self.models), query,
+                                                       self.model_page_size))
 
     def _document(self, method: str, path: str) -> dict[str, Any] | None:
         """A status page, the price list or the webhook's answer; None for other paths."""

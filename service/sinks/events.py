@@ -58,6 +58,8 @@ EVENT_TYPES: dict[str, EventType] = {
     "price_change": EventType("price_change", "Price changed", subject=_CANDIDATE),
     "status_source_stale": EventType("status_source_stale", "Status source unreadable",
                                      subject=("provider", "source")),
+    "model_retired": EventType("model_retired", "Model gone from its model or price list",
+                               subject=("candidate", "list")),
 }
 
 

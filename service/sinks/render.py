@@ -96,10 +96,15 @@ def _stale(p: Mapping[str, Any]) -> str:
     return f"{p.get('provider')}: {p.get('source')} unreadable for {minutes} min"
 
 
+def _retired(p: Mapping[str, Any]) -> str:
+    return (f"{p.get('candidate')}: {p.get('entry')} is no longer on {p.get('source')} "
+            f"(last seen {p.get('last_seen_at')})")
+
+
 _HEADLINES: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "top_choice": _top_choice, "sla_breach": _burn, "error_budget_exhausted": _budget,
     "probe_failing": _probe_failing, "incident": _incident, "outage_undeclared": _outage,
-    "price_change": _price, "status_source_stale": _stale,
+    "price_change": _price, "status_source_stale": _stale, "model_retired": _retired,
 }
 
 

@@ -23,7 +23,7 @@ def _ts(index: bool = False) -> Any:
 class Candidate(SQLModel, table=True):
     """A model behind an API that factorwatch probes and ranks (mirrors the config)."""
 
-    id: str = Field(primary_key=True, max_length=200)  # e.g. "openai/gpt-4o-mini"
+    id: str = Field(primary_key=True, max_length=200)  # e.g. "openai/gpt-6-luna"
     provider: str = Field(max_length=100, index=True)
     api: str = Field(max_length=40)
     base_url: str = Field(max_length=500)
@@ -278,3 +278,19 @@ class Lease(SQLModel, table=True):
     holder: str = Field(max_length=120)
     expires_at: datetime = _ts()
     acquired_at: datetime = _ts()
+
+
+class ListedModelRow(SQLModel, table=True):
+    """A model seen on a list the lease holder watches: a provider's model list
+    (`models:<provider>`, every model on it) or a price list (`prices:<format>`, the entries
+    candidates read). Kept so a restart remembers what was there; `gone_at` is set when it
+    is missing from the list, and cleared if it comes back (service/discovery/listings.py).
+    """
+
+    __tablename__ = "listed_model"
+
+    list_name: str = Field(primary_key=True, max_length=120)
+    model: str = Field(primary_key=True, max_length=300)
+    first_seen_at: datetime = _ts()
+    last_seen_at: datetime = _ts()
+    gone_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

@@ -2,12 +2,14 @@
 comparison between what providers declare and what the probes observe.
 
 Watch is built by the daemon (the composition root) from the settings; it owns its pollers
-and hands the scheduler one periodic job per source, plus the outage check.
+and hands the scheduler one periodic job per source, plus the outage check and the read of
+the providers' model lists.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -23,6 +25,7 @@ from service.outages.job import OutageWatch
 from service.outages.metrics import OutageMetrics
 from service.scheduler import PeriodicJob
 from service.watch.metrics import SourceMetrics
+from service.watch.model_lists import ModelListWatch
 from service.watch.pricing import NEGOTIATED, PriceBook, PricePoller
 from service.watch.sources import ClientGetter
 from service.watch.status import StatusPoller
@@ -33,7 +36,7 @@ OUTAGE_FIRST_DELAY = 60.0  # seconds after start-up, or the scoring interval if 
 
 class Watch:
     def __init__(self, settings: Settings, engine: Engine, registry: CollectorRegistry,
-                 client: ClientGetter) -> None:
+                 client: ClientGetter, environ: Mapping[str, str] | None = None) -> None:
         self.metrics = SourceMetrics(registry)
         self.status = [
             (source.every, StatusPoller(pid, source.url, fmt=source.format,
@@ -49,6 +52,8 @@ class Watch:
                         for source in settings.pricing.sources]
         self.outages = OutageWatch({cid: c.provider for cid, c in settings.candidates.items()
                                     if c.enabled}, engine, OutageMetrics(registry))
+        self.model_lists = (ModelListWatch(settings, engine, client, environ or {})
+                            if settings.model_lists.enabled else None)
         # A setup that scores every few seconds (the demo) has its outage figures as soon.
         self.outage_first_delay = min(OUTAGE_FIRST_DELAY, settings.scoring.every)
 
@@ -72,6 +77,9 @@ class Watch:
         jobs += [PeriodicJob(f"pricing:{p.format}", every, p.poll,
                              first_delay=1.0 if p.format == NEGOTIATED else 5.0)
                  for every, p in self.pricing]
+        if self.model_lists is not None and self.model_lists.access:
+            jobs.append(PeriodicJob("model_lists", self.model_lists.every, self.model_lists.run,
+                                    first_delay=self.model_lists.first_delay))
         if self.outages.providers:
             jobs.append(PeriodicJob("outages", OUTAGE_CHECK_EVERY, self.outages.run,
                                     first_delay=self.outage_first_delay))

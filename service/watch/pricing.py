@@ -12,6 +12,8 @@ nothing (a fallback list that no `pricing.sources` entry polls is passed over), 
 order in which sources answer does not matter: every poll re-resolves all candidates with
 the latest list of each format. A list that dates its prices (genai-prices) also seeds the
 past points of the candidates it is the `price.source` of, each time it is read.
+An entry a candidate reads that was in its list and is missing now saves `model_retired`
+(service/discovery/listings.py).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from sqlmodel import Session
 
 from probes.pricing import READERS, Price, PriceList
 from service.config import CandidateConfig
+from service.discovery.listings import Watched, note_price_list
 from service.prices.bundled import bundled_history
 from service.prices.points import Quoted, record_prices, seed_points
 from service.watch.metrics import SourceMetrics
@@ -175,7 +178,21 @@ class PriceBook:
         self.lists[prices.format] = prices
         with Session(self._engine) as session, session.begin():
             self.seed_history(session, prices, now)  # first: the current price may be its last
-            return self.apply(session, now)
+            changed = self.apply(session, now)
+            if prices.format != NEGOTIATED:  # keyed by candidate id: nothing retires there
+                present = set(prices.quotes) | (set(prices.errors) - prices.missing)
+                note_price_list(session, prices.format, present, prices.missing,
+                                self.readers_of(prices.format), now)
+            return changed
+
+    def readers_of(self, fmt: str) -> dict[str, list[Watched]]:
+        """Each entry of the list `fmt` the enabled candidates read, with who reads it."""
+        readers: dict[str, list[Watched]] = {}
+        for cid, cand in sorted(self.candidates.items()):
+            if cand.enabled and cand.price is not None and cand.price.source == fmt:
+                readers.setdefault(price_key(cand), []).append(
+                    Watched(cid, cand.provider, cand.model))
+        return readers
 
 
 class PricePoller(SourcePoller[PriceList]):
