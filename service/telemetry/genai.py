@@ -43,7 +43,8 @@ WELL_KNOWN_PROVIDERS = frozenset({
     "gcp.gemini", "gcp.gen_ai", "gcp.vertex_ai", "groq", "ibm.watsonx.ai", "mistral_ai",
     "openai", "perplexity", "x_ai"})
 PROVIDER_NAMES = {"mistral": "mistral_ai", "azure-openai": "azure.ai.openai",
-                  "aws-bedrock": "aws.bedrock"}
+                  "aws-bedrock": "aws.bedrock",
+                  "google-ai-studio": "gcp.gemini"}  # the Gemini API with an AI Studio key
 GOOGLE = "google"
 
 
