@@ -58,6 +58,7 @@ EVENT_TYPES: dict[str, EventType] = {
     "price_change": EventType("price_change", "Price changed", subject=_CANDIDATE),
     "status_source_stale": EventType("status_source_stale", "Status source unreadable",
                                      subject=("provider", "source")),
+    "routing_changed": EventType("routing", "Routing order changed", subject=("workload",)),
 }
 
 
