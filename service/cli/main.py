@@ -166,6 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     from service.cli.probe import add_probe_parser
 
     add_probe_parser(sub, with_config)
+    from service.cli.route import add_route_parser
+
+    add_route_parser(sub, with_config)
     return parser
 
 
