@@ -27,6 +27,7 @@ from service.rankings.routing import (
     change_payload,
     etag,
     etag_matches,
+    litellm_deployment,
     render,
     render_json,
     render_litellm,
@@ -258,6 +259,14 @@ def test_litellm_fragment_one_group_per_workload_ordered_keys_as_references(
     assert "user:password@" in infos["openai/behind-proxy"]["factorwatch_notes"][0]
     assert infos["anthropic/sonnet"]["factorwatch_tied"] is True
     assert [p["order"] for p in params.values()] == [1, 2, 3, 4, 5, 6]
+
+
+def test_litellm_says_when_it_leaves_part_of_a_base_url_out(settings: Settings) -> None:
+    cand = settings.candidates["openai/mini"].model_copy(
+        update={"base_url": "https://api.example/v1?api-version=1"})
+    deployment = litellm_deployment(WORKLOAD, routing().order[0], cand)
+    assert deployment["litellm_params"]["api_base"] == "https://api.example/v1"
+    assert "left out" in deployment["model_info"]["factorwatch_notes"][0]
 
 
 def test_litellm_fragment_changes_only_with_what_a_gateway_applies(settings: Settings) -> None:

@@ -214,6 +214,8 @@ def litellm_deployment(workload: str, routed: Routed, cand: CandidateConfig
     if cand.api == "azure-openai":
         params["api_version"] = dict(parse_qsl(parts.query)).get("api-version",
                                                                  AZURE_API_VERSION)
+    else:
+        dropped = dropped or bool(parts.query)  # only Azure's LiteLLM client takes a version
     notes = [DROPPED_NOTE] if dropped else []
     if cand.api_key_env:
         params["api_key"] = f"os.environ/{cand.api_key_env}"
