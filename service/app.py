@@ -19,7 +19,17 @@ from fastapi_offline import FastAPIOffline
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
-from service.api import alerts, candidates, events, health, incidents, prices, providers, sla
+from service.api import (
+    alerts,
+    candidates,
+    events,
+    health,
+    incidents,
+    prices,
+    providers,
+    routing,
+    sla,
+)
 from service.api import workloads as workload_routes
 from service.api.deps import ApiContext
 from service.config import Settings
@@ -51,7 +61,7 @@ def create_app(*, version: str, engine: Engine, registry: CollectorRegistry,
         readiness=readiness, rescore=rescore, discover=discover,
         workloads=workloads or (lambda: sorted(settings.workloads)))
     app.state.api_token = api_token
-    for module in (health, workload_routes, candidates, sla, incidents, prices, events,
+    for module in (health, workload_routes, routing, candidates, sla, incidents, prices, events,
                    alerts, providers, overview):
         app.include_router(module.router)
 

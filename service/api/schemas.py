@@ -94,6 +94,62 @@ class Rescored(BaseModel):
     evaluated_at: dict[str, datetime | None]
 
 
+class EndpointOut(BaseModel):
+    provider: str
+    api: str
+    model: str
+    base_url: str = Field(description="without user:password@ or query parameters other "
+                          "than api-version")
+    api_key_env: str | None = Field(description="the variable holding the key (its name, "
+                                    "never its value)")
+    api_key_from_file: bool
+
+
+class RoutedOut(BaseModel):
+    candidate: str
+    position: int = Field(description="1 = tried first")
+    rank: int
+    tied: bool = Field(description="statistically tied with the entry ranked just above it")
+    state: Literal["serving", "degraded", "unknown"] = Field(
+        description="unknown only in a monitor outage (docs/routing.md)")
+    endpoint: EndpointOut | None = Field(description="null when no longer in the config")
+
+
+class ExcludedOut(BaseModel):
+    candidate: str
+    reason: str
+
+
+class RoutingOut(BaseModel):
+    """`?format=json`: the candidates that may serve the workload now, in order."""
+
+    workload: str
+    version: str = Field(description="changes exactly when the order or a tie mark does")
+    evaluation_id: int | None
+    evaluated_at: datetime
+    candidates: list[RoutedOut]
+    excluded: list[ExcludedOut]
+
+
+class OpenRouterProviderOut(BaseModel):
+    order: list[str] = Field(description="OpenRouter provider slugs")
+    allow_fallbacks: bool
+
+
+class SkippedOut(BaseModel):
+    candidate: str
+    why: str
+
+
+class OpenRouterRoutingOut(BaseModel):
+    """`?format=openrouter`: `provider` goes into the chat request's body."""
+
+    workload: str
+    version: str
+    provider: OpenRouterProviderOut
+    not_on_openrouter: list[SkippedOut]
+
+
 class PriceOut(BaseModel):
     candidate: str
     source: str

@@ -173,6 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
     from service.cli.discover import add_discover_parser
 
     add_discover_parser(sub, with_config)
+
+    from service.cli.route import add_route_parser
+
+    add_route_parser(sub, with_config)
     return parser
 
 

@@ -13,13 +13,15 @@ from sqlmodel import Session
 
 from service.config import CandidateConfig, Settings, WorkloadConfig
 from service.rankings.evidence import CandidateFacts, Windows, gather
+from service.rankings.routing import build_routing
+from service.rankings.routing_store import latest_routing, record_routing_change
 from service.rankings.saved import save_ranking
 from service.rankings.top_choice import load_state, record_change, save_state
 from service.scoring.cost import Volume
 from service.scoring.evidence import FactValue, Price
 from service.scoring.factors import WorkloadSpec
 from service.scoring.flip import Change, decide
-from service.scoring.ranking import Ranking, rank
+from service.scoring.ranking import Ranking, entry_document, rank
 from service.scoring.scales import scale
 from service.scoring.states import StateRules
 
@@ -105,13 +107,20 @@ def evaluate(session: Session, settings: Settings, now: datetime,
 def evaluate_and_save(engine: Engine, settings: Settings, now: datetime
                       ) -> tuple[list[Ranking], list[Change]]:
     """Score every workload and save, in one transaction, each ranking, the top-choice state
-    and any top-choice change event: an event never exists without the ranking behind it."""
+    and any top-choice change event, and a routing_changed event when the routing order moved
+    (not on a workload's first ranking): an event never exists without the ranking behind it."""
     flip = settings.alerts.flip
     changes = []
     with Session(engine) as session, session.begin():
         rankings = evaluate(session, settings, now)
         for ranking in rankings:
-            save_ranking(session, ranking)
+            before = latest_routing(session, ranking.workload)
+            evaluation_id = save_ranking(session, ranking)
+            if before is not None:
+                after = build_routing(ranking.workload,
+                                      [entry_document(e) for e in ranking.entries],
+                                      evaluation_id, now)
+                record_routing_change(session, before, after)
             state, change = decide(load_state(session, ranking.workload), ranking,
                                    flip.margin, flip.confirmations, flip.confidence)
             save_state(session, ranking.workload, state, now)

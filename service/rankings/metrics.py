@@ -14,6 +14,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from service.rankings.routing import build_routing
 from service.rankings.saved import latest_rankings
 from service.scoring.states import STATES
 
@@ -123,6 +124,9 @@ def ranking_families(rankings: list[dict[str, Any]]) -> Iterator[GaugeMetricFami
         "uptime probes, per availability window.", labels=["candidate", "window"])
     evaluated = GaugeMetricFamily("factorwatch_last_evaluation_timestamp_seconds",
                                   "When the workload was last scored.", labels=["workload"])
+    position = GaugeMetricFamily(
+        "factorwatch_routing_position", "Position in the workload's routing order (1 = tried "
+        "first); absent when the candidate may not serve it now (docs/routing.md).", labels=wc)
     seen: set[str] = set()  # candidate-level figures are the same in every workload
     for doc in rankings:
         workload = doc["workload"]
@@ -151,8 +155,13 @@ def ranking_families(rankings: list[dict[str, Any]]) -> Iterator[GaugeMetricFami
                 seen.add(entry["candidate"])
                 _candidate_metrics(entry, availability, state, throttled)
         evaluated.add_metric([workload], _timestamp(doc["evaluated_at"]))
+        routing = build_routing(workload, doc["ranking"], None,
+                                datetime.fromisoformat(doc["evaluated_at"]))
+        for routed in routing.order:
+            position.add_metric([workload, routed.candidate], routed.position)
     yield from (composite, composite_low, composite_high, rank, tied, gated, top, factor,
-                factor_low, factor_high, cost, availability, state, throttled, evaluated)
+                factor_low, factor_high, cost, availability, state, throttled, evaluated,
+                position)
 
 
 def _candidate_metrics(entry: dict[str, Any], availability: GaugeMetricFamily,

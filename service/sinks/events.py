@@ -60,6 +60,7 @@ EVENT_TYPES: dict[str, EventType] = {
                                      subject=("provider", "source")),
     "model_retired": EventType("model_retired", "Model gone from its model or price list",
                                subject=("candidate", "list")),
+    "routing_changed": EventType("routing", "Routing order changed", subject=("workload",)),
 }
 
 

@@ -101,10 +101,23 @@ def _retired(p: Mapping[str, Any]) -> str:
             f"(last seen {p.get('last_seen_at')})")
 
 
+ROUTING_SHOWN = 4  # candidates named per order in a routing headline
+
+
+def _routing(p: Mapping[str, Any]) -> str:
+    def order(key: str) -> str:
+        names = [str(r.get("candidate")) for r in p.get(key) or []]
+        shown = ", ".join(names[:ROUTING_SHOWN])
+        more = f" +{len(names) - ROUTING_SHOWN}" if len(names) > ROUTING_SHOWN else ""
+        return (shown + more) or "none"
+    return f"{p.get('workload')}: routing {order('old_order')} → {order('new_order')}"
+
+
 _HEADLINES: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "top_choice": _top_choice, "sla_breach": _burn, "error_budget_exhausted": _budget,
     "probe_failing": _probe_failing, "incident": _incident, "outage_undeclared": _outage,
     "price_change": _price, "status_source_stale": _stale, "model_retired": _retired,
+    "routing": _routing,
 }
 
 
