@@ -298,6 +298,11 @@ def ranking() -> model.Dashboard:
         graph("Rank (1 = first; gated candidates have none)", [(
             f"max by (candidate) (factorwatch_rank{{{cand}}})", "{{candidate}}")])
             .min(1).decimals(0).transform(common.GraphTransform.NEGATIVE_Y),
+        graph("Routing order (1 = tried first; none: may not serve)", [(
+            f"max by (candidate) (factorwatch_routing_position{{{cand}}})", "{{candidate}}")],
+            description="1 for the candidate a gateway tries first (docs/routing.md); a "
+            "candidate that may not serve has none.").min(1).decimals(0)
+            .transform(common.GraphTransform.NEGATIVE_Y),
         graph("Monthly cost at the workload's volume", [(
             f"max by (candidate) (factorwatch_monthly_cost_usd{{{cand}}})", "{{candidate}}")],
             unit="currencyUSD"),
