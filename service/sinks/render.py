@@ -36,7 +36,9 @@ def _pct(value: Any) -> str:
 
 
 def _top_choice(p: Mapping[str, Any]) -> str:
-    old = (f"{p.get('old')} is {p.get('old_state')}" if p.get("cause") == "unavailable"
+    regions = p.get("regions") or []  # with several regions: those that agree
+    where = f" in {', '.join(map(str, regions))}" if regions else ""
+    old = (f"{p.get('old')} is {p.get('old_state')}{where}" if p.get("cause") == "unavailable"
            else f"{p.get('old') or 'none'} ({_num(p.get('old_composite'))})")
     return f"{p.get('workload')}: {old} → {p.get('new') or 'none'} ({_num(p.get('new_composite'))})"
 
