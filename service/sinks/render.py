@@ -81,7 +81,9 @@ def _incident(p: Mapping[str, Any]) -> str:
 
 
 def _outage(p: Mapping[str, Any]) -> str:
-    return (f"{p.get('provider')}: down {_num(p.get('down_minutes'), 'g')} min from "
+    regions = p.get("regions") or []  # with several regions: those that agree
+    where = f" in {', '.join(map(str, regions))}" if regions else ""
+    return (f"{p.get('provider')}: down{where} {_num(p.get('down_minutes'), 'g')} min from "
             f"{p.get('started_at')} with no declared incident")
 
 
