@@ -97,9 +97,17 @@ def test_a_silent_region_is_not_counted_as_agreeing() -> None:
     assert regional_states(evidence, RULES, NOW)["p/a"].state == DEGRADED
 
 
-def test_one_region_leaves_the_state_to_judge_state() -> None:
-    assert regional_states([ev("p/a", "p", local=FAILING)], RULES, NOW) == {}
-    assert regional_states([ev("p/a", "p")], RULES, NOW) == {}
+def test_one_region_with_quorum_one_leaves_the_state_to_judge_state() -> None:
+    assert regional_states([ev("p/a", "p", local=FAILING)], StateRules(), NOW) == {}
+    assert regional_states([ev("p/a", "p")], RULES, NOW) == {}  # nothing probed anywhere
+
+
+def test_the_last_region_left_is_not_a_quorum() -> None:
+    # Two regions, quorum 2; us-east fell silent: eu-west alone cannot declare p/a down.
+    evidence = [ev("p/a", "p", **{"eu-west": FAILING}), ev("q/b", "q", **{"eu-west": OK})]
+    a = regional_states(evidence, RULES, NOW)["p/a"]
+    assert (a.state, a.regions) == (DEGRADED, ("eu-west",))
+    assert a.reason.startswith("down in eu-west; quorum 2; eu-west: 10 of 10 probes failed")
 
 
 def test_the_worst_state_below_down_wins_with_its_regions() -> None:

@@ -70,6 +70,12 @@ def test_a_silent_region_is_not_counted_as_agreeing() -> None:
     assert regional_down_minutes(outcomes, 2).down == {"a": minutes(0, 1)}
 
 
+def test_the_last_region_left_is_not_a_quorum() -> None:
+    outcomes = probes("eu", "a", "xxxx") + probes("eu", "b", "....")
+    assert regional_down_minutes(outcomes, 2).down == {}
+    assert regional_down_minutes(outcomes, 1).down == {"a": minutes(0, 1, 2, 3)}
+
+
 patterns = st.text(alphabet=". x", min_size=1, max_size=6)
 region_patterns = st.dictionaries(st.sampled_from(["eu", "us", "ap"]),
                                   st.tuples(patterns, patterns), min_size=1)

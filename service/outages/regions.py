@@ -4,8 +4,8 @@ Each region's probes are judged on their own by the rules of judge.down_minutes 
 down in a minute when one of its candidates had probes there and none succeeded; a minute in
 which every provider probed from that region failed, two or more, is the region's own
 outage and is dropped). A provider is then down in a minute when at least `quorum` regions
-say so. A region without probes in a minute (silent) has no say in it. With one region the
-result is down_minutes' own, and no regions are named.
+say so. A region without probes in a minute (silent) has no say in it. With quorum 1 and one
+region the result is down_minutes' own, and no regions are named.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def regional_down_minutes(outcomes: Iterable[ProbeOutcome], quorum: int = 1) -> 
     by_region: dict[str, list[ProbeOutcome]] = defaultdict(list)
     for o in outcomes:
         by_region[o.region].append(o)
-    if len(by_region) <= 1:
+    if len(by_region) <= 1 and quorum == 1:
         down, monitor = down_minutes(next(iter(by_region.values()), []))
         return RegionalDown(down, monitor)
     seen: dict[str, dict[datetime, list[str]]] = defaultdict(lambda: defaultdict(list))

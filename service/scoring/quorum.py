@@ -11,8 +11,10 @@ Each region judges the candidate on its own probes of the state window (judge_st
   regions, when fewer do ("down in eu-west, serving in us-east; quorum 2"); otherwise the
   worst state of the remaining regions (throttled, then degraded, then serving).
 
-With probes from one region only, none of this applies: the state is judge_state's on the
-region's probes, as it always was (regional_states returns nothing).
+With quorum 1 and probes from one region only (one machine), none of this applies: the
+state is judge_state's, as it always was (regional_states returns nothing). With a higher
+quorum the rule holds however few regions were heard: when the others fall silent, the one
+left is not a quorum.
 """
 
 from __future__ import annotations
@@ -86,9 +88,10 @@ def combine(judged: Mapping[str, tuple[str, str]], quorum: int,
 
 def regional_states(evidence: Sequence[CandidateEvidence], rules: StateRules, now: datetime
                     ) -> dict[str, RegionalState]:
-    """Candidate -> its state under the quorum; empty when at most one region probed."""
+    """Candidate -> its state under the quorum; empty when nothing was probed, or when one
+    region probed and the quorum is 1 (judge_state's state then)."""
     regions = {r for ev in evidence for r in ev.recent_by_region}
-    if len(regions) <= 1:
+    if not regions or (len(regions) == 1 and rules.quorum == 1):
         return {}
     judged = {ev.candidate: {r: judge_state(recent, rules, now)
                              for r, recent in ev.recent_by_region.items()}
