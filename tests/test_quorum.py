@@ -152,6 +152,26 @@ def test_adding_a_silent_region_never_changes_the_verdict(
     assert (after.state, after.regions) == (before.state, before.regions)
 
 
+fleets = st.lists(st.dictionaries(st.sampled_from(["eu", "us", "ap"]), recents), min_size=3,
+                  max_size=3)
+
+
+@given(fleets, st.integers(1, 3))
+def test_adding_a_region_that_heard_nothing_never_changes_any_state(
+        fleet: list[dict[str, RecentProbes]], quorum: int) -> None:
+    names = [("p/a", "p"), ("q/b", "q"), ("p/c", "p")]
+    rules = StateRules(quorum=quorum)
+    before = regional_states([ev(c, p, **by_region) for (c, p), by_region in zip(
+        names, fleet, strict=True)], rules, NOW)
+    if not before:
+        return  # one region and quorum 1: judge_state's own (the property below)
+    keyless = RecentProbes(config_errors=2)
+    after = regional_states([ev(c, p, **by_region, sa=keyless) for (c, p), by_region in zip(
+        names, fleet, strict=True)], rules, NOW)
+    assert {c: (s.state, s.regions) for c, s in after.items()} == \
+        {c: (s.state, s.regions) for c, s in before.items()}
+
+
 @given(judgements, st.integers(1, 4), st.sampled_from(REGIONS))
 def test_a_region_agreeing_never_undeclares_a_down(
         judged: dict[str, tuple[str, str]], quorum: int, region: str) -> None:
