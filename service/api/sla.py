@@ -41,7 +41,8 @@ def cached_outages(ctx: ApiContext, db: Session, hours: int, now: datetime
     if hit is not None and (now - hit[0]).total_seconds() < OUTAGE_CACHE_SECONDS:
         return dict(hit[1])
     summaries = outage_summaries(db, enabled_candidates(ctx.settings),
-                                 now - timedelta(hours=hours), now)
+                                 now - timedelta(hours=hours), now,
+                                 ctx.settings.scoring.states.quorum)
     ctx.cache[("outages", hours)] = (now, summaries)
     return summaries
 

@@ -335,6 +335,8 @@ class StatesConfig(_Strict):
     down_failure_share: Annotated[float, Field(gt=0, le=1)] = 0.9
     degraded_failure_share: Annotated[float, Field(gt=0, le=1)] = 0.2
     throttled_share: Annotated[float, Field(gt=0, le=1)] = 0.5
+    # Regions that must judge a candidate down for it to be down (service/scoring/quorum.py).
+    quorum: Annotated[int, Field(ge=1)] = 1
 
     @model_validator(mode="after")
     def _degraded_below_down(self) -> StatesConfig:

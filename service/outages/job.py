@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from service.outages.judge import OutageSummary
 from service.outages.metrics import OutageMetrics
-from service.outages.store import outage_summaries, record_undeclared
+from service.outages.store import outage_check, record_undeclared
 from service.store.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -27,8 +27,9 @@ WINDOW = timedelta(hours=24)
 
 class OutageWatch:
     def __init__(self, providers: Mapping[str, str], engine: Engine, metrics: OutageMetrics,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow, quorum: int = 1) -> None:
         self.providers = dict(providers)  # candidate -> provider
+        self.quorum = quorum  # regions that must agree (service/outages/regions.py)
         self._engine = engine
         self._metrics = metrics
         self._clock = clock
@@ -52,5 +53,6 @@ class OutageWatch:
 
     def check(self, now: datetime) -> tuple[dict[str, OutageSummary], int]:
         with Session(self._engine) as session, session.begin():
-            summaries = outage_summaries(session, self.providers, now - WINDOW, now)
-            return summaries, record_undeclared(session, summaries, now)
+            summaries, regions = outage_check(session, self.providers, now - WINDOW, now,
+                                              self.quorum)
+            return summaries, record_undeclared(session, summaries, now, regions=regions)

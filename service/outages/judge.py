@@ -42,6 +42,7 @@ class ProbeOutcome:
     candidate: str
     at: datetime
     ok: bool
+    region: str = "local"  # the probing replica's (service/outages/regions.py)
 
 
 @dataclass(frozen=True)

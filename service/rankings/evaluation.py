@@ -31,7 +31,7 @@ def state_rules(settings: Settings) -> StateRules:
     return StateRules(window_seconds=cfg.window, min_probes=cfg.min_probes,
                       down_failure_share=cfg.down_failure_share,
                       degraded_failure_share=cfg.degraded_failure_share,
-                      throttled_share=cfg.throttled_share)
+                      throttled_share=cfg.throttled_share, quorum=cfg.quorum)
 
 
 def workload_spec(name: str, wl: WorkloadConfig, settings: Settings) -> WorkloadSpec:

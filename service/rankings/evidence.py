@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from service.incidents.queries import declared_incident_minutes, incidents_between
 from service.prices.queries import latest_prices, price_histories
-from service.rankings.recent import recent_probes
+from service.rankings.recent import recent_probes, recent_probes_by_region
 from service.scoring.evidence import (
     AVAILABILITY_WINDOWS,
     CandidateEvidence,
@@ -132,7 +132,9 @@ def gather(session: Session, candidates: Iterable[CandidateFacts], now: datetime
                                                                  "long_context"))
     histories = price_histories(session, ids, now)
     incidents = incident_histories(session, sorted(windows.status_followed), now)
-    recent = recent_probes(session, ids, now - timedelta(seconds=windows.state_seconds), now)
+    state_since = now - timedelta(seconds=windows.state_seconds)
+    recent = recent_probes(session, ids, state_since, now)
+    regional = recent_probes_by_region(session, ids, state_since, now)
     return [
         CandidateEvidence(
             candidate=c.candidate, provider=c.provider, window_seconds=windows.scoring_seconds,
@@ -148,6 +150,7 @@ def gather(session: Session, candidates: Iterable[CandidateFacts], now: datetime
             quality=_merged(quality.get(c.candidate)), quality_prior=c.quality_prior,
             long_context=long_context.get(c.candidate, {}),
             incidents=incidents.get(c.provider),
-            price_history=histories.get(c.candidate, ()), recent=recent.get(c.candidate))
+            price_history=histories.get(c.candidate, ()), recent=recent.get(c.candidate),
+            recent_by_region=regional.get(c.candidate, {}))
         for c in known
     ]

@@ -133,3 +133,5 @@ class CandidateEvidence:
     incidents: IncidentHistory | None = None  # None: no status page is followed
     price_history: tuple[Price, ...] = ()  # oldest first
     recent: RecentProbes | None = None  # the state window (service/scoring/states.py)
+    # The same probes per region that probed it (service/scoring/quorum.py).
+    recent_by_region: dict[str, RecentProbes] = field(default_factory=dict)

@@ -53,6 +53,8 @@ class Change:
     old_interval: list[float] | None = None  # [low, high] of the old choice's composite
     new_interval: list[float] | None = None
     probability_ahead: float | None = None  # that the new choice is truly ahead of the old
+    # With several regions: those that agree the old choice is old_state (scoring/quorum.py).
+    regions: list[str] = field(default_factory=list)
 
 
 def _entry(ranking: Ranking, candidate: str | None) -> RankedCandidate | None:
@@ -125,7 +127,7 @@ def _switch(state: TopChoiceState, ranking: Ranking, new: str | None, reason: st
         cause=cause, old_state=old_entry.state if old_entry else None,
         new_state=new_entry.state if new_entry else None,
         old_interval=_interval(old_estimate), new_interval=_interval(new_estimate),
-        probability_ahead=chance)
+        probability_ahead=chance, regions=list(old_entry.regions) if old_entry else [])
     return TopChoiceState(new, ranking.evaluated_at), change
 
 

@@ -26,6 +26,7 @@ from typing import Any
 from service.scoring.cost import estimate
 from service.scoring.evidence import CandidateEvidence
 from service.scoring.factors import FACTOR_FUNCTIONS, FactorScore, WorkloadSpec
+from service.scoring.quorum import regional_states
 from service.scoring.scales import MAX_SCORE, MIN_SCORE
 from service.scoring.states import (
     DOWN,
@@ -57,6 +58,7 @@ class RankedCandidate:
     state: str = "unknown"
     state_reason: str = ""
     tied: bool = False  # statistically tied with the candidate ranked just above
+    regions: tuple[str, ...] = ()  # the regions that agree on the state (scoring/quorum.py)
 
     @property
     def estimate(self) -> Estimate | None:
@@ -202,6 +204,9 @@ def score_candidate(ev: CandidateEvidence, wl: WorkloadSpec, now: datetime) -> R
 
 def rank(wl: WorkloadSpec, evidence: list[CandidateEvidence], now: datetime) -> Ranking:
     scored = [score_candidate(ev, wl, now) for ev in evidence]
+    regional = regional_states(evidence, wl.states, now)  # several regions: the quorum's say
+    scored = [replace(c, state=r.state, state_reason=r.reason, regions=r.regions)
+              if (r := regional.get(c.candidate)) is not None else c for c in scored]
     providers = {ev.candidate: ev.provider for ev in evidence}
     if monitor_outage({c.candidate: c.state for c in scored}, providers):
         why = MONITOR_OUTAGE.format(n=len({providers[c.candidate] for c in scored

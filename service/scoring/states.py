@@ -42,6 +42,7 @@ class StateRules:
     down_failure_share: float = 0.9
     degraded_failure_share: float = 0.2
     throttled_share: float = 0.5
+    quorum: int = 1  # regions that must judge a candidate down (service/scoring/quorum.py)
 
 
 def judge_state(recent: RecentProbes | None, rules: StateRules, now: datetime

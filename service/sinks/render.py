@@ -36,7 +36,9 @@ def _pct(value: Any) -> str:
 
 
 def _top_choice(p: Mapping[str, Any]) -> str:
-    old = (f"{p.get('old')} is {p.get('old_state')}" if p.get("cause") == "unavailable"
+    regions = p.get("regions") or []  # with several regions: those that agree
+    where = f" in {', '.join(map(str, regions))}" if regions else ""
+    old = (f"{p.get('old')} is {p.get('old_state')}{where}" if p.get("cause") == "unavailable"
            else f"{p.get('old') or 'none'} ({_num(p.get('old_composite'))})")
     return f"{p.get('workload')}: {old} → {p.get('new') or 'none'} ({_num(p.get('new_composite'))})"
 
@@ -79,7 +81,9 @@ def _incident(p: Mapping[str, Any]) -> str:
 
 
 def _outage(p: Mapping[str, Any]) -> str:
-    return (f"{p.get('provider')}: down {_num(p.get('down_minutes'), 'g')} min from "
+    regions = p.get("regions") or []  # with several regions: those that agree
+    where = f" in {', '.join(map(str, regions))}" if regions else ""
+    return (f"{p.get('provider')}: down{where} {_num(p.get('down_minutes'), 'g')} min from "
             f"{p.get('started_at')} with no declared incident")
 
 
