@@ -42,6 +42,7 @@ from service.config.fields import (
     Ratio,
     ScaleName,
 )
+from service.config.latency import LatencyStateConfig
 from service.config.retention import RetentionConfig, fit_default
 from service.config.telemetry import TelemetryConfig
 from service.scoring.scales import scale
@@ -335,6 +336,7 @@ class StatesConfig(_Strict):
     down_failure_share: Annotated[float, Field(gt=0, le=1)] = 0.9
     degraded_failure_share: Annotated[float, Field(gt=0, le=1)] = 0.2
     throttled_share: Annotated[float, Field(gt=0, le=1)] = 0.5
+    latency: LatencyStateConfig = LatencyStateConfig()  # degraded against its own baseline
 
     @model_validator(mode="after")
     def _degraded_below_down(self) -> StatesConfig:
