@@ -14,12 +14,14 @@ events of one pass into one message (docs/alerts.md, group_wait).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from service.config import Settings
@@ -34,8 +36,9 @@ from service.scoring.baseline import (
     judge_latency,
 )
 from service.scoring.ranking import Ranking
+from service.scoring.sketch import Sketch
 from service.scoring.states import DEGRADED, SERVING
-from service.store.models import AlertCondition
+from service.store.models import AlertCondition, ProbeRollup
 from service.store.outbox import record_event
 from service.store.rollup import floor_hour, window_totals
 
@@ -65,8 +68,27 @@ def ttft_p95(session: Session, ids: Sequence[str], since: datetime, until: datet
     return out
 
 
+def baseline_p95(session: Session, ids: Sequence[str], since: datetime, until: datetime
+                 ) -> dict[str, LatencyFigure]:
+    """TTFT p95 per candidate from the latency rollups of the hours in [since, until)."""
+    r = ProbeRollup.__table__  # type: ignore[attr-defined]
+    sketches: dict[str, Sketch] = defaultdict(Sketch)
+    for candidate, ttft in session.execute(
+            sa_select(r.c.candidate_id, r.c.ttft).where(
+                r.c.candidate_id.in_(ids), r.c.kind == "latency", r.c.bucket_start >= since,
+                r.c.bucket_start < until)):
+        sketches[candidate].merge(Sketch.from_json(ttft))
+    out = {}
+    for candidate, sketch in sketches.items():
+        p95 = sketch.quantile(QUANTILE)
+        if p95 is not None:
+            out[candidate] = LatencyFigure(p95, sketch.count)
+    return out
+
+
 def baseline_span(rules: LatencyRules, now: datetime) -> tuple[datetime, datetime]:
-    """The baseline's [since, until): whole hours ending before the current window starts."""
+    """The baseline's [since, until): the hours before the hour the current window starts in
+    (whole hours: the rollups answer it)."""
     until = floor_hour(now - timedelta(seconds=rules.window_seconds))
     return until - timedelta(seconds=rules.baseline_seconds), until
 
@@ -89,7 +111,7 @@ def judge_all(session: Session, ids: Sequence[str], rules: LatencyRules, now: da
     current = ttft_p95(session, ids, now - timedelta(seconds=rules.window_seconds), now)
     fresh = [c for c in ids if c not in degraded]
     since, until = baseline_span(rules, now)
-    baselines = ttft_p95(session, fresh, since, until) if fresh else {}
+    baselines = baseline_p95(session, fresh, since, until) if fresh else {}
     return {c: judge_latency(current.get(c), baselines.get(c),
                              _previous(degraded[c]) if c in degraded else None, rules, now)
             for c in ids}
