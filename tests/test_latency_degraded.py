@@ -17,6 +17,8 @@ from service.config import Settings, load_settings
 from service.rankings.evaluation import evaluate_and_save
 from service.rankings.latency import latency_rules, ttft_p95
 from service.rankings.saved import latest_ranking
+from service.sinks.events import AlertEvent
+from service.sinks.render import headline, reasons, title
 from service.store.db import make_engine
 from service.store.migrate import upgrade
 from service.store.models import AlertCondition, Event, ProbeResultRow
@@ -133,6 +135,15 @@ def test_five_times_slower_for_twenty_minutes_is_one_alert_in_and_one_out(
     assert states(engine)["p/a"][0] == "serving"
     with Session(engine) as session:
         assert session.exec(select(AlertCondition)).all() == []
+    # What a sink says: both figures in the headline, the windows in the reasons.
+    told = [AlertEvent.of(e.id or 0, e.type, e.severity, e.dedup_key, e.created_at, e.payload,
+                          {"p/a": "p"}) for e in (fired, resolved)]
+    assert re.fullmatch(r"p/a: TTFT p95 at 4\.5 s, x5\.[01] its baseline 0\.9 s",
+                        headline(told[0])), headline(told[0])
+    assert re.fullmatch(r"p/a: TTFT p95 back to 0\.9 s, x1\.0 its baseline 0\.9 s",
+                        headline(told[1])), headline(told[1])
+    assert reasons(told[0]) == [fired.payload["reason"]]
+    assert title(told[1]) == "Latency back near its baseline"
 
 
 def test_a_latency_jittering_across_the_threshold_is_one_alert_not_a_storm(
