@@ -59,13 +59,8 @@ def latency_rules(settings: Settings) -> LatencyRules:
 def ttft_p95(session: Session, ids: Sequence[str], since: datetime, until: datetime
              ) -> dict[str, LatencyFigure]:
     """TTFT p95 of successful latency probes per candidate, all regions together."""
-    out = {}
-    for (candidate, _, _), totals in window_totals(session, ids, since, until, ("latency",),
-                                                   sketches=True).items():
-        p95 = totals.ttft.quantile(QUANTILE)
-        if p95 is not None:
-            out[candidate] = LatencyFigure(p95, totals.ttft.count)
-    return out
+    totals = window_totals(session, ids, since, until, ("latency",), sketches=True)
+    return _figures({candidate: t.ttft for (candidate, _, _), t in totals.items()})
 
 
 def baseline_p95(session: Session, ids: Sequence[str], since: datetime, until: datetime
@@ -78,12 +73,12 @@ def baseline_p95(session: Session, ids: Sequence[str], since: datetime, until: d
                 r.c.candidate_id.in_(ids), r.c.kind == "latency", r.c.bucket_start >= since,
                 r.c.bucket_start < until)):
         sketches[candidate].merge(Sketch.from_json(ttft))
-    out = {}
-    for candidate, sketch in sketches.items():
-        p95 = sketch.quantile(QUANTILE)
-        if p95 is not None:
-            out[candidate] = LatencyFigure(p95, sketch.count)
-    return out
+    return _figures(sketches)
+
+
+def _figures(sketches: Mapping[str, Sketch]) -> dict[str, LatencyFigure]:
+    return {candidate: LatencyFigure(p95, sketch.count) for candidate, sketch in sketches.items()
+            for p95 in (sketch.quantile(QUANTILE),) if p95 is not None}
 
 
 def baseline_span(rules: LatencyRules, now: datetime) -> tuple[datetime, datetime]:
