@@ -43,6 +43,10 @@ INVALID_CASES: dict[str, str] = {
     ),
     "candidate_not_mapping": "candidates.x/y: expected a mapping, got 1",
     "confirmations_zero": "alerts.flip.confirmations: must be >= 1",
+    "latency_exit_not_below_enter": (
+        "scoring.states.latency: exit_ratio (2.5) must be below enter_ratio (2): the gap "
+        "between them is the hysteresis"
+    ),
     "database_url_with_password": (
         "database: the URL holds a password; set it in FACTORWATCH_DATABASE or "
         "FACTORWATCH_DATABASE_FILE instead"

@@ -42,6 +42,7 @@ from service.config.fields import (
     Ratio,
     ScaleName,
 )
+from service.config.latency import LatencyStateConfig
 from service.config.retention import RetentionConfig, fit_default
 from service.config.telemetry import TelemetryConfig
 from service.scoring.scales import scale
@@ -337,6 +338,7 @@ class StatesConfig(_Strict):
     throttled_share: Annotated[float, Field(gt=0, le=1)] = 0.5
     # Regions that must judge a candidate down for it to be down (service/scoring/quorum.py).
     quorum: Annotated[int, Field(ge=1)] = 1
+    latency: LatencyStateConfig = LatencyStateConfig()  # degraded against its own baseline
 
     @model_validator(mode="after")
     def _degraded_below_down(self) -> StatesConfig:

@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from service.config import CandidateConfig, Settings, WorkloadConfig
 from service.rankings.evidence import CandidateFacts, Windows, gather
+from service.rankings.latency import judge_latencies
 from service.rankings.routing import build_routing
 from service.rankings.routing_store import latest_routing, record_routing_change
 from service.rankings.saved import save_ranking
@@ -113,6 +114,7 @@ def evaluate_and_save(engine: Engine, settings: Settings, now: datetime
     changes = []
     with Session(engine) as session, session.begin():
         rankings = evaluate(session, settings, now)
+        rankings = judge_latencies(session, settings, rankings, now)  # degraded by latency
         for ranking in rankings:
             before = latest_routing(session, ranking.workload)
             evaluation_id = save_ranking(session, ranking)

@@ -61,6 +61,10 @@ EVENT_TYPES: dict[str, EventType] = {
     "model_retired": EventType("model_retired", "Model gone from its model or price list",
                                subject=("candidate", "list")),
     "routing_changed": EventType("routing", "Routing order changed", subject=("workload",)),
+    "latency_degraded": EventType("latency_degraded", "Latency degraded against its baseline",
+                                  subject=_CANDIDATE, condition=True),
+    "latency_degraded_resolved": EventType("latency_degraded", "Latency back near its baseline",
+                                           resolution=True, subject=_CANDIDATE, condition=True),
 }
 
 

@@ -12,6 +12,7 @@ from string import Formatter
 from typing import Any
 from urllib.parse import quote
 
+from service.scoring.baseline import seconds
 from service.sinks.events import AlertEvent
 
 MAX_REASONS = 3
@@ -117,11 +118,21 @@ def _routing(p: Mapping[str, Any]) -> str:
     return f"{p.get('workload')}: routing {order('old_order')} → {order('new_order')}"
 
 
+def _latency(p: Mapping[str, Any]) -> str:
+    # The reasons line spells out windows and threshold; the headline gives the two figures.
+    now, base = p.get("current_p95_seconds"), p.get("baseline_p95_seconds")
+    if not isinstance(now, int | float) or not isinstance(base, int | float):
+        return f"{p.get('candidate')}: {p.get('reason')}"
+    verb = "back to" if p.get("state") == "resolved" else "at"
+    return (f"{p.get('candidate')}: TTFT p95 {verb} {seconds(now)}, "
+            f"x{_num(p.get('ratio'), '.1f')} its baseline {seconds(base)}")
+
+
 _HEADLINES: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "top_choice": _top_choice, "sla_breach": _burn, "error_budget_exhausted": _budget,
     "probe_failing": _probe_failing, "incident": _incident, "outage_undeclared": _outage,
     "price_change": _price, "status_source_stale": _stale, "model_retired": _retired,
-    "routing": _routing,
+    "routing": _routing, "latency_degraded": _latency,
 }
 
 
