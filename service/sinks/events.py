@@ -61,6 +61,8 @@ EVENT_TYPES: dict[str, EventType] = {
     "model_retired": EventType("model_retired", "Model gone from its model or price list",
                                subject=("candidate", "list")),
     "routing_changed": EventType("routing", "Routing order changed", subject=("workload",)),
+    "sla_month_at_risk": EventType("sla_month_at_risk", "Month on course to breach the SLA",
+                                   subject=("provider", "month")),
 }
 
 
