@@ -294,8 +294,6 @@ def refresh(session: Session, settings: Settings, now: datetime) -> list[dict[st
             row = stored_statement(session, provider, key)
             if row is not None and row.final:
                 continue
-            if row is None and month != current and now - month_bounds(month)[1] > SETTLE:
-                continue  # a month before this provider's first statement: the CLI can tell
             doc = statement(session, settings, provider, month, now,
                             row.body if row is not None else None)
             if row is None:
