@@ -288,7 +288,11 @@ def test_statements_api_pages_newest_month_first(engine: Engine, tmp_path: Path)
         assert [i["provider"] for i in only["items"]] == ["acme"]
         bad = client.get("/api/v1/sla/statements", params={"month": "Nov"})
         assert bad.status_code == 422 and "YYYY-MM" in bad.text
-        assert SECRET not in first.__repr__() + second.__repr__()
+        assert SECRET not in json.dumps(first) + json.dumps(second)
+        page = client.get("/").text
+        section = page[page.index('id="sla-statements"'):]
+        assert "acme" in section and "2026-11" in section and ">due<" in section
+        assert "10% (100.00 USD)" in section and SECRET not in page
 
 
 def run_cli(*args: str, config: Path) -> subprocess.CompletedProcess[str]:
