@@ -353,3 +353,33 @@ def test_statements_for_reads_final_and_computes_the_rest(engine: Engine,
         assert session.exec(select(SlaStatementRow)).all() == []  # computed, not saved
         assert statements_for(session, settings, DEC.date() + timedelta(days=40),
                               DEC + timedelta(hours=2)) == []  # a future month: nothing
+
+
+# --- the daemon's job ----------------------------------------------------------------------
+
+
+async def test_the_job_saves_statements_on_the_lease_holder(engine: Engine,
+                                                            tmp_path: Path) -> None:
+    from service.sla.statements import StatementJob
+    from tests.clock import Clock
+
+    settings, _ = settings_for(tmp_path)
+    add(engine, hourly("acme/m", month({5: "x", 6: "x"})))
+    job = StatementJob(settings, engine, Clock(DEC + timedelta(hours=2)))
+    assert job.wanted
+    await job.run()
+    with Session(engine) as session:
+        months = sorted(r.month for r in session.exec(select(SlaStatementRow)).all())
+    assert months == ["2026-11", "2026-12"]
+
+
+def test_the_daemon_runs_the_job_only_with_a_contract(tmp_path: Path) -> None:
+    from service.daemon import Daemon
+
+    db = f"sqlite:///{tmp_path / 'fw.db'}"
+    with_contract, _ = settings_for(tmp_path, database=db)
+    names = [j.name for j in Daemon(with_contract, environ={}).periodic_jobs()]
+    assert "sla_statements" in names
+    without = with_contract.model_copy(update={"providers": {
+        pid: p.model_copy(update={"sla": None}) for pid, p in with_contract.providers.items()}})
+    assert "sla_statements" not in [j.name for j in Daemon(without, environ={}).periodic_jobs()]
