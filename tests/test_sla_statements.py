@@ -130,6 +130,8 @@ def test_a_closed_month_below_the_commitment_earns_its_credit(engine: Engine,
         row = session.get(SlaStatementRow, ("acme", "2026-11"))
         assert row is not None and row.final
         assert session.get(SlaStatementRow, ("other", "2026-11")) is None  # no contract
+        stored = [r.body for r in session.exec(select(SlaStatementRow)).all()]
+    assert SECRET not in json.dumps(stored)  # the candidate's key never reaches the store
 
 
 def test_a_final_statement_is_not_recomputed(engine: Engine, tmp_path: Path) -> None:
