@@ -45,6 +45,8 @@ from service.retention import RetentionJob
 from service.retention import wanted as retention_wanted
 from service.scheduler import PeriodicJob, Scheduler
 from service.sla.metrics import OperationsCollector, operations_reader
+from service.sla.statements import REFRESH_EVERY as SLA_STATEMENTS_EVERY
+from service.sla.statements import StatementJob
 from service.store.db import make_engine, ping
 from service.store.metrics import StoreMetrics
 from service.store.migrate import is_up_to_date, upgrade
@@ -103,6 +105,7 @@ class Daemon:
                                settings.region, settings.cluster.lease_ttl,
                                ClusterMetrics(self.registry))
         self.scoring = ScoringJob(self.engine, settings, self.ranking_metrics)
+        self.sla_statements = StatementJob(settings, self.engine)  # monthly SLA statements
         self.retention = RetentionJob(self.engine, settings.retention, self.store_metrics,
                                       self.ranking_metrics)
         # OpenTelemetry export, when the config asks for it: each result the pipeline writes
@@ -177,9 +180,13 @@ class Daemon:
     def _lease_holder_jobs(self) -> list[PeriodicJob]:
         retention = ([PeriodicJob("retention", RETENTION_EVERY, self.retention.run)]
                      if retention_wanted(self.settings.retention) else [])
+        statements = ([PeriodicJob("sla_statements", SLA_STATEMENTS_EVERY,
+                                   self.sla_statements.run, first_delay=30.0)]
+                      if self.sla_statements.wanted else [])
         return [PeriodicJob("scoring", self.settings.scoring.every, self.scoring.run),
                 *self.alerts.jobs(),
                 *self.watch.jobs(),
+                *statements,
                 *retention]
 
     # --- run ------------------------------------------------------------------------------

@@ -204,6 +204,33 @@ class SlaTable(BaseModel):
     outages: list[OutageOut]
 
 
+class SlaStatementOut(BaseModel):
+    """A provider's month under its SLA contract; every figure is defined in docs/sla.md."""
+
+    provider: str
+    month: str = Field(description="YYYY-MM (UTC)")
+    state: Literal["final", "in_progress"]
+    computed_at: datetime
+    terms: dict[str, Any] = Field(description="the contract terms it was computed under")
+    intervals: dict[str, int] = Field(description="month, elapsed, excluded, covered, down, "
+                                      "uncovered")
+    down_minutes: float
+    uncovered_minutes: float
+    coverage: float | None = Field(description="covered / elapsed eligible intervals")
+    availability: float | None = Field(description="1 - down / covered")
+    availability_lowest: float | None
+    availability_highest: float | None
+    verdict: Literal["due", "none", "undetermined"]
+    credit_share: float | None = Field(description="null unless the verdict is determined")
+    credit_range: list[float] | None
+    reason: str
+    spend_usd: float | None
+    spend_basis: str
+    credit_usd: float | None
+    budget: dict[str, Any]
+    data: str = Field(description="what the statement was computed from")
+
+
 class IncidentOut(BaseModel):
     id: int
     provider: str

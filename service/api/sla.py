@@ -8,11 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from sqlmodel import Session
 
-from service.api.deps import ApiContext, Ctx, Db
-from service.api.schemas import OutageOut, SlaRowOut, SlaTable
+from service.api.deps import ApiContext, Ctx, Cursor, Db, Limit
+from service.api.schemas import OutageOut, Page, SlaRowOut, SlaStatementOut, SlaTable
 from service.outages.judge import OutageSummary
 from service.outages.store import outage_summaries
 from service.sla.figures import SlaRow, enabled_candidates, sla_rows
+from service.sla.statements import stored_statements
 
 router = APIRouter(prefix="/api/v1", tags=["sla"])
 
@@ -67,3 +68,24 @@ def sla_table(ctx: Ctx, db: Db,
     return SlaTable(evaluated_at=now, candidates=[SlaRowOut(**sla_row_out(r)) for r in rows],
                     outage_window_hours=outage_hours,
                     outages=[outage_out(s) for s in summaries.values()])
+
+
+MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+
+
+@router.get("/sla/statements", summary="Monthly statements under each provider's SLA contract "
+            "(docs/sla.md): availability under the contract's own definition, coverage, "
+            "whether a credit is due and its estimate; newest month first")
+def sla_statements(db: Db, limit: Limit = 50, cursor: Cursor = None,
+                   month: Annotated[str | None, Query(pattern=MONTH_PATTERN,
+                                                      description="YYYY-MM")] = None,
+                   provider: Annotated[str | None, Query(max_length=100)] = None
+                   ) -> Page[SlaStatementOut]:
+    docs = stored_statements(db, month, provider)
+    if cursor is not None:  # the (month, provider) of the previous page's last item
+        docs = [d for d in docs if (d["month"], d["provider"]) < tuple(cursor.split("/", 1))]
+    page = docs[:limit]
+    more = len(docs) > limit
+    return Page[SlaStatementOut](
+        items=[SlaStatementOut(**{k: v for k, v in d.items() if k != "days"}) for d in page],
+        next_cursor=f"{page[-1]['month']}/{page[-1]['provider']}" if more else None)

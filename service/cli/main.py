@@ -177,6 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
     from service.cli.route import add_route_parser
 
     add_route_parser(sub, with_config)
+
+    from service.cli.sla import add_sla_parser
+
+    add_sla_parser(sub, with_config)
     return parser
 
 

@@ -28,6 +28,7 @@ from probes.pricing.model import Price
 from probes.status import READERS as STATUS_READERS
 from probes.tool_catalog import load_catalog
 from service.config.alerts import AlertsConfig
+from service.config.contract import ContractConfig, tiers_above_commitment
 from service.config.fields import (
     Availability,
     DialectName,
@@ -108,6 +109,14 @@ class StatusSource(_Strict):
 class SlaConfig(_Strict):
     availability: Availability
     source: str | None = None
+    contract: ContractConfig | None = None  # the terms credits follow (docs/sla.md)
+
+    @model_validator(mode="after")
+    def _tiers_below_commitment(self) -> SlaConfig:
+        problem = self.contract and tiers_above_commitment(self.availability, self.contract)
+        if problem:
+            raise ValueError(problem)
+        return self
 
 
 class ProviderConfig(_Strict):

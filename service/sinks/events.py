@@ -65,6 +65,8 @@ EVENT_TYPES: dict[str, EventType] = {
                                   subject=_CANDIDATE, condition=True),
     "latency_degraded_resolved": EventType("latency_degraded", "Latency back near its baseline",
                                            resolution=True, subject=_CANDIDATE, condition=True),
+    "sla_month_at_risk": EventType("sla_month_at_risk", "Month on course to breach the SLA",
+                                   subject=("provider", "month")),
 }
 
 

@@ -106,6 +106,12 @@ def _retired(p: Mapping[str, Any]) -> str:
             f"(last seen {p.get('last_seen_at')})")
 
 
+def _month_at_risk(p: Mapping[str, Any]) -> str:
+    return (f"{p.get('provider')} {p.get('month')}: {_num(p.get('down_minutes'), 'g')} min "
+            f"down, on course for {_num(p.get('projected_down_minutes'), 'g')} of "
+            f"{_num(p.get('allowed_minutes'), 'g')} allowed")
+
+
 ROUTING_SHOWN = 4  # candidates named per order in a routing headline
 
 
@@ -132,7 +138,7 @@ _HEADLINES: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "top_choice": _top_choice, "sla_breach": _burn, "error_budget_exhausted": _budget,
     "probe_failing": _probe_failing, "incident": _incident, "outage_undeclared": _outage,
     "price_change": _price, "status_source_stale": _stale, "model_retired": _retired,
-    "routing": _routing, "latency_degraded": _latency,
+    "routing": _routing, "latency_degraded": _latency, "sla_month_at_risk": _month_at_risk,
 }
 
 

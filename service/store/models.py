@@ -294,3 +294,16 @@ class ListedModelRow(SQLModel, table=True):
     first_seen_at: datetime = _ts()
     last_seen_at: datetime = _ts()
     gone_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class SlaStatementRow(SQLModel, table=True):
+    """A provider's monthly statement under its SLA contract (service/sla/statements.py):
+    the whole document in `body`; `final` once the month has closed and been computed."""
+
+    __tablename__ = "sla_statement"
+
+    provider: str = Field(primary_key=True, max_length=100)
+    month: str = Field(primary_key=True, max_length=7)  # YYYY-MM, UTC
+    final: bool = False
+    computed_at: datetime = _ts()
+    body: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

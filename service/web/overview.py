@@ -6,7 +6,7 @@ recent top-choice changes and price changes. Plain HTML and CSS, no script, no b
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from service.outages.judge import OutageSummary
 from service.rankings.saved import latest_rankings
 from service.rankings.top_choice import EVENT_TYPE as TOP_CHOICE_CHANGED
 from service.sla.figures import SlaRow, sla_rows
+from service.sla.statements import stored_statements
 from service.store.models import Event, Incident, PricePoint
 from service.web.render import render_overview
 
@@ -40,6 +41,8 @@ class Overview:
     open_incidents: list[Incident]
     top_choice_changes: list[Event]
     price_changes: list[tuple[PricePoint, PricePoint | None]]  # (new, the one it replaced)
+    # Saved monthly statements under SLA contracts, the two newest months (docs/sla.md).
+    sla_statements: list[dict[str, Any]] = field(default_factory=list)
 
 
 def price_changes(session: Session, limit: int = RECENT
@@ -70,7 +73,14 @@ def gather_overview(session: Session, ctx: ApiContext, now: datetime) -> Overvie
         top_choice_changes=list(session.exec(
             select(Event).where(Event.type == TOP_CHOICE_CHANGED)
             .order_by(col(Event.created_at).desc(), col(Event.id).desc()).limit(RECENT)).all()),
-        price_changes=price_changes(session))
+        price_changes=price_changes(session),
+        sla_statements=recent_statements(session))
+
+
+def recent_statements(session: Session, months: int = 2) -> list[dict[str, Any]]:
+    docs = stored_statements(session)
+    newest = sorted({d["month"] for d in docs}, reverse=True)[:months]
+    return [d for d in docs if d["month"] in newest]
 
 
 @router.get("/", response_class=HTMLResponse, summary="The overview page (HTML)")

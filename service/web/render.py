@@ -134,7 +134,29 @@ def sla_section(view: Overview) -> str:
     return ('<section id="sla"><h2>SLA: reality vs commitment</h2>'
             + table(["candidate", "committed", *AVAILABILITY_WINDOWS, "error budget left"], rows)
             + "<h3>Outage minutes, last 24 hours</h3>"
-            + table(["provider", "declared", "observed", "undeclared"], outages) + "</section>")
+            + table(["provider", "declared", "observed", "undeclared"], outages)
+            + statements_section(view) + "</section>")
+
+
+def statements_section(view: Overview) -> str:
+    """Monthly statements under SLA contracts (docs/sla.md); nothing without a contract."""
+    if not view.sla_statements:
+        return ""
+    rows = []
+    for d in view.sla_statements:
+        credit = "-" if d["credit_share"] is None else f"{d['credit_share']:.0%}"
+        if d["credit_usd"] is not None:
+            credit += f" ({d['credit_usd']:.2f} USD)"
+        risk = " at risk" if d["budget"]["at_risk"] else ""
+        rows.append(f"<tr><td>{e(d['provider'])}</td><td>{e(d['month'])}</td>"
+                    f"<td>{e(d['state'])}{e(risk)}</td>"
+                    f'<td class="num">{pct(d["availability"])}</td>'
+                    f'<td class="num">{pct(d["coverage"], 1)}</td>'
+                    f'<td class="{"bad" if d["verdict"] == "due" else ""}">{e(d["verdict"])}</td>'
+                    f"<td>{e(credit)}</td><td>{e(d['reason'])}</td></tr>")
+    return ('<h3 id="sla-statements">SLA statements under the contract</h3>'
+            + table(["provider", "month", "state", "availability", "coverage", "verdict",
+                     "credit", "why"], rows))
 
 
 def incidents_section(view: Overview) -> str:
