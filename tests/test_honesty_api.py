@@ -3,6 +3,7 @@ metrics the hourly job sets."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -153,3 +154,14 @@ async def test_the_hourly_job_exports_the_figures(engine: Engine) -> None:
     assert value("factorwatch_honesty_undeclared_ratio", {"provider": "zeta"}) is None
     assert value("factorwatch_honesty_declaration_delay_seconds",
                  {"provider": "zeta", "quantile": "0.5"}) is None
+
+
+def test_the_overview_page_shows_each_providers_honesty(client: TestClient) -> None:
+    page = client.get("/").text
+    section = page.split('<section id="honesty">', 1)[1].split("</section>", 1)[0]
+    rows = {cells[0]: cells[1:] for cells in (
+        re.findall(r"<td[^>]*>([^<]*)</td>", row)
+        for row in re.findall(r"<tr>(.*?)</tr>", section.split("<tbody>", 1)[1]))}
+    assert rows["acme"] == ["3", "1 (33%)", "+3.5 min / +10.3 min", "-5.0 min", "2 / 1 / 1"]
+    assert rows["zeta"] == ["0", "0 (-)", "- / -", "-", "0 / 0 / 0"]
+    assert '<a href="#honesty">honesty</a>' in page

@@ -6,11 +6,12 @@ it one dependency lighter. Every value from the store or the config goes through
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from service.outages.honesty import IMPACT_NONE, IMPACT_OBSERVED, IMPACT_UNKNOWN, Honesty, quantile
 from service.scoring.evidence import AVAILABILITY_WINDOWS
 from service.web.style import CSS
 
@@ -168,6 +169,35 @@ def changes_section(view: Overview) -> str:
             + "</section>")
 
 
+# --- status-page honesty (service/outages/honesty.py) ---
+def minutes(seconds: float | None) -> str:
+    """Signed minutes, one decimal: `+12.0 min` late, `-5.0 min` early; `-` for none."""
+    return "-" if seconds is None else f"{seconds / 60:+.1f} min"
+
+
+def honesty_row(h: Honesty) -> str:
+    share = h.undeclared_share
+    delays, lags = h.delays, h.resolution_lags
+    return (f'<tr><td>{e(h.provider)}</td><td class="num">{len(h.outages)}</td>'
+            f'<td class="num {"bad" if h.undeclared else ""}">{len(h.undeclared)}'
+            f" ({pct(share, 0)})</td>"
+            f'<td class="num">{minutes(quantile(delays, 0.5))} / {minutes(quantile(delays, 0.9))}'
+            f'</td><td class="num">{minutes(quantile(lags, 0.5))}</td>'
+            f'<td class="num">{h.impact_count(IMPACT_OBSERVED)} / {h.impact_count(IMPACT_NONE)}'
+            f" / {h.impact_count(IMPACT_UNKNOWN)}</td></tr>")
+
+
+def honesty_section(figures: Mapping[str, Honesty]) -> str:
+    rows = [honesty_row(h) for _, h in sorted(figures.items())]
+    return ('<section id="honesty"><h2>Status-page honesty, last 30 days</h2>'
+            '<p class="muted">Declared late: median / p90 of the incident\'s start minus the '
+            "outage the probes saw first (negative: declared first). Resolved: median of the "
+            '"resolved" time minus the probes\' recovery (negative: early). Incidents: with '
+            "observed impact / none / unknown (too few probes in their span).</p>"
+            + table(["provider", "outages", "undeclared", "declared late", "resolved",
+                     "incidents"], rows) + "</section>")
+
+
 def render_overview(view: Overview) -> str:
     nav = "".join(f'<a href="#wl-{e(d["workload"])}">{e(d["workload"])}</a>'
                   for d in view.rankings)
@@ -183,6 +213,7 @@ def render_overview(view: Overview) -> str:
         f'<p class="muted">version {e(view.version)} &middot; {when(view.generated_at)} &middot; '
         '<a href="/docs">API</a> &middot; <a href="/metrics">metrics</a></p>'
         f'<nav>{nav}<a href="#sla">SLA</a><a href="#incidents">incidents</a>'
-        '<a href="#changes">changes</a></nav></header><main>'
+        '<a href="#changes">changes</a><a href="#honesty">honesty</a></nav></header><main>'
         f"{workloads}{sla_section(view)}{incidents_section(view)}{changes_section(view)}"
+        f"{honesty_section(view.honesty)}"
         "</main></body></html>")
