@@ -17,6 +17,8 @@ from sqlmodel import Session
 from service.outages.honesty import IMPACT_NONE, IMPACT_OBSERVED, IMPACT_UNKNOWN, Honesty, quantile
 from service.outages.metrics import HonestyMetrics
 from service.outages.store import honesty_figures
+from service.store.honesty import save_honesty
+from service.store.models import ProviderHonestyRow
 from service.store.types import utcnow
 
 WINDOW = timedelta(days=30)
@@ -36,8 +38,14 @@ class HonestyWatch:
         self.export(figures)
 
     def check(self, now: datetime) -> dict[str, Honesty]:
-        with Session(self._engine) as session:
-            return honesty_figures(session, self.providers, now - WINDOW, now)
+        """The figures, saved for the stability factor in the same pass."""
+        with Session(self._engine) as session, session.begin():
+            figures = honesty_figures(session, self.providers, now - WINDOW, now)
+            save_honesty(session, (ProviderHonestyRow(
+                provider=p, computed_at=now, window_days=WINDOW.days, outages=len(h.outages),
+                undeclared=len(h.undeclared), median_delay_seconds=quantile(h.delays, 0.5))
+                for p, h in figures.items()))
+            return figures
 
     def export(self, figures: Mapping[str, Honesty]) -> None:
         m = self._metrics

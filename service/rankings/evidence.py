@@ -21,11 +21,13 @@ from service.scoring.evidence import (
     AVAILABILITY_WINDOWS,
     CandidateEvidence,
     FactValue,
+    HonestyFacts,
     IncidentHistory,
     LatencyStats,
     Price,
     RateStats,
 )
+from service.store.honesty import latest_honesty
 from service.store.rollup import (
     AVAILABILITY_KINDS,
     JUDGED_KINDS,
@@ -133,6 +135,8 @@ def gather(session: Session, candidates: Iterable[CandidateFacts], now: datetime
     histories = price_histories(session, ids, now)
     incidents = incident_histories(session, sorted(windows.status_followed), now)
     recent = recent_probes(session, ids, now - timedelta(seconds=windows.state_seconds), now)
+    honesty = {p: HonestyFacts(r.outages, r.undeclared, r.median_delay_seconds)
+               for p, r in latest_honesty(session, now).items()}
     return [
         CandidateEvidence(
             candidate=c.candidate, provider=c.provider, window_seconds=windows.scoring_seconds,
@@ -148,6 +152,7 @@ def gather(session: Session, candidates: Iterable[CandidateFacts], now: datetime
             quality=_merged(quality.get(c.candidate)), quality_prior=c.quality_prior,
             long_context=long_context.get(c.candidate, {}),
             incidents=incidents.get(c.provider),
-            price_history=histories.get(c.candidate, ()), recent=recent.get(c.candidate))
+            price_history=histories.get(c.candidate, ()), recent=recent.get(c.candidate),
+            honesty=honesty.get(c.provider))
         for c in known
     ]

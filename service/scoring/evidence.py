@@ -109,6 +109,16 @@ class IncidentHistory:
     prior: dict[str, int]  # incidents in the 90 days before that, by impact
 
 
+@dataclass(frozen=True)
+class HonestyFacts:
+    """How the provider's status page declared the outages the probes saw, over 30 days
+    (service/outages/honesty.py; docs/alerts.md, Status-page honesty)."""
+
+    outages: int  # observed outages judged
+    undeclared: int  # of them, declared by no incident
+    median_delay_seconds: float | None  # declared start - observed start; None: none declared
+
+
 # Availability windows of the reliability factor, name -> seconds.
 AVAILABILITY_WINDOWS: dict[str, float] = {
     "1h": 3600.0, "24h": 86400.0, "7d": 7 * 86400.0, "30d": 30 * 86400.0}
@@ -133,3 +143,4 @@ class CandidateEvidence:
     incidents: IncidentHistory | None = None  # None: no status page is followed
     price_history: tuple[Price, ...] = ()  # oldest first
     recent: RecentProbes | None = None  # the state window (service/scoring/states.py)
+    honesty: HonestyFacts | None = None  # None: not judged (yet)

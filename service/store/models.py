@@ -294,3 +294,18 @@ class ListedModelRow(SQLModel, table=True):
     first_seen_at: datetime = _ts()
     last_seen_at: datetime = _ts()
     gone_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class ProviderHonestyRow(SQLModel, table=True):
+    """A provider's status-page honesty over the last 30 days, as the lease holder's hourly
+    job last judged it (service/outages/honesty_job.py): what the stability factor reads when
+    a workload sets `honesty_penalty` (docs/scoring.md). One row per provider, replaced."""
+
+    __tablename__ = "provider_honesty"
+
+    provider: str = Field(primary_key=True, max_length=100)
+    computed_at: datetime = _ts()
+    window_days: int
+    outages: int  # observed outages judged (pending ones left out)
+    undeclared: int
+    median_delay_seconds: float | None = None  # over declared incidents; None with none
