@@ -156,12 +156,18 @@ async def test_the_hourly_job_exports_the_figures(engine: Engine) -> None:
                  {"provider": "zeta", "quantile": "0.5"}) is None
 
 
-def test_the_overview_page_shows_each_providers_honesty(client: TestClient) -> None:
-    page = client.get("/").text
-    section = page.split('<section id="honesty">', 1)[1].split("</section>", 1)[0]
-    rows = {cells[0]: cells[1:] for cells in (
+def test_the_overview_page_shows_the_jobs_saved_figures(client: TestClient,
+                                                        engine: Engine) -> None:
+    def section() -> str:
+        page = client.get("/").text
+        assert '<a href="#honesty">honesty</a>' in page
+        return page.split('<section id="honesty">', 1)[1].split("</section>", 1)[0]
+
+    assert "nothing yet" in section()  # the hourly job has not judged anything yet
+    HonestyWatch(PROVIDERS, engine, HonestyMetrics(CollectorRegistry())).check(datetime.now(UTC))
+    rows = {cells[0]: cells[1:6] for cells in (
         re.findall(r"<td[^>]*>([^<]*)</td>", row)
-        for row in re.findall(r"<tr>(.*?)</tr>", section.split("<tbody>", 1)[1]))}
-    assert rows["acme"] == ["3", "1 (33%)", "+3.5 min / +10.3 min", "-5.0 min", "2 / 1 / 1"]
-    assert rows["zeta"] == ["0", "0 (-)", "- / -", "-", "0 / 0 / 0"]
-    assert '<a href="#honesty">honesty</a>' in page
+        for row in re.findall(r"<tr>(.*?)</tr>", section().split("<tbody>", 1)[1]))}
+    assert rows["acme"] == ["3", "1 (33%)", "+3.5 min / +10.3 min", "-5.0 min (1 early)",
+                            "2 / 1 / 1"]
+    assert rows["zeta"] == ["0", "0 (-)", "- / -", "- (0 early)", "0 / 0 / 0"]

@@ -1,5 +1,6 @@
 """Every hour on the lease holder: each provider's status-page honesty over the last 30 days,
-as metrics (factorwatch_honesty_*) and as the saved figures the stability factor can read.
+as metrics (factorwatch_honesty_*) and as saved figures (`provider_honesty`) that the
+overview page shows and the stability factor can read.
 
 Thirty days of probes minute by minute is seconds of work, and declarations come minutes
 apart: an hourly figure loses nothing.
@@ -25,6 +26,18 @@ WINDOW = timedelta(days=30)
 QUANTILES = (0.5, 0.9)
 
 
+def saved_row(h: Honesty, now: datetime) -> ProviderHonestyRow:
+    delays, lags = h.delays, h.resolution_lags
+    return ProviderHonestyRow(
+        provider=h.provider, computed_at=now, window_days=WINDOW.days, outages=len(h.outages),
+        undeclared=len(h.undeclared), median_delay_seconds=quantile(delays, 0.5),
+        p90_delay_seconds=quantile(delays, 0.9), median_lag_seconds=quantile(lags, 0.5),
+        p90_lag_seconds=quantile(lags, 0.9), early_resolutions=sum(1 for lag in lags if lag < 0),
+        incidents_observed=h.impact_count(IMPACT_OBSERVED),
+        incidents_no_impact=h.impact_count(IMPACT_NONE),
+        incidents_unknown=h.impact_count(IMPACT_UNKNOWN))
+
+
 class HonestyWatch:
     def __init__(self, providers: Mapping[str, str], engine: Engine, metrics: HonestyMetrics,
                  clock: Callable[[], datetime] = utcnow) -> None:
@@ -38,13 +51,10 @@ class HonestyWatch:
         self.export(figures)
 
     def check(self, now: datetime) -> dict[str, Honesty]:
-        """The figures, saved for the stability factor in the same pass."""
+        """The figures, saved for the page and the stability factor in the same pass."""
         with Session(self._engine) as session, session.begin():
             figures = honesty_figures(session, self.providers, now - WINDOW, now)
-            save_honesty(session, (ProviderHonestyRow(
-                provider=p, computed_at=now, window_days=WINDOW.days, outages=len(h.outages),
-                undeclared=len(h.undeclared), median_delay_seconds=quantile(h.delays, 0.5))
-                for p, h in figures.items()))
+            save_honesty(session, (saved_row(h, now) for h in figures.values()))
             return figures
 
     def export(self, figures: Mapping[str, Honesty]) -> None:

@@ -298,8 +298,9 @@ class ListedModelRow(SQLModel, table=True):
 
 class ProviderHonestyRow(SQLModel, table=True):
     """A provider's status-page honesty over the last 30 days, as the lease holder's hourly
-    job last judged it (service/outages/honesty_job.py): what the stability factor reads when
-    a workload sets `honesty_penalty` (docs/scoring.md). One row per provider, replaced."""
+    job last judged it (service/outages/honesty_job.py): what the overview page shows and
+    the stability factor reads when a workload sets `honesty_penalty` (docs/scoring.md).
+    One row per provider, replaced."""
 
     __tablename__ = "provider_honesty"
 
@@ -308,4 +309,12 @@ class ProviderHonestyRow(SQLModel, table=True):
     window_days: int
     outages: int  # observed outages judged (pending ones left out)
     undeclared: int
-    median_delay_seconds: float | None = None  # over declared incidents; None with none
+    # Quantiles over declared incidents (docs/alerts.md); None when there was none.
+    median_delay_seconds: float | None = None
+    p90_delay_seconds: float | None = None
+    median_lag_seconds: float | None = None
+    p90_lag_seconds: float | None = None
+    early_resolutions: int = 0
+    incidents_observed: int = 0  # declared incidents by observed impact
+    incidents_no_impact: int = 0
+    incidents_unknown: int = 0

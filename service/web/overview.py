@@ -1,8 +1,8 @@
 """The overview page at `/`: what an operator wants on one screen, server-rendered.
 
 Per workload the ranking with its top reasons and gates; the SLA table; open incidents;
-recent top-choice changes and price changes; status-page honesty over 30 days. Plain HTML
-and CSS, no script, no build step.
+recent top-choice changes and price changes; status-page honesty (the hourly job's saved
+figures). Plain HTML and CSS, no script, no build step.
 """
 
 from __future__ import annotations
@@ -16,21 +16,19 @@ from fastapi.responses import HTMLResponse
 from sqlmodel import Session, col, select
 
 from service.api.deps import ApiContext, Ctx, Db
-from service.api.honesty import cached_honesty
 from service.api.sla import cached_outages
-from service.outages.honesty import Honesty
 from service.outages.judge import OutageSummary
 from service.rankings.saved import latest_rankings
 from service.rankings.top_choice import EVENT_TYPE as TOP_CHOICE_CHANGED
 from service.sla.figures import SlaRow, sla_rows
-from service.store.models import Event, Incident, PricePoint
+from service.store.honesty import latest_honesty
+from service.store.models import Event, Incident, PricePoint, ProviderHonestyRow
 from service.web.render import render_overview
 
 router = APIRouter(tags=["overview"])
 
 RECENT = 10
 OUTAGE_HOURS = 24
-HONESTY_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -44,7 +42,8 @@ class Overview:
     open_incidents: list[Incident]
     top_choice_changes: list[Event]
     price_changes: list[tuple[PricePoint, PricePoint | None]]  # (new, the one it replaced)
-    honesty: dict[str, Honesty] = field(default_factory=dict)  # per provider, 30 days
+    # Per provider, the hourly honesty job's latest 30-day figures.
+    honesty: dict[str, ProviderHonestyRow] = field(default_factory=dict)
 
 
 def price_changes(session: Session, limit: int = RECENT
@@ -76,7 +75,7 @@ def gather_overview(session: Session, ctx: ApiContext, now: datetime) -> Overvie
             select(Event).where(Event.type == TOP_CHOICE_CHANGED)
             .order_by(col(Event.created_at).desc(), col(Event.id).desc()).limit(RECENT)).all()),
         price_changes=price_changes(session),
-        honesty=cached_honesty(ctx, session, HONESTY_DAYS, now))
+        honesty=latest_honesty(session, now))
 
 
 @router.get("/", response_class=HTMLResponse, summary="The overview page (HTML)")

@@ -11,8 +11,8 @@ from datetime import datetime
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from service.outages.honesty import IMPACT_NONE, IMPACT_OBSERVED, IMPACT_UNKNOWN, Honesty, quantile
 from service.scoring.evidence import AVAILABILITY_WINDOWS
+from service.store.models import ProviderHonestyRow
 from service.web.style import CSS
 
 if TYPE_CHECKING:
@@ -169,33 +169,34 @@ def changes_section(view: Overview) -> str:
             + "</section>")
 
 
-# --- status-page honesty (service/outages/honesty.py) ---
+# --- status-page honesty: the hourly job's saved figures (service/outages/honesty_job.py) ---
 def minutes(seconds: float | None) -> str:
     """Signed minutes, one decimal: `+12.0 min` late, `-5.0 min` early; `-` for none."""
     return "-" if seconds is None else f"{seconds / 60:+.1f} min"
 
 
-def honesty_row(h: Honesty) -> str:
-    share = h.undeclared_share
-    delays, lags = h.delays, h.resolution_lags
-    return (f'<tr><td>{e(h.provider)}</td><td class="num">{len(h.outages)}</td>'
-            f'<td class="num {"bad" if h.undeclared else ""}">{len(h.undeclared)}'
+def honesty_row(h: ProviderHonestyRow) -> str:
+    share = h.undeclared / h.outages if h.outages else None
+    return (f'<tr><td>{e(h.provider)}</td><td class="num">{h.outages}</td>'
+            f'<td class="num {"bad" if h.undeclared else ""}">{h.undeclared}'
             f" ({pct(share, 0)})</td>"
-            f'<td class="num">{minutes(quantile(delays, 0.5))} / {minutes(quantile(delays, 0.9))}'
-            f'</td><td class="num">{minutes(quantile(lags, 0.5))}</td>'
-            f'<td class="num">{h.impact_count(IMPACT_OBSERVED)} / {h.impact_count(IMPACT_NONE)}'
-            f" / {h.impact_count(IMPACT_UNKNOWN)}</td></tr>")
+            f'<td class="num">{minutes(h.median_delay_seconds)} / '
+            f"{minutes(h.p90_delay_seconds)}</td>"
+            f'<td class="num">{minutes(h.median_lag_seconds)} ({h.early_resolutions} early)</td>'
+            f'<td class="num">{h.incidents_observed} / {h.incidents_no_impact} / '
+            f"{h.incidents_unknown}</td><td>{when(h.computed_at)}</td></tr>")
 
 
-def honesty_section(figures: Mapping[str, Honesty]) -> str:
+def honesty_section(figures: Mapping[str, ProviderHonestyRow]) -> str:
     rows = [honesty_row(h) for _, h in sorted(figures.items())]
     return ('<section id="honesty"><h2>Status-page honesty, last 30 days</h2>'
             '<p class="muted">Declared late: median / p90 of the incident\'s start minus the '
             "outage the probes saw first (negative: declared first). Resolved: median of the "
             '"resolved" time minus the probes\' recovery (negative: early). Incidents: with '
-            "observed impact / none / unknown (too few probes in their span).</p>"
+            "observed impact / none / unknown (too few probes in their span). "
+            '<a href="/api/v1/honesty">API</a>, per month: /api/v1/providers/{p}/honesty.</p>'
             + table(["provider", "outages", "undeclared", "declared late", "resolved",
-                     "incidents"], rows) + "</section>")
+                     "incidents", "judged"], rows) + "</section>")
 
 
 def render_overview(view: Overview) -> str:

@@ -1,4 +1,4 @@
-"""Each provider's latest status-page honesty figures, for the stability factor.
+"""Each provider's latest status-page honesty figures, for the page and the stability factor.
 
 Revision ID: 0009
 Revises: 0007
@@ -24,6 +24,13 @@ def upgrade() -> None:
         sa.Column("outages", sa.Integer(), nullable=False),
         sa.Column("undeclared", sa.Integer(), nullable=False),
         sa.Column("median_delay_seconds", sa.Float(), nullable=True),
+        sa.Column("p90_delay_seconds", sa.Float(), nullable=True),
+        sa.Column("median_lag_seconds", sa.Float(), nullable=True),
+        sa.Column("p90_lag_seconds", sa.Float(), nullable=True),
+        sa.Column("early_resolutions", sa.Integer(), nullable=False),
+        sa.Column("incidents_observed", sa.Integer(), nullable=False),
+        sa.Column("incidents_no_impact", sa.Integer(), nullable=False),
+        sa.Column("incidents_unknown", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("provider"),
     )
 
