@@ -24,6 +24,7 @@ from service.api import (
     candidates,
     events,
     health,
+    honesty,
     incidents,
     prices,
     providers,
@@ -61,8 +62,8 @@ def create_app(*, version: str, engine: Engine, registry: CollectorRegistry,
         readiness=readiness, rescore=rescore, discover=discover,
         workloads=workloads or (lambda: sorted(settings.workloads)))
     app.state.api_token = api_token
-    for module in (health, workload_routes, routing, candidates, sla, incidents, prices, events,
-                   alerts, providers, overview):
+    for module in (health, workload_routes, routing, candidates, sla, honesty, incidents, prices,
+                   events, alerts, providers, overview):
         app.include_router(module.router)
 
     @app.exception_handler(CursorError)

@@ -51,7 +51,7 @@ def test_events_page_newest_first_without_repeats_or_gaps(client: TestClient) ->
 PAGED = {"/api/v1/events", "/api/v1/incidents", "/api/v1/prices/history",
          "/api/v1/workloads/{workload}/history", "/api/v1/alerts/silences",
          "/api/v1/sla/statements"}
-WHOLE = {"/api/v1/workloads", "/api/v1/candidates", "/api/v1/prices",
+WHOLE = {"/api/v1/workloads", "/api/v1/candidates", "/api/v1/prices", "/api/v1/honesty",
          "/api/v1/providers/{provider}/models"}  # what the provider lists: one answer
 
 

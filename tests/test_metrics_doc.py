@@ -14,7 +14,7 @@ from service.alerts.metrics import AlertMetrics
 from service.cluster import ClusterMetrics
 from service.config import load_settings
 from service.metrics import new_registry
-from service.outages.metrics import OutageMetrics
+from service.outages.metrics import HonestyMetrics, OutageMetrics
 from service.probing.looplag import loop_lag_histogram
 from service.probing.metrics import ProbeMetrics
 from service.rankings.metrics import RankingMetrics, StoreCollector
@@ -76,6 +76,7 @@ def full_registry() -> CollectorRegistry:
     ClusterMetrics(registry)
     AlertMetrics(registry)
     OutageMetrics(registry)
+    HonestyMetrics(registry)
     rankings = RankingMetrics(registry, ["chat"])
     rankings.scoring_runs.labels("ok").inc()
     rankings.top_choice_changes.labels("chat").inc()

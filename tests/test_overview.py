@@ -46,3 +46,8 @@ def test_config_text_is_escaped(page: str) -> None:
 def test_readable_on_a_phone(page: str) -> None:
     assert 'name="viewport" content="width=device-width' in page
     assert "@media (max-width: 40rem)" in page and "overflow-x: auto" in page
+
+
+def test_honesty_section_waits_for_the_hourly_job(page: str) -> None:
+    section = page.split('<section id="honesty">', 1)[1].split("</section>", 1)[0]
+    assert "nothing yet" in section  # the seeded store has no judged figures

@@ -234,7 +234,7 @@ async def test_broken_list_leaves_prices_alone(
 
 def test_jobs_poll_every_source_and_check_outages(watch: Watch) -> None:
     assert sorted(j.name for j in watch.jobs()) == [
-        "outages", "pricing:litellm", "pricing:openrouter", "pricing:yaml"]
+        "honesty", "outages", "pricing:litellm", "pricing:openrouter", "pricing:yaml"]
 
 
 def test_metrics_registry_is_passed_in(registry: CollectorRegistry) -> None:

@@ -286,6 +286,9 @@ class WorkloadConfig(_Strict):
     scales: dict[ScaleName, ScaleConfig] = {}
     # How a weighted factor without evidence counts (docs/scoring.md): worst, prior, drop.
     missing: Literal["worst", "prior", "drop"] = "worst"
+    # Stability points a provider that declares none of its outages loses (docs/scoring.md,
+    # status-page honesty); 0, the default, leaves stability as it was.
+    honesty_penalty: Annotated[float, Field(ge=0, le=2)] = 0.0
 
     @field_validator("weights")
     @classmethod

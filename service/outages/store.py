@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from probes.result import NOT_AN_OUTAGE
 from service.incidents.queries import declared_spans
+from service.outages.honesty import Honesty, judge_honesty, observe
 from service.outages.judge import (
     DEFAULT_GRACE,
     OutageSummary,
@@ -77,3 +78,13 @@ def record_undeclared(session: Session, summaries: Mapping[str, OutageSummary],
                                   f"outage_undeclared:{provider}:{episode.start.isoformat()}",
                                   payload, now, severity="warning")
     return added
+
+
+def honesty_figures(session: Session, providers: Mapping[str, str], since: datetime,
+                    until: datetime) -> dict[str, Honesty]:
+    """Status-page honesty of every provider that has candidates (service/outages/honesty.py)."""
+    seen = observe(probe_outcomes(session, providers, since, until))
+    return {provider: judge_honesty(provider, seen.down.get(provider, set()),
+                                    seen.covered.get(provider, set()),
+                                    declared_spans(session, provider, since, until), since, until)
+            for provider in sorted(set(providers.values()))}

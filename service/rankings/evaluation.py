@@ -57,6 +57,7 @@ def workload_spec(name: str, wl: WorkloadConfig, settings: Settings) -> Workload
         confidence=settings.scoring.confidence,
         tie_confidence=settings.alerts.flip.confidence,
         states=state_rules(settings),
+        honesty_penalty=wl.honesty_penalty,
     )
 
 

@@ -21,11 +21,13 @@ from service.scoring.evidence import (
     AVAILABILITY_WINDOWS,
     CandidateEvidence,
     FactValue,
+    HonestyFacts,
     IncidentHistory,
     LatencyStats,
     Price,
     RateStats,
 )
+from service.store.honesty import latest_honesty
 from service.store.rollup import (
     AVAILABILITY_KINDS,
     JUDGED_KINDS,
@@ -135,6 +137,8 @@ def gather(session: Session, candidates: Iterable[CandidateFacts], now: datetime
     state_since = now - timedelta(seconds=windows.state_seconds)
     recent = recent_probes(session, ids, state_since, now)
     regional = recent_probes_by_region(session, ids, state_since, now)
+    honesty = {p: HonestyFacts(r.outages, r.undeclared, r.median_delay_seconds)
+               for p, r in latest_honesty(session, now).items()}
     return [
         CandidateEvidence(
             candidate=c.candidate, provider=c.provider, window_seconds=windows.scoring_seconds,
@@ -151,6 +155,7 @@ def gather(session: Session, candidates: Iterable[CandidateFacts], now: datetime
             long_context=long_context.get(c.candidate, {}),
             incidents=incidents.get(c.provider),
             price_history=histories.get(c.candidate, ()), recent=recent.get(c.candidate),
-            recent_by_region=regional.get(c.candidate, {}))
+            recent_by_region=regional.get(c.candidate, {}),
+            honesty=honesty.get(c.provider))
         for c in known
     ]

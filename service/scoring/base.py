@@ -76,6 +76,7 @@ class WorkloadSpec:
     confidence: float = 0.95  # the level of every interval
     tie_confidence: float = 0.9  # below this chance of being ahead, two candidates are tied
     states: StateRules = field(default_factory=StateRules)
+    honesty_penalty: float = 0.0  # stability points a never-declaring provider loses; 0: off
 
     def scale_for(self, name: str) -> Scale:
         return self.scales.get(name) or DEFAULT_SCALES[name]

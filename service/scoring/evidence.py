@@ -109,6 +109,16 @@ class IncidentHistory:
     prior: dict[str, int]  # incidents in the 90 days before that, by impact
 
 
+@dataclass(frozen=True)
+class HonestyFacts:
+    """How the provider's status page declared the outages the probes saw, over 30 days
+    (service/outages/honesty.py; docs/alerts.md, Status-page honesty)."""
+
+    outages: int  # observed outages judged
+    undeclared: int  # of them, declared by no incident
+    median_delay_seconds: float | None  # declared start - observed start; None: none declared
+
+
 # Availability windows of the reliability factor, name -> seconds.
 AVAILABILITY_WINDOWS: dict[str, float] = {
     "1h": 3600.0, "24h": 86400.0, "7d": 7 * 86400.0, "30d": 30 * 86400.0}
@@ -135,3 +145,4 @@ class CandidateEvidence:
     recent: RecentProbes | None = None  # the state window (service/scoring/states.py)
     # The same probes per region that probed it (service/scoring/quorum.py).
     recent_by_region: dict[str, RecentProbes] = field(default_factory=dict)
+    honesty: HonestyFacts | None = None  # None: not judged (yet)

@@ -9,6 +9,7 @@ from typing import Any
 
 from service.scoring.base import MEASURED, STATIC, FactorScore, WorkloadSpec, missing, rounded
 from service.scoring.evidence import CandidateEvidence, IncidentHistory
+from service.scoring.honesty import honesty_adjustment
 
 COMPLIANCE_FACTS = ("hipaa_baa", "soc2_type2", "iso27001", "eu_data_residency", "eu_ai_act")
 FINE_TUNING_SCORES = {"none": 1.0, "supervised": 3.0, "preference": 4.0}
@@ -113,6 +114,13 @@ def score_stability(ev: CandidateEvidence, wl: WorkloadSpec, now: datetime) -> F
         score = max(1.0, min(5.0, score + change))
         reason += f"; {incident_reason}"
         evidence.update(incident_evidence)
+        source = MEASURED
+    if wl.honesty_penalty > 0 and ev.honesty is not None:  # opt-in: service/scoring/honesty.py
+        change, honesty_reason, honesty_evidence = honesty_adjustment(ev.honesty,
+                                                                      wl.honesty_penalty)
+        score = max(1.0, min(5.0, score + change))
+        reason += f"; {honesty_reason}"
+        evidence.update(honesty_evidence)
         source = MEASURED
     return FactorScore(rounded(score), source, reason, evidence)
 

@@ -307,3 +307,25 @@ class SlaStatementRow(SQLModel, table=True):
     final: bool = False
     computed_at: datetime = _ts()
     body: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+class ProviderHonestyRow(SQLModel, table=True):
+    """A provider's status-page honesty over the last 30 days, as the lease holder's hourly
+    job last judged it (service/outages/honesty_job.py): what the overview page shows and
+    the stability factor reads when a workload sets `honesty_penalty` (docs/scoring.md).
+    One row per provider, replaced."""
+
+    __tablename__ = "provider_honesty"
+
+    provider: str = Field(primary_key=True, max_length=100)
+    computed_at: datetime = _ts()
+    window_days: int
+    outages: int  # observed outages judged (pending ones left out)
+    undeclared: int
+    # Quantiles over declared incidents (docs/alerts.md); None when there was none.
+    median_delay_seconds: float | None = None
+    p90_delay_seconds: float | None = None
+    median_lag_seconds: float | None = None
+    p90_lag_seconds: float | None = None
+    early_resolutions: int = 0
+    incidents_observed: int = 0  # declared incidents by observed impact
+    incidents_no_impact: int = 0
+    incidents_unknown: int = 0

@@ -21,8 +21,9 @@ from sqlmodel import Session
 from probes.fetch import is_http
 from probes.pricing import READERS as PRICE_READERS
 from service.config import Settings
+from service.outages.honesty_job import HonestyWatch
 from service.outages.job import OutageWatch
-from service.outages.metrics import OutageMetrics
+from service.outages.metrics import HonestyMetrics, OutageMetrics
 from service.scheduler import PeriodicJob
 from service.watch.metrics import SourceMetrics
 from service.watch.model_lists import ModelListWatch
@@ -32,6 +33,7 @@ from service.watch.status import StatusPoller
 
 OUTAGE_CHECK_EVERY = 300.0  # seconds
 OUTAGE_FIRST_DELAY = 60.0  # seconds after start-up, or the scoring interval if shorter
+HONESTY_CHECK_EVERY = 3600.0  # seconds: 30-day figures (service/outages/honesty_job.py)
 
 
 class Watch:
@@ -53,6 +55,7 @@ class Watch:
         self.outages = OutageWatch({cid: c.provider for cid, c in settings.candidates.items()
                                     if c.enabled}, engine, OutageMetrics(registry),
                                    quorum=settings.scoring.states.quorum)
+        self.honesty = HonestyWatch(self.outages.providers, engine, HonestyMetrics(registry))
         self.model_lists = (ModelListWatch(settings, engine, client, environ or {})
                             if settings.model_lists.enabled else None)
         # A setup that scores every few seconds (the demo) has its outage figures as soon.
@@ -83,5 +86,7 @@ class Watch:
                                     first_delay=self.model_lists.first_delay))
         if self.outages.providers:
             jobs.append(PeriodicJob("outages", OUTAGE_CHECK_EVERY, self.outages.run,
+                                    first_delay=self.outage_first_delay))
+            jobs.append(PeriodicJob("honesty", HONESTY_CHECK_EVERY, self.honesty.run,
                                     first_delay=self.outage_first_delay))
         return jobs

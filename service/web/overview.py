@@ -1,7 +1,8 @@
 """The overview page at `/`: what an operator wants on one screen, server-rendered.
 
 Per workload the ranking with its top reasons and gates; the SLA table; open incidents;
-recent top-choice changes and price changes. Plain HTML and CSS, no script, no build step.
+recent top-choice changes and price changes; status-page honesty (the hourly job's saved
+figures). Plain HTML and CSS, no script, no build step.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from service.rankings.saved import latest_rankings
 from service.rankings.top_choice import EVENT_TYPE as TOP_CHOICE_CHANGED
 from service.sla.figures import SlaRow, sla_rows
 from service.sla.statements import stored_statements
-from service.store.models import Event, Incident, PricePoint
+from service.store.honesty import latest_honesty
+from service.store.models import Event, Incident, PricePoint, ProviderHonestyRow
 from service.web.render import render_overview
 
 router = APIRouter(tags=["overview"])
@@ -43,6 +45,8 @@ class Overview:
     price_changes: list[tuple[PricePoint, PricePoint | None]]  # (new, the one it replaced)
     # Saved monthly statements under SLA contracts, the two newest months (docs/sla.md).
     sla_statements: list[dict[str, Any]] = field(default_factory=list)
+    # Per provider, the hourly honesty job's latest 30-day figures.
+    honesty: dict[str, ProviderHonestyRow] = field(default_factory=dict)
 
 
 def price_changes(session: Session, limit: int = RECENT
@@ -74,7 +78,8 @@ def gather_overview(session: Session, ctx: ApiContext, now: datetime) -> Overvie
             select(Event).where(Event.type == TOP_CHOICE_CHANGED)
             .order_by(col(Event.created_at).desc(), col(Event.id).desc()).limit(RECENT)).all()),
         price_changes=price_changes(session),
-        sla_statements=recent_statements(session))
+        sla_statements=recent_statements(session),
+        honesty=latest_honesty(session, now))
 
 
 def recent_statements(session: Session, months: int = 2) -> list[dict[str, Any]]:

@@ -6,12 +6,13 @@ it one dependency lighter. Every value from the store or the config goes through
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from html import escape
 from typing import TYPE_CHECKING, Any
 
 from service.scoring.evidence import AVAILABILITY_WINDOWS
+from service.store.models import ProviderHonestyRow
 from service.web.style import CSS
 
 if TYPE_CHECKING:
@@ -190,6 +191,36 @@ def changes_section(view: Overview) -> str:
             + "</section>")
 
 
+# --- status-page honesty: the hourly job's saved figures (service/outages/honesty_job.py) ---
+def minutes(seconds: float | None) -> str:
+    """Signed minutes, one decimal: `+12.0 min` late, `-5.0 min` early; `-` for none."""
+    return "-" if seconds is None else f"{seconds / 60:+.1f} min"
+
+
+def honesty_row(h: ProviderHonestyRow) -> str:
+    share = h.undeclared / h.outages if h.outages else None
+    return (f'<tr><td>{e(h.provider)}</td><td class="num">{h.outages}</td>'
+            f'<td class="num {"bad" if h.undeclared else ""}">{h.undeclared}'
+            f" ({pct(share, 0)})</td>"
+            f'<td class="num">{minutes(h.median_delay_seconds)} / '
+            f"{minutes(h.p90_delay_seconds)}</td>"
+            f'<td class="num">{minutes(h.median_lag_seconds)} ({h.early_resolutions} early)</td>'
+            f'<td class="num">{h.incidents_observed} / {h.incidents_no_impact} / '
+            f"{h.incidents_unknown}</td><td>{when(h.computed_at)}</td></tr>")
+
+
+def honesty_section(figures: Mapping[str, ProviderHonestyRow]) -> str:
+    rows = [honesty_row(h) for _, h in sorted(figures.items())]
+    return ('<section id="honesty"><h2>Status-page honesty, last 30 days</h2>'
+            '<p class="muted">Declared late: median / p90 of the incident\'s start minus the '
+            "outage the probes saw first (negative: declared first). Resolved: median of the "
+            '"resolved" time minus the probes\' recovery (negative: early). Incidents: with '
+            "observed impact / none / unknown (too few probes in their span). "
+            '<a href="/api/v1/honesty">API</a>, per month: /api/v1/providers/{p}/honesty.</p>'
+            + table(["provider", "outages", "undeclared", "declared late", "resolved",
+                     "incidents", "judged"], rows) + "</section>")
+
+
 def render_overview(view: Overview) -> str:
     nav = "".join(f'<a href="#wl-{e(d["workload"])}">{e(d["workload"])}</a>'
                   for d in view.rankings)
@@ -205,6 +236,7 @@ def render_overview(view: Overview) -> str:
         f'<p class="muted">version {e(view.version)} &middot; {when(view.generated_at)} &middot; '
         '<a href="/docs">API</a> &middot; <a href="/metrics">metrics</a></p>'
         f'<nav>{nav}<a href="#sla">SLA</a><a href="#incidents">incidents</a>'
-        '<a href="#changes">changes</a></nav></header><main>'
+        '<a href="#changes">changes</a><a href="#honesty">honesty</a></nav></header><main>'
         f"{workloads}{sla_section(view)}{incidents_section(view)}{changes_section(view)}"
+        f"{honesty_section(view.honesty)}"
         "</main></body></html>")
