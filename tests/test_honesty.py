@@ -130,6 +130,17 @@ def test_observe_leaves_the_monitors_own_outage_out_of_coverage() -> None:
     assert seen.covered == {"a": {m(0), m(2)}, "b": {m(0), m(2)}}
 
 
+def test_observe_counts_an_outage_only_where_the_regional_quorum_agrees() -> None:
+    """Honesty judges the outages the outage job counts: down in one region of two is no
+    outage at quorum 2, so the provider is not blamed for leaving it undeclared."""
+    outcomes = [ProbeOutcome("a", "a/1", m(i), region == "us", region)
+                for i in range(3) for region in ("eu", "us")]
+    outcomes += [ProbeOutcome("b", "b/1", m(i), True, region)
+                 for i in range(3) for region in ("eu", "us")]
+    assert observe(outcomes, quorum=1).down == {"a": {m(0), m(1), m(2)}}
+    assert observe(outcomes, quorum=2).down == {}
+
+
 @pytest.mark.parametrize(("values", "q", "expected"), [
     ([], 0.5, None), ([7.0], 0.9, 7.0), ([1.0, 2.0, 3.0, 4.0], 0.5, 2.5),
     ([float(v) for v in range(1, 11)], 0.9, 9.1), ([3.0, 1.0, 2.0], 0.5, 2.0),

@@ -146,7 +146,8 @@ def cached_honesty(ctx: ApiContext, db: Session, days: int, now: datetime
     if hit is not None and (now - hit[0]).total_seconds() < HONESTY_CACHE_SECONDS:
         return dict(hit[1])
     figures = honesty_figures(db, enabled_candidates(ctx.settings),
-                              now - timedelta(days=days), now)
+                              now - timedelta(days=days), now,
+                              ctx.settings.scoring.states.quorum)
     ctx.cache[("honesty", days)] = (now, figures)
     return figures
 

@@ -35,10 +35,10 @@ from service.outages.judge import (
     MINUTE,
     Episode,
     ProbeOutcome,
-    down_minutes,
     episodes,
     floor_minute,
 )
+from service.outages.regions import regional_down_minutes
 
 COVERED_SHARE = 0.5  # of a declared incident's minutes with probes, to say "no impact"
 IMPACT_OBSERVED, IMPACT_NONE, IMPACT_UNKNOWN = "observed", "none", "unknown"
@@ -53,9 +53,12 @@ class Observations:
     covered: dict[str, set[datetime]]
 
 
-def observe(outcomes: Iterable[ProbeOutcome]) -> Observations:
+def observe(outcomes: Iterable[ProbeOutcome], quorum: int = 1) -> Observations:
+    """Down minutes as the outage job counts them, with the regional quorum
+    (service/outages/regions.py)."""
     seen = list(outcomes)
-    down, monitor = down_minutes(seen)
+    regional = regional_down_minutes(seen, quorum)
+    down, monitor = regional.down, regional.monitor
     covered: dict[str, set[datetime]] = defaultdict(set)
     for o in seen:
         minute = floor_minute(o.at)

@@ -40,8 +40,9 @@ def saved_row(h: Honesty, now: datetime) -> ProviderHonestyRow:
 
 class HonestyWatch:
     def __init__(self, providers: Mapping[str, str], engine: Engine, metrics: HonestyMetrics,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow, quorum: int = 1) -> None:
         self.providers = dict(providers)  # candidate -> provider
+        self.quorum = quorum  # regions that must agree (service/outages/regions.py)
         self._engine = engine
         self._metrics = metrics
         self._clock = clock
@@ -53,7 +54,8 @@ class HonestyWatch:
     def check(self, now: datetime) -> dict[str, Honesty]:
         """The figures, saved for the page and the stability factor in the same pass."""
         with Session(self._engine) as session, session.begin():
-            figures = honesty_figures(session, self.providers, now - WINDOW, now)
+            figures = honesty_figures(session, self.providers, now - WINDOW, now,
+                                      self.quorum)
             save_honesty(session, (saved_row(h, now) for h in figures.values()))
             return figures
 

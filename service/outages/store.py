@@ -81,9 +81,9 @@ def record_undeclared(session: Session, summaries: Mapping[str, OutageSummary],
 
 
 def honesty_figures(session: Session, providers: Mapping[str, str], since: datetime,
-                    until: datetime) -> dict[str, Honesty]:
+                    until: datetime, quorum: int = 1) -> dict[str, Honesty]:
     """Status-page honesty of every provider that has candidates (service/outages/honesty.py)."""
-    seen = observe(probe_outcomes(session, providers, since, until))
+    seen = observe(probe_outcomes(session, providers, since, until), quorum)
     return {provider: judge_honesty(provider, seen.down.get(provider, set()),
                                     seen.covered.get(provider, set()),
                                     declared_spans(session, provider, since, until), since, until)

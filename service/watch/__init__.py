@@ -55,7 +55,8 @@ class Watch:
         self.outages = OutageWatch({cid: c.provider for cid, c in settings.candidates.items()
                                     if c.enabled}, engine, OutageMetrics(registry),
                                    quorum=settings.scoring.states.quorum)
-        self.honesty = HonestyWatch(self.outages.providers, engine, HonestyMetrics(registry))
+        self.honesty = HonestyWatch(self.outages.providers, engine, HonestyMetrics(registry),
+                                    quorum=settings.scoring.states.quorum)
         self.model_lists = (ModelListWatch(settings, engine, client, environ or {})
                             if settings.model_lists.enabled else None)
         # A setup that scores every few seconds (the demo) has its outage figures as soon.
