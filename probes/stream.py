@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 import math
 from dataclasses import dataclass, field
 from time import perf_counter
@@ -26,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from probes.auth import CredentialsError
 from probes.dialects import (
     DIALECTS,
     Chat,
@@ -137,14 +139,23 @@ async def exchange(target: Target, client: httpx.AsyncClient, chat: Chat | None 
     if dialect is None:
         return Exchange((ErrorClass.MALFORMED, f"unknown api {target.api!r}", None))
     request = dialect.build_request(target, chat)
+    # The body as httpx would encode it, so that credentials can sign these exact bytes.
+    body = json.dumps(request.json, ensure_ascii=False, separators=(",", ":"),
+                      allow_nan=False).encode()
+    headers = dict(request.headers)
+    if target.credentials is not None:
+        try:  # before the clock starts: a token refresh is not the provider's latency
+            headers.update(await target.credentials.authorize(request, body))
+        except CredentialsError as exc:
+            return Exchange((ErrorClass.AUTH, f"no credentials: {exc}", None))
     phases, tally, late = _Phases(), Tally(), _Lateness()
     started = perf_counter()
     async with client.stream(
         request.method,
         request.url,
         # identity: timestamps must be taken on the bytes the server sent, not a decoder's
-        headers={**request.headers, "Accept-Encoding": "identity"},
-        json=request.json,
+        headers={**headers, "Content-Type": "application/json", "Accept-Encoding": "identity"},
+        content=body,
         extensions={"trace": phases.trace},
         follow_redirects=False,  # never carry the key elsewhere; a redirect is reported
     ) as response:

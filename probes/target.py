@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from probes.auth import Credentials
 
 _NO_OPTIONS: Mapping[str, Any] = MappingProxyType({})
 
@@ -26,6 +29,8 @@ class Target:
     options: Mapping[str, Any] = field(default_factory=lambda: _NO_OPTIONS, hash=False)
     # What logs call it: the candidate id, since several candidates may share a model name.
     name: str = ""
+    # Signs each request where a static key is not enough (probes/auth.py); holds secrets.
+    credentials: Credentials | None = field(default=None, repr=False, compare=False)
 
     @property
     def label(self) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from probes import PROBE_OPTIONS, PROBES, run_probe
+from probes.auth import with_credentials
 from probes.dialects import DIALECTS
 from probes.result import ProbeResult
 from probes.target import Target
@@ -107,9 +108,10 @@ def target_from_args(args: argparse.Namespace) -> Target:
 def _target(args: argparse.Namespace, api: str, url: str, model: str, key: str | None,
             configured: dict[str, Any]) -> Target:
     options = {**configured, **_flag_options(args)}
-    return Target(api=api, base_url=url, model=model, api_key=key,
-                  timeout_seconds=args.timeout, max_tokens=options.get("max_tokens", 16),
-                  options=MappingProxyType(options), name=args.candidate or "")
+    return with_credentials(Target(
+        api=api, base_url=url, model=model, api_key=key, timeout_seconds=args.timeout,
+        max_tokens=options.get("max_tokens", 16), options=MappingProxyType(options),
+        name=args.candidate or ""))
 
 
 def _flag_options(args: argparse.Namespace) -> dict[str, Any]:

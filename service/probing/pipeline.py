@@ -20,6 +20,7 @@ from types import MappingProxyType
 import httpx
 
 from probes import run_probe
+from probes.auth import with_credentials
 from probes.result import ErrorClass
 from probes.target import Target
 from service.config import Settings
@@ -49,8 +50,8 @@ def build_targets(settings: Settings, environ: Mapping[str, str]
                      else f"key file {cand.api_key_file}")
             skipped.append(f"{cid}: {where} is not set")
             continue
-        targets[cid] = Target(api=cand.api, base_url=cand.base_url, model=cand.model,
-                              api_key=key, name=cid)
+        targets[cid] = with_credentials(Target(api=cand.api, base_url=cand.base_url,
+                                               model=cand.model, api_key=key, name=cid))
     return targets, skipped
 
 
