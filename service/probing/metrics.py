@@ -49,6 +49,11 @@ class ProbeMetrics:
             "Scheduled probe runs skipped because the candidate's Retry-After had not yet "
             "passed; they are neither probes nor failures.", ["candidate", "kind"],
             registry=registry)
+        self.interval = Gauge(
+            "factorwatch_probe_interval_seconds",
+            "Seconds between the probe's runs: its configured `every`, or for an adaptive "
+            "probe the interval its policy chose after its latest run.", ["candidate", "kind"],
+            registry=registry)
         self.reader_exits = Gauge(
             "factorwatch_probe_reader_exits",
             "Times since start the process that reads probe connections exited unasked; the "

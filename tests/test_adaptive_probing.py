@@ -1,0 +1,167 @@
+"""Adaptive probing's policy: faster when something looks wrong, slower when calm, within
+[min_every, max_every] and the daily budget (service/probing/adaptive.py)."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from probes.result import ErrorClass, ProbeResult
+from service.probing.adaptive import (
+    ANOMALY,
+    CALM_AFTER,
+    CLEAN,
+    NEUTRAL,
+    AdaptivePacer,
+    AdaptiveRules,
+    Pace,
+    budget_floor,
+    outcome_of,
+    step,
+)
+
+RULES = AdaptiveRules(min_every=10, max_every=300, every=60)
+
+
+def ok(ttft: float = 0.4) -> ProbeResult:
+    return ProbeResult(kind="latency", ok=True, ttft_seconds=ttft, total_seconds=ttft + 0.2)
+
+
+def failed(error: ErrorClass = ErrorClass.HTTP_5XX) -> ProbeResult:
+    return ProbeResult(kind="latency", ok=False, error_class=error)
+
+
+def test_a_failure_snaps_to_min_every_at_once() -> None:
+    assert step(Pace(300, calm=40), ANOMALY, RULES) == Pace(10, calm=0)
+
+
+def test_calm_stretches_after_a_streak_up_to_max_every() -> None:
+    pace, seen = Pace(10), []
+    for _ in range(15):
+        pace = step(pace, CLEAN, RULES)
+        seen.append(pace.every)
+    assert seen[:CALM_AFTER] == [10] * CALM_AFTER  # a streak first
+    assert seen[CALM_AFTER:CALM_AFTER + 3] == [15, 22.5, 33.75]
+    assert seen[-1] == 300
+
+
+def test_a_probe_that_says_nothing_keeps_the_pace() -> None:
+    assert step(Pace(45, calm=2), NEUTRAL, RULES) == Pace(45, calm=2)
+
+
+def test_watched_candidates_are_probed_at_least_every_every() -> None:
+    assert step(Pace(300, calm=20), CLEAN, RULES, watched=True).every == 60
+    assert step(Pace(20, calm=0), CLEAN, RULES, watched=True).every == 20  # not slower
+
+
+def test_the_budget_floor_slows_down_and_caps_at_max_every() -> None:
+    assert step(Pace(10), ANOMALY, RULES, floor=40).every == 40
+    assert step(Pace(10), ANOMALY, RULES, floor=math.inf).every == 300
+
+
+def test_budget_floor_spreads_what_is_left_over_the_rest_of_the_day() -> None:
+    # 0.01 USD left, 0.0001 USD a round, 1 h left: 100 rounds, one every 36 s.
+    assert budget_floor(3600, 0.01, 0.0001) == 36
+    assert budget_floor(3600, None, 0.0001) == 0  # no cap
+    assert budget_floor(3600, 0.01, 0.0) == 0  # cost not known (yet)
+    assert budget_floor(3600, 0.0, 0.0001) == math.inf  # spent
+
+
+def test_outcomes_failures_count_throttling_and_our_key_do_not() -> None:
+    assert outcome_of(failed(), []) == ANOMALY
+    assert outcome_of(failed(ErrorClass.TIMEOUT), []) == ANOMALY
+    assert outcome_of(failed(ErrorClass.RATE_LIMITED), []) == NEUTRAL  # Retry-After rules
+    assert outcome_of(failed(ErrorClass.AUTH), []) == NEUTRAL
+    assert outcome_of(ok(), []) == CLEAN
+
+
+def test_a_latency_jump_against_the_recent_median_is_an_anomaly() -> None:
+    recent = [0.4, 0.5, 0.45, 0.42, 0.48]
+    assert outcome_of(ok(0.85), recent) == CLEAN  # under twice the median (0.45)
+    assert outcome_of(ok(0.95), recent) == ANOMALY
+    assert outcome_of(ok(5.0), recent[:4]) == CLEAN  # too few to judge
+
+
+def test_the_pacer_follows_a_failure_then_calm() -> None:
+    pacer = AdaptivePacer()
+    pacer.add("a/x", "latency", RULES)
+    assert pacer.every("a/x", "latency") == 60
+    assert pacer.observe("a/x", "latency", failed()) == 10
+    intervals = [pacer.observe("a/x", "latency", ok()) for _ in range(12)]
+    assert intervals[0] == 10 and intervals[-1] == 300
+    assert pacer.observe("a/x", "latency", None) == 300  # skipped: kept
+    pacer.watched = frozenset({"a/x"})  # its provider declared an incident
+    assert pacer.observe("a/x", "latency", ok()) == 60
+
+
+def test_the_pacer_sees_a_latency_jump_once_it_knows_the_usual() -> None:
+    pacer = AdaptivePacer()
+    pacer.add("a/x", "latency", RULES)
+    for _ in range(12):
+        pacer.observe("a/x", "latency", ok(0.4))
+    assert pacer.every("a/x", "latency") == 300
+    assert pacer.observe("a/x", "latency", ok(2.0)) == 10
+
+
+def test_cost_per_round_sums_the_latest_cost_of_each_probe() -> None:
+    pacer = AdaptivePacer()
+    pacer.add("a/x", "latency", RULES)
+    pacer.add("a/x", "tools", RULES)
+    pacer.add("b/y", "latency", RULES)
+    pacer.observe("a/x", "latency", ok(), cost_usd=0.001)
+    pacer.observe("a/x", "tools", ok(), cost_usd=0.002)
+    pacer.observe("b/y", "latency", ok(), cost_usd=0.004)
+    pacer.observe("a/x", "latency", ok(), cost_usd=None)  # no usage: the last known stays
+    assert math.isclose(pacer.cost_per_round("a/x"), 0.003)
+    assert math.isclose(pacer.cost_per_round(), 0.007)
+
+
+# --- properties --------------------------------------------------------------------------
+
+durations = st.floats(min_value=1, max_value=86400, allow_nan=False)
+
+
+@st.composite
+def rules(draw: st.DrawFn) -> AdaptiveRules:
+    low, high = sorted((draw(durations), draw(durations)))
+    return AdaptiveRules(low, high, draw(st.floats(min_value=low, max_value=high)))
+
+
+@st.composite
+def paces(draw: st.DrawFn, r: AdaptiveRules) -> Pace:
+    return Pace(draw(st.floats(min_value=r.min_every, max_value=r.max_every)),
+                draw(st.integers(min_value=0, max_value=50)))
+
+
+outcomes = st.sampled_from([ANOMALY, CLEAN, NEUTRAL])
+floors = st.one_of(st.just(0.0), st.floats(min_value=0, max_value=1e6), st.just(math.inf))
+
+
+@given(st.data(), rules(), st.lists(st.tuples(outcomes, st.booleans(), floors), max_size=40))
+def test_the_interval_always_stays_within_min_and_max_every(
+        data: st.DataObject, r: AdaptiveRules, runs: list[tuple[str, bool, float]]) -> None:
+    pace = data.draw(paces(r))
+    for outcome, watched, floor in runs:
+        pace = step(pace, outcome, r, watched=watched, floor=floor)
+        assert r.min_every <= pace.every <= r.max_every
+
+
+@given(st.data(), rules(), outcomes, st.booleans(), floors)
+def test_a_failure_never_lengthens_the_interval(
+        data: st.DataObject, r: AdaptiveRules, other: str, watched: bool, floor: float) -> None:
+    pace = data.draw(paces(r))
+    after_failure = step(pace, ANOMALY, r, watched=watched, floor=floor).every
+    assert after_failure <= max(pace.every, r.clamp(floor))  # only the budget may slow it
+    assert after_failure <= step(pace, other, r, watched=watched, floor=floor).every
+
+
+@given(st.data(), rules(), floors)
+def test_a_calm_streak_never_shortens_the_interval(
+        data: st.DataObject, r: AdaptiveRules, floor: float) -> None:
+    pace = data.draw(paces(r))
+    for _ in range(CALM_AFTER + 5):
+        after = step(pace, CLEAN, r, floor=floor)
+        assert after.every >= pace.every
+        pace = after
