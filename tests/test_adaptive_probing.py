@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from probes.result import ErrorClass, ProbeResult
 from service.probing.adaptive import (
@@ -21,6 +24,9 @@ from service.probing.adaptive import (
     outcome_of,
     step,
 )
+from service.probing.watched import WatchedRefresh, watched_candidates
+from service.store.models import Incident, TopChoice
+from tests.clock import T0
 
 RULES = AdaptiveRules(min_every=10, max_every=300, every=60)
 
@@ -110,10 +116,10 @@ def test_cost_per_round_sums_the_latest_cost_of_each_probe() -> None:
     pacer.add("a/x", "latency", RULES)
     pacer.add("a/x", "tools", RULES)
     pacer.add("b/y", "latency", RULES)
-    pacer.observe("a/x", "latency", ok(), cost_usd=0.001)
-    pacer.observe("a/x", "tools", ok(), cost_usd=0.002)
-    pacer.observe("b/y", "latency", ok(), cost_usd=0.004)
-    pacer.observe("a/x", "latency", ok(), cost_usd=None)  # no usage: the last known stays
+    pacer.cost("a/x", "latency", 0.001)
+    pacer.cost("a/x", "tools", 0.002)
+    pacer.cost("b/y", "latency", 0.004)
+    pacer.cost("a/x", "latency", None)  # no usage: the last known stays
     assert math.isclose(pacer.cost_per_round("a/x"), 0.003)
     assert math.isclose(pacer.cost_per_round(), 0.007)
 
@@ -165,3 +171,31 @@ def test_a_calm_streak_never_shortens_the_interval(
         after = step(pace, CLEAN, r, floor=floor)
         assert after.every >= pace.every
         pace = after
+
+
+# --- what is watched: open incidents and flips under way, from the store -----------------
+
+def test_watched_candidates_come_from_open_incidents_and_flips(engine: Engine) -> None:
+    providers = {"a/x": "acme", "a/y": "acme", "z/q": "zeta", "z/r": "zeta", "o/p": "omni"}
+    with Session(engine) as session, session.begin():
+        assert watched_candidates(session, providers) == frozenset()
+        session.add(Incident(provider="acme", external_id="i1", title="Elevated errors",
+                             status="investigating", started_at=T0))
+        session.add(Incident(provider="omni", external_id="i2", title="Over", status="resolved",
+                             started_at=T0, resolved_at=T0 + timedelta(hours=1)))
+        session.add(Incident(provider="omni", external_id="m1", title="Upgrade",
+                             status="in_progress", started_at=T0, is_maintenance=True))
+        session.add(TopChoice(workload="chat", candidate="z/q", challenger="z/r", streak=1,
+                              since=T0, updated_at=T0))
+        session.add(TopChoice(workload="batch", candidate="o/p", since=T0, updated_at=T0))
+    with Session(engine) as session:
+        assert watched_candidates(session, providers) == {"a/x", "a/y", "z/q", "z/r"}
+
+
+async def test_the_refresh_job_sets_what_the_pacer_watches(engine: Engine) -> None:
+    with Session(engine) as session, session.begin():
+        session.add(Incident(provider="acme", external_id="i1", title="Elevated errors",
+                             status="investigating", started_at=T0))
+    pacer = AdaptivePacer()
+    await WatchedRefresh(engine, pacer, {"a/x": "acme", "z/q": "zeta"}).run()
+    assert pacer.watched == {"a/x"}

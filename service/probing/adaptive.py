@@ -125,15 +125,18 @@ class AdaptivePacer:
     def every(self, candidate: str, kind: str) -> float:
         return self._probes[(candidate, kind)].pace.every
 
+    def cost(self, candidate: str, kind: str, usd: float | None) -> None:
+        """What a run cost (None or 0: not known, the last known cost stays)."""
+        if usd:
+            self._probes[(candidate, kind)].cost_usd = usd
+
     def observe(self, candidate: str, kind: str, result: ProbeResult | None,
-                cost_usd: float | None = None, floor: float = 0.0) -> float:
+                floor: float = 0.0) -> float:
         """Take one run's result (None: it did not run) and return the next interval."""
         probe = self._probes[(candidate, kind)]
         outcome = NEUTRAL if result is None else outcome_of(result, list(probe.latencies))
         if result is not None and result.ok and (latency := latency_of(result)) is not None:
             probe.latencies.append(latency)
-        if cost_usd:
-            probe.cost_usd = cost_usd
         probe.pace = step(probe.pace, outcome, probe.rules,
                           watched=candidate in self.watched, floor=floor)
         return probe.pace.every

@@ -49,10 +49,10 @@ class ProbeMetrics:
             "Scheduled probe runs skipped because the candidate's Retry-After had not yet "
             "passed; they are neither probes nor failures.", ["candidate", "kind"],
             registry=registry)
-        self.interval = Gauge(
-            "factorwatch_probe_interval_seconds",
-            "Seconds between the probe's runs: its configured `every`, or for an adaptive "
-            "probe the interval its policy chose after its latest run.", ["candidate", "kind"],
+        self.adaptive_interval = Gauge(
+            "factorwatch_probe_adaptive_interval_seconds",
+            "Adaptive probes: the interval the policy chose after the probe's latest run on "
+            "this replica (its `every` before the first).", ["candidate", "kind"],
             registry=registry)
         self.reader_exits = Gauge(
             "factorwatch_probe_reader_exits",

@@ -74,6 +74,7 @@ class ProbePipeline:
         self.backoff = Backoff()  # candidates that answered 429 with a Retry-After
         self.prices: dict[str, Price] = {}  # to cost each result (set at start-up)
         self.pacer = AdaptivePacer()  # the probes with `adaptive` set
+        self.now: Callable[[], datetime] = lambda: datetime.now(UTC)  # for the budget's day
         for cid in targets:
             for kind, schedule in settings.candidates[cid].probes.items():
                 if schedule.adaptive is not None:
@@ -86,16 +87,18 @@ class ProbePipeline:
                  for cid in self.targets
                  for kind, schedule in sorted(self.settings.candidates[cid].probes.items())]
         for plan in plans:
-            self.metrics.interval.labels(plan.candidate, plan.kind).set(plan.every)
+            if self.pacer.adaptive(plan.candidate, plan.kind):
+                self.metrics.adaptive_interval.labels(plan.candidate, plan.kind).set(plan.every)
         return plans
 
     async def run(self, plan: ProbePlan) -> None:
         ran = await self._probe(plan)
         if self.pacer.adaptive(plan.candidate, plan.kind):
             result, cost = ran if ran is not None else (None, None)
-            every = self.pacer.observe(plan.candidate, plan.kind, result, cost,
+            self.pacer.cost(plan.candidate, plan.kind, cost)
+            every = self.pacer.observe(plan.candidate, plan.kind, result,
                                        floor=self._budget_floor(plan.candidate))
-            self.metrics.interval.labels(plan.candidate, plan.kind).set(every)
+            self.metrics.adaptive_interval.labels(plan.candidate, plan.kind).set(every)
 
     def interval(self, plan: ProbePlan) -> float | None:
         """Seconds until the plan's next run: adaptive probes only (None: keep `every`)."""
@@ -146,7 +149,7 @@ class ProbePipeline:
     def _budget_floor(self, candidate: str) -> float:
         """The interval below which adaptive probes would spend a daily budget before the
         UTC day ends (service/probing/adaptive.py); 0 without a cap."""
-        now = datetime.now(UTC)
+        now = self.now()
         left = (datetime.combine(now.date() + timedelta(days=1), time(), UTC)
                 - now).total_seconds()
         caps = self.settings.probe_budget
