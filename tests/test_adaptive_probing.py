@@ -28,7 +28,7 @@ from service.probing.watched import WatchedRefresh, watched_candidates
 from service.store.models import Incident, TopChoice
 from tests.clock import T0
 
-RULES = AdaptiveRules(min_every=10, max_every=300, every=60)
+RULES = AdaptiveRules(min_every=10, max_every=300, every=60, alert_runs=30)
 
 
 def ok(ttft: float = 0.4) -> ProbeResult:
@@ -40,7 +40,18 @@ def failed(error: ErrorClass = ErrorClass.HTTP_5XX) -> ProbeResult:
 
 
 def test_a_failure_snaps_to_min_every_at_once() -> None:
-    assert step(Pace(300, calm=40), ANOMALY, RULES) == Pace(10, calm=0)
+    assert step(Pace(300, calm=40), ANOMALY, RULES) == Pace(10, calm=0, failing=1)
+
+
+def test_once_the_state_window_is_full_of_failures_the_pace_is_every_again() -> None:
+    assert AdaptiveRules.for_window(10, 300, 60, window_seconds=300).alert_runs == 30
+    pace, seen = Pace(300), []
+    for _ in range(32):
+        pace = step(pace, ANOMALY, RULES)
+        seen.append(pace.every)
+    assert seen == [10] * 30 + [60] * 2  # 30 x 10 s fill the 5-minute window: down
+    assert step(pace, CLEAN, RULES) == Pace(60, calm=1)  # it answers again
+    assert step(step(pace, CLEAN, RULES), ANOMALY, RULES).every == 10  # a new failure
 
 
 def test_calm_stretches_after_a_streak_up_to_max_every() -> None:
@@ -132,13 +143,15 @@ durations = st.floats(min_value=1, max_value=86400, allow_nan=False)
 @st.composite
 def rules(draw: st.DrawFn) -> AdaptiveRules:
     low, high = sorted((draw(durations), draw(durations)))
-    return AdaptiveRules(low, high, draw(st.floats(min_value=low, max_value=high)))
+    return AdaptiveRules(low, high, draw(st.floats(min_value=low, max_value=high)),
+                         draw(st.integers(min_value=1, max_value=100)))
 
 
 @st.composite
 def paces(draw: st.DrawFn, r: AdaptiveRules) -> Pace:
     return Pace(draw(st.floats(min_value=r.min_every, max_value=r.max_every)),
-                draw(st.integers(min_value=0, max_value=50)))
+                draw(st.integers(min_value=0, max_value=50)),
+                draw(st.integers(min_value=0, max_value=200)))
 
 
 outcomes = st.sampled_from([ANOMALY, CLEAN, NEUTRAL])
@@ -159,8 +172,11 @@ def test_a_failure_never_lengthens_the_interval(
         data: st.DataObject, r: AdaptiveRules, other: str, watched: bool, floor: float) -> None:
     pace = data.draw(paces(r))
     after_failure = step(pace, ANOMALY, r, watched=watched, floor=floor).every
-    assert after_failure <= max(pace.every, r.clamp(floor))  # only the budget may slow it
-    assert after_failure <= step(pace, other, r, watched=watched, floor=floor).every
+    # Only the budget may slow it; a long outage goes back to no slower than `every`.
+    assert after_failure <= max(min(pace.every, r.every), r.clamp(floor)) \
+        or pace.failing >= r.alert_runs and after_failure <= max(r.every, r.clamp(floor))
+    if pace.failing < r.alert_runs:  # still filling the state window: no other is faster
+        assert after_failure <= step(pace, other, r, watched=watched, floor=floor).every
 
 
 @given(st.data(), rules(), floors)

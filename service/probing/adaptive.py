@@ -5,6 +5,9 @@ A probe with `adaptive: {min_every, max_every}` in its config starts at its `eve
 - an anomaly — a failure that counts against availability, or a latency jump (its TTFT, else
   its duration, at least `LATENCY_JUMP` times the median of its last successes) — snaps the
   interval to `min_every` at once, so that the failures the state needs come within seconds;
+- once `alert_runs` anomalies in a row have filled the state window (the state is then
+  `down`, service/scoring/states.py), further ones run at `every` again: a long outage is
+  watched at the configured pace, not at `min_every` for hours;
 - after `CALM_AFTER` clean probes in a row, each further clean probe stretches the interval
   by `GROWTH`, up to `max_every`;
 - a probe that says nothing of the provider (429, 401/403, a run skipped) keeps it;
@@ -23,6 +26,7 @@ decision and is pure; `AdaptivePacer` only keeps each probe's state between runs
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import deque
 from dataclasses import dataclass, field
@@ -42,7 +46,14 @@ ANOMALY, CLEAN, NEUTRAL = "anomaly", "clean", "neutral"
 class AdaptiveRules:
     min_every: float  # seconds: the interval while something looks wrong
     max_every: float  # seconds: the longest calm interval
-    every: float  # seconds: the first interval, and the longest while watched
+    every: float  # seconds: the first interval, the longest while watched or long failing
+    alert_runs: int = 30  # anomalies in a row at min_every: enough to fill the state window
+
+    @classmethod
+    def for_window(cls, min_every: float, max_every: float, every: float,
+                   window_seconds: float) -> AdaptiveRules:
+        """Rules whose alert runs span the state window (`scoring.states.window`)."""
+        return cls(min_every, max_every, every, max(1, math.ceil(window_seconds / min_every)))
 
     def clamp(self, seconds: float) -> float:
         return min(self.max_every, max(self.min_every, seconds))
@@ -52,21 +63,24 @@ class AdaptiveRules:
 class Pace:
     every: float  # seconds until the next run
     calm: int = 0  # clean probes in a row
+    failing: int = 0  # anomalies in a row
 
 
 def step(pace: Pace, outcome: str, rules: AdaptiveRules, *, watched: bool = False,
          floor: float = 0.0) -> Pace:
     """The pace after one probe whose outcome was ANOMALY, CLEAN or NEUTRAL."""
     if outcome == ANOMALY:
-        every, calm = rules.min_every, 0
+        failing = pace.failing + 1
+        every = rules.min_every if failing <= rules.alert_runs else rules.every
+        calm = 0
     elif outcome == CLEAN:
-        calm = pace.calm + 1
+        calm, failing = pace.calm + 1, 0
         every = pace.every * GROWTH if calm > CALM_AFTER else pace.every
     else:
-        every, calm = pace.every, pace.calm
+        every, calm, failing = pace.every, pace.calm, pace.failing
     if watched:
         every = min(every, rules.every)
-    return Pace(rules.clamp(max(every, floor)), calm)
+    return Pace(rules.clamp(max(every, floor)), calm, failing)
 
 
 def budget_floor(seconds_left: float, usd_left: float | None, usd_per_round: float) -> float:

@@ -78,9 +78,9 @@ class ProbePipeline:
         for cid in targets:
             for kind, schedule in settings.candidates[cid].probes.items():
                 if schedule.adaptive is not None:
-                    self.pacer.add(cid, kind, AdaptiveRules(
+                    self.pacer.add(cid, kind, AdaptiveRules.for_window(
                         schedule.adaptive.min_every, schedule.adaptive.max_every,
-                        schedule.every))
+                        schedule.every, settings.scoring.states.window))
 
     def plans(self) -> list[ProbePlan]:
         plans = [ProbePlan(cid, kind, schedule.every)
