@@ -190,11 +190,10 @@ def replay(strategy: Strategy, timeline: Timeline, seed: int) -> Probes:
 
 # --- detection ----------------------------------------------------------------------------
 
-def first_seen(probes: Probes, start: float, end: float, seen: Callable[[int], bool]
-               ) -> float | None:
+def first_failure(probes: Probes, start: float, end: float) -> float | None:
     i = bisect.bisect_left(probes.times, start)
     while i < len(probes.times) and probes.times[i] < end:
-        if seen(i):
+        if not probes.ok[i]:
             return probes.times[i] - start
         i += 1
     return None
@@ -222,7 +221,8 @@ def down_after(probes: Probes, fails: list[int], start: float, end: float) -> fl
 
 def slow(probes: Probes) -> list[bool]:
     """Whether each probe's TTFT is a jump against the median of the last 20 successes."""
-    out, recent = [], []
+    out: list[bool] = []
+    recent: list[float] = []
     for ttft in probes.ttft:
         out.append(is_latency_jump(ttft, recent))
         if ttft is not None:
@@ -246,7 +246,7 @@ def nth_after(probes: Probes, flags: list[bool], start: float, end: float, n: in
 def quantiles(values: list[float | None]) -> str:
     got = sorted(v for v in values if v is not None)
     if not got:
-        return "– / – / –"
+        return "none"
     p90 = got[min(len(got) - 1, math.ceil(0.9 * len(got)) - 1)]
     return f"{statistics.median(got):.0f} / {p90:.0f} / {got[-1]:.0f}"
 
@@ -276,7 +276,7 @@ def main() -> None:
             probes = replay(strategy, timeline, args.seed)
             fails = [0, *accumulate(not ok for ok in probes.ok)]
             for start, end in timeline.events:
-                seen.append(first_seen(probes, start, end, lambda i: not probes.ok[i]))
+                seen.append(first_failure(probes, start, end))
                 down.append(down_after(probes, fails, start, end))
             count += len(probes.times)
             days += timeline.span / DAY

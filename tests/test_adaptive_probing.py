@@ -172,11 +172,11 @@ def test_a_failure_never_lengthens_the_interval(
         data: st.DataObject, r: AdaptiveRules, other: str, watched: bool, floor: float) -> None:
     pace = data.draw(paces(r))
     after_failure = step(pace, ANOMALY, r, watched=watched, floor=floor).every
-    # Only the budget may slow it; a long outage goes back to no slower than `every`.
-    assert after_failure <= max(min(pace.every, r.every), r.clamp(floor)) \
-        or pace.failing >= r.alert_runs and after_failure <= max(r.every, r.clamp(floor))
-    if pace.failing < r.alert_runs:  # still filling the state window: no other is faster
+    if pace.failing < r.alert_runs:  # still filling the state window: only the budget may
+        assert after_failure <= max(min(pace.every, r.every), r.clamp(floor))  # slow it,
         assert after_failure <= step(pace, other, r, watched=watched, floor=floor).every
+    else:  # the window is full of failures (down): back to no slower than `every`
+        assert after_failure <= max(r.every, r.clamp(floor))
 
 
 @given(st.data(), rules(), floors)
