@@ -180,6 +180,7 @@ candidates:
 
     sent = {model: sum(r.model == model for r in half_failing_sim.records)
             for model in ("bad", "good")}
+    assert "adaptive-watch" in {job.name for job in daemon.periodic_jobs()}
     assert interval == {"sim/bad": 0.2, "sim/good": 2.0}
     assert sent["good"] <= 2  # at its `every`: no clean streak yet to stretch it
     assert sent["bad"] >= 8, sent  # a fixed 2 s interval would have sent at most 2
