@@ -13,7 +13,9 @@ A probe with `adaptive: {min_every, max_every}` in its config starts at its `eve
 - a probe that says nothing of the provider (429, 401/403, a run skipped) keeps it;
 - while the candidate is *watched* — its provider has an open declared incident, or it is the
   incumbent or the challenger of a top-choice change under way — the interval is at most the
-  configured `every`: no calm stretching while the outcome hangs on it;
+  configured `every`: no calm stretching while the outcome hangs on it (not `min_every`:
+  declared incidents often last hours and touch other models; a failure this probe sees
+  brings `min_every` itself);
 - the daily probe budget sets a floor (`budget_floor`): the interval at which the spend left
   lasts until the end of the UTC day, so the policy slows down as a budget runs low instead
   of spending it early (the budget itself still skips probes past its cap:
