@@ -37,6 +37,8 @@ from service.probing.clients import ProbeClients
 from service.probing.looplag import loop_lag_histogram, monitor_loop_lag
 from service.probing.metrics import ProbeMetrics
 from service.probing.pipeline import ProbePipeline, build_targets
+from service.probing.watched import EVERY as WATCHED_EVERY
+from service.probing.watched import WatchedRefresh
 from service.rankings.evidence import latest_prices
 from service.rankings.job import ScoringJob
 from service.rankings.metrics import RankingMetrics, StoreCollector, latest_rankings_reader
@@ -127,7 +129,7 @@ class Daemon:
         self.probing = ProbePipeline(
             settings, targets, probe_metrics, ProbeBudget(settings.probe_budget, probe_metrics),
             write, self.cluster.owns, self._client_for)
-        self.scheduler = Scheduler(self.probing.run)
+        self.scheduler = Scheduler(self.probing.run, interval_of=self.probing.interval)
         # GET /api/v1/providers/{p}/models: the daemon's keys, its HTTP client.
         self.discoverer = Discoverer(settings, self._environ, lambda: self._http)
         self._http: httpx.AsyncClient | None = None
@@ -174,8 +176,18 @@ class Daemon:
         """The cluster heartbeat on every replica; every other job on the lease holder only."""
         heartbeat = PeriodicJob("cluster", self.settings.cluster.lease_ttl / 3,
                                 self._cluster_tick, first_delay=0)
-        return [heartbeat, *(replace(job, run=self._on_lease_holder(job.run))
-                             for job in self._lease_holder_jobs())]
+        return [heartbeat, *self._adaptive_jobs(),
+                *(replace(job, run=self._on_lease_holder(job.run))
+                  for job in self._lease_holder_jobs())]
+
+    def _adaptive_jobs(self) -> list[PeriodicJob]:
+        """Adaptive probing's watch list (open incidents, flips), on every replica that has
+        an adaptive probe: every replica probes."""
+        if not self.probing.pacer.has_probes:
+            return []
+        providers = {cid: self.settings.candidates[cid].provider for cid in self.probing.targets}
+        refresh = WatchedRefresh(self.engine, self.probing.pacer, providers)
+        return [PeriodicJob("adaptive-watch", WATCHED_EVERY, refresh.run, first_delay=0)]
 
     def _lease_holder_jobs(self) -> list[PeriodicJob]:
         retention = ([PeriodicJob("retention", RETENTION_EVERY, self.retention.run)]

@@ -2,6 +2,9 @@
 
 The scheduler only decides when; what a probe or a scoring pass does is handed in. It keeps
 the tasks it started so that a stop can wait for in-flight probes and write their results.
+After each probe run it asks `interval_of` for the probe's next interval (adaptive probing,
+service/probing/adaptive.py): when that changed, the job is rescheduled to run that long
+after now, with the jitter of the new interval.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.base import STATE_PAUSED
 from apscheduler.triggers.interval import IntervalTrigger
 
 log = logging.getLogger(__name__)
@@ -48,8 +52,12 @@ class PeriodicJob:
 
 class Scheduler:
     def __init__(self, run_probe: Callable[[ProbePlan], Awaitable[None]],
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None,
+                 interval_of: Callable[[ProbePlan], float | None] = lambda plan: None
+                 ) -> None:
         self._run_probe = run_probe
+        self._interval_of = interval_of  # None: the plan keeps its `every`
+        self._every: dict[str, float] = {}  # probe job id -> its current interval
         self._rng = rng or random.Random()
         self._aps = AsyncIOScheduler(timezone=UTC)
         self._in_flight: set[asyncio.Task[Any]] = set()
@@ -63,10 +71,12 @@ class Scheduler:
         for plan in plans:
             first = now + timedelta(
                 seconds=self._rng.uniform(0, plan.every))
+            job_id = _probe_job_id(plan)
+            self._every[job_id] = plan.every
             self._aps.add_job(
                 self._tracked, IntervalTrigger(seconds=plan.every,
                                                jitter=jitter_seconds(plan.every)),
-                args=[self._run_probe, plan], id=f"probe:{plan.candidate}:{plan.kind}",
+                args=[self._run_probe, plan], id=job_id,
                 next_run_time=first, max_instances=1, coalesce=True,
                 misfire_grace_time=max(1, int(plan.every)))
         for job in periodic:
@@ -107,6 +117,24 @@ class Scheduler:
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
         await asyncio.shield(task)
+        if args and isinstance(plan := args[0], ProbePlan):
+            self._repace(plan)
+
+    def _repace(self, plan: ProbePlan) -> None:
+        """Reschedule an adaptive probe whose interval changed with its latest run."""
+        every = self._interval_of(plan)
+        job_id = _probe_job_id(plan)
+        if every is None or every == self._every.get(job_id) or not self._aps.running \
+                or self._aps.state == STATE_PAUSED:
+            return  # unchanged, or stopping: no new runs
+        self._every[job_id] = every
+        self._aps.reschedule_job(job_id, trigger=IntervalTrigger(
+            seconds=every, jitter=jitter_seconds(every)))
+        self._aps.modify_job(job_id, misfire_grace_time=max(1, int(every)))
+
+    def every(self, plan: ProbePlan) -> float:
+        """The probe's current interval in seconds."""
+        return self._every[_probe_job_id(plan)]
 
     @staticmethod
     async def _guarded(job: Callable[..., Awaitable[None]], *args: Any) -> None:
@@ -117,3 +145,7 @@ class Scheduler:
                 log.exception("%s probe of %s failed", plan.kind, plan.candidate)
             else:
                 log.exception("job %s failed", getattr(job, "__name__", job))
+
+
+def _probe_job_id(plan: ProbePlan) -> str:
+    return f"probe:{plan.candidate}:{plan.kind}"

@@ -162,3 +162,19 @@ async def test_daemon_stops_probing_at_the_budget_and_remembers_after_restart(
     await run_probes(again, 3)
     assert len(fleet.records) == asked  # the restarted daemon knows today's spend
     assert caplog.text.count("skipping probes of p/m") == 2  # once per daemon
+
+
+async def test_an_adaptive_probe_slows_down_so_its_budget_lasts_the_day(
+        fleet: SimServer, tmp_path: Path) -> None:
+    config = tmp_path / "fw.yaml"
+    config.write_text(CONFIG.format(db=tmp_path / "fw.db", base_url=fleet.base_url).replace(
+        "uptime: {every: 1h,", "uptime: {every: 1m, adaptive: {min_every: 10s, max_every: 1d},"))
+    daemon = Daemon(load_settings(config, environ={}), environ={})
+    daemon.probing.now = lambda: datetime(2026, 3, 2, 12, tzinfo=UTC)  # 12 h left today
+    await run_probes(daemon, 1)
+    cost = daemon.probing.budget.spent("p/m")
+    assert 0 < cost < 0.05
+    # What is left, 0.05 - cost, at `cost` a probe, lasts the 43,200 s left at this pace:
+    assert daemon.probing.pacer.every("p/m", "uptime") == pytest.approx(
+        43_200 * cost / (0.05 - cost))
+    assert daemon.probing.pacer.every("p/m", "uptime") > 60  # its `every` without a budget

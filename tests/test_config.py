@@ -52,6 +52,12 @@ INVALID_CASES: dict[str, str] = {
         "FACTORWATCH_DATABASE_FILE instead"
     ),
     "duplicate_key": "{path}: invalid YAML at line 3, column 1: duplicate key 'listen'",
+    "adaptive_min_over_max": (
+        "candidates.openai/gpt-6-sol.probes.latency.adaptive: min_every must not exceed "
+        "max_every"),
+    "adaptive_every_outside": (
+        "candidates.openai/gpt-6-sol.probes.latency: every (60s) must lie between "
+        "adaptive.min_every (120s) and adaptive.max_every (600s)"),
     "duration_invalid": "candidates.openai/gpt-6-sol.probes.latency.every: invalid duration 'soon'",
     "duration_not_positive": "scoring.every: must be > 0",
     "fact_unknown": f"providers.openai.facts.hipaa: unknown fact 'hipaa' (known: {_KNOWN_FACTS})",

@@ -140,3 +140,47 @@ candidates:
 
 
 KINDS = ("latency", "uptime")
+
+
+@pytest.fixture
+def half_failing_sim() -> Iterator[SimServer]:
+    server = SimServer({"bad": SimModel(ttft_seconds=0.01, fault="status_500"),
+                        "good": SimModel(ttft_seconds=0.01)}, seed=1)
+    server.start_in_thread()
+    yield server
+    server.stop_thread()
+
+
+@pytest.mark.integration  # a simulator, a running daemon
+async def test_the_running_daemon_probes_a_failing_adaptive_candidate_faster(
+        half_failing_sim: SimServer, tmp_path: Path) -> None:
+    config = tmp_path / "fw.yaml"
+    probes = "{latency: {every: 2s, timeout: 5s, adaptive: {min_every: 200ms, max_every: 10s}}}"
+    config.write_text(f"""
+builtin_catalog: false
+database: sqlite:///{tmp_path / 'fw.db'}
+listen: 127.0.0.1:{free_port()}
+providers: {{sim: {{}}}}
+candidates:
+  sim/bad: {{provider: sim, api: openai, base_url: "{half_failing_sim.base_url}", model: bad,
+             probes: {probes}}}
+  sim/good: {{provider: sim, api: openai, base_url: "{half_failing_sim.base_url}", model: good,
+              probes: {probes}}}
+""")
+    daemon = Daemon(load_settings(config, environ={}), environ={})
+    stop = asyncio.Event()
+    task = asyncio.create_task(daemon.run(stop))
+    await asyncio.wait_for(daemon.started.wait(), 30)
+    await asyncio.sleep(4)  # each first run within 2 s; then the bad one every 0.2 s
+    interval = {cid: daemon.registry.get_sample_value(
+        "factorwatch_probe_adaptive_interval_seconds", {"candidate": cid, "kind": "latency"})
+        for cid in ("sim/bad", "sim/good")}
+    stop.set()
+    await asyncio.wait_for(task, 30)
+
+    sent = {model: sum(r.model == model for r in half_failing_sim.records)
+            for model in ("bad", "good")}
+    assert "adaptive-watch" in {job.name for job in daemon.periodic_jobs()}
+    assert interval == {"sim/bad": 0.2, "sim/good": 2.0}
+    assert sent["good"] <= 2  # at its `every`: no clean streak yet to stretch it
+    assert sent["bad"] >= 8, sent  # a fixed 2 s interval would have sent at most 2

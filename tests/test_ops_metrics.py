@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from sqlmodel import Session
 
+from service.config.models import AdaptiveSchedule, ProbeSchedule
 from service.probing.looplag import loop_lag_histogram, monitor_loop_lag
 from service.sla.figures import ops_snapshot
 from service.sla.metrics import OperationsCollector
@@ -70,6 +72,16 @@ def test_prices_and_probe_freshness(registry: CollectorRegistry) -> None:
     last = value(registry, "factorwatch_last_probe_timestamp_seconds", candidate="acme/fast",
                  kind="latency")
     assert last is not None and time.time() - 3600 < last < time.time()
+
+
+def test_an_adaptive_probe_may_wait_up_to_its_max_every(tmp_path: Path) -> None:
+    seeded = seed(tmp_path)
+    seeded.settings.candidates["zeta/cheap"].probes["latency"] = ProbeSchedule(
+        every=30, adaptive=AdaptiveSchedule(min_every=10, max_every=300))
+    with Session(seeded.engine) as session:
+        snap = ops_snapshot(session, seeded.settings, seeded.now)
+    assert snap.probe_interval[("zeta/cheap", "latency")] == 300  # the lag graph's "late"
+    assert snap.probe_interval[("acme/fast", "latency")] == 60
 
 
 def test_a_store_that_fails_leaves_the_scrape_answering() -> None:

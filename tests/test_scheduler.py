@@ -8,6 +8,8 @@ import random
 
 import pytest
 
+from probes.result import ErrorClass, ProbeResult
+from service.probing.adaptive import AdaptivePacer, AdaptiveRules
 from service.scheduler import PeriodicJob, ProbePlan, Scheduler, jitter_seconds
 
 
@@ -105,3 +107,33 @@ async def test_a_probe_job_that_raises_is_logged_with_its_candidate(
     await Scheduler._guarded(broken, ProbePlan("west/m", "tools", every=60))
     assert [r.getMessage() for r in caplog.records] == ["tools probe of west/m failed"]
     assert "boom" in caplog.text  # with its traceback
+
+
+@pytest.mark.integration  # real scheduler, real time
+async def test_an_adaptive_probe_comes_faster_after_a_failure_and_slower_when_calm() -> None:
+    pacer = AdaptivePacer()
+    pacer.add("a/x", "latency", AdaptiveRules(min_every=0.05, max_every=0.5, every=0.3))
+    runs: list[float] = []
+
+    async def probe(plan: ProbePlan) -> None:
+        runs.append(asyncio.get_running_loop().time())
+        failing = len(runs) in (2, 3)  # the 2nd and 3rd runs fail, the rest are clean
+        pacer.observe(plan.candidate, plan.kind, ProbeResult(
+            kind="latency", ok=not failing,
+            error_class=ErrorClass.HTTP_5XX if failing else None, ttft_seconds=0.01))
+
+    scheduler = Scheduler(probe, rng=random.Random(1),
+                          interval_of=lambda plan: pacer.every(plan.candidate, plan.kind))
+    plan = ProbePlan("a/x", "latency", every=0.3)
+    scheduler.start([plan], [])
+    for _ in range(400):
+        if len(runs) >= 14:
+            break
+        await asyncio.sleep(0.02)
+    await scheduler.stop(grace_seconds=1)
+    gaps = [b - a for a, b in itertools.pairwise(runs)]
+    assert len(gaps) >= 13
+    assert gaps[0] > 0.25  # its configured `every` first
+    assert gaps[1] < 0.15 and gaps[2] < 0.15  # after each failure: min_every, at once
+    assert gaps[-1] > 0.3  # calm again: stretched toward max_every
+    assert scheduler.every(plan) == 0.5

@@ -131,8 +131,22 @@ class ProviderConfig(_Strict):
 _OPTIONS = ("prompt", "catalog", "eval_set", "sample", "context_tokens", "depths")
 
 
+class AdaptiveSchedule(_Strict):
+    """Adaptive probing (service/probing/adaptive.py): the interval moves between these."""
+
+    min_every: PositiveDuration
+    max_every: PositiveDuration
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AdaptiveSchedule:
+        if self.min_every > self.max_every:
+            raise ValueError("min_every must not exceed max_every")
+        return self
+
+
 class ProbeSchedule(_Strict):
     every: PositiveDuration
+    adaptive: AdaptiveSchedule | None = None  # None: every `every`, as always
     timeout: PositiveDuration = 30.0
     max_tokens: Annotated[int, Field(ge=1)] = 16  # when unset, each kind has its own default
     prompt: NonEmpty | None = None  # latency, uptime
@@ -155,6 +169,14 @@ class ProbeSchedule(_Strict):
         if path is not None:
             load_eval_set(path)
         return path
+
+    @model_validator(mode="after")
+    def _every_within_adaptive(self) -> ProbeSchedule:
+        a = self.adaptive
+        if a is not None and not a.min_every <= self.every <= a.max_every:
+            raise ValueError(f"every ({self.every:g}s) must lie between adaptive.min_every "
+                             f"({a.min_every:g}s) and adaptive.max_every ({a.max_every:g}s)")
+        return self
 
     def probe_options(self) -> dict[str, Any]:
         """What the probe reads from Target.options: the options set, and max_tokens only

@@ -49,6 +49,11 @@ class ProbeMetrics:
             "Scheduled probe runs skipped because the candidate's Retry-After had not yet "
             "passed; they are neither probes nor failures.", ["candidate", "kind"],
             registry=registry)
+        self.adaptive_interval = Gauge(
+            "factorwatch_probe_adaptive_interval_seconds",
+            "Adaptive probes: the interval the policy chose after the probe's latest run on "
+            "this replica (its `every` before the first).", ["candidate", "kind"],
+            registry=registry)
         self.reader_exits = Gauge(
             "factorwatch_probe_reader_exits",
             "Times since start the process that reads probe connections exited unasked; the "

@@ -115,8 +115,9 @@ def availability_by_region(session: Session, ids: list[str], now: datetime
 def ops_snapshot(session: Session, settings: Settings, now: datetime) -> OpsSnapshot:
     providers = enabled_candidates(settings)
     counts = open_incident_counts(session)
-    schedules = {(cid, kind): s.every for cid in providers
-                 for kind, s in settings.candidates[cid].probes.items()}
+    # An adaptive probe may wait up to its max_every: the longest the config lets it wait.
+    schedules = {(cid, kind): s.adaptive.max_every if s.adaptive else s.every
+                 for cid in providers for kind, s in settings.candidates[cid].probes.items()}
     return OpsSnapshot(
         sla=sla_rows(session, settings, now),
         incidents_open={p: counts.get(p, 0) for p in sorted(settings.providers)},
