@@ -95,8 +95,11 @@ def _change(raw: Any) -> IncidentReport:
         for change in item.get("component_changes") or [] if isinstance(item, dict) else []:
             level = _IMPACT.get(str(change.get("status"))) if isinstance(change, dict) else None
             impact = level if _RANK[level] > _RANK[impact] else impact
+    title = clip(str(raw.get("title") or "(untitled)"))[:500]
+    if not updates:  # one at its start, so that the store knows which source listed it
+        updates = (StatusUpdate(status, start, title),)
     return IncidentReport(
-        external_id=ext_id, title=clip(str(raw.get("title") or "(untitled)"))[:500],
+        external_id=ext_id, title=title,
         status=status, started_at=start, impact=None if maintenance else impact,
         components=tuple(dict.fromkeys(c for c in components if isinstance(c, str) and c)),
         resolved_at=resolved_at, updates=updates, is_maintenance=maintenance)

@@ -11,10 +11,18 @@ read is a warning, and then nothing is ended on that answer.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from probes.status import statuspage
-from probes.status.model import ParseError, StatusReport, load_json, parse_each
+from probes.status.model import (
+    IncidentReport,
+    ParseError,
+    StatusReport,
+    StatusUpdate,
+    load_json,
+    parse_each,
+)
 
 NAME = "rootly"
 
@@ -32,6 +40,13 @@ def parse(body: bytes) -> StatusReport:
         raise ParseError("not a Rootly status.json: expected `page`, `status` with an "
                          "`indicator` and an `incidents` list")
     # One not read may still be open: then nothing is ended on this answer.
-    found, warnings = parse_each(doc["incidents"],
-                                 lambda raw: statuspage.incident(raw, False), "an incident")
+    found, warnings = parse_each(doc["incidents"], _incident, "an incident")
     return StatusReport(NAME, tuple(found), lists_all_open=not warnings, warnings=warnings)
+
+
+def _incident(raw: Any) -> IncidentReport:
+    inc = statuspage.incident(raw, False)
+    if inc.updates:
+        return inc
+    # One at its start, so that the store knows this source listed it (and may end it).
+    return replace(inc, updates=(StatusUpdate(inc.status, inc.started_at, inc.title),))

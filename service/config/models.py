@@ -103,6 +103,10 @@ class StatusSource(_Strict):
         if self.format == "google-cloud" and not self.components:
             raise ValueError("a google-cloud source covers every Google Cloud product: name "
                              "the ones to follow in `components` (e.g. [Vertex Gemini API])")
+        if self.format == "azure-status" and not self.components:
+            raise ValueError("an azure-status source covers every Azure service and region: "
+                             "name the ones to follow in `components` (e.g. [Azure OpenAI "
+                             "Service])")
         return self
 
 

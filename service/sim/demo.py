@@ -129,8 +129,8 @@ def demo_config(base_url: str, database: str, listen: str, *,
         fmt = STATUS_FORMATS.get(provider, "statuspage")
         providers[provider] = {
             "name": f"{provider} (simulated)", "facts": facts,
-            "status": [{"url": origin + status_path(provider, fmt),
-                        "format": fmt, "every": "5s", "stale_after": "1m"}]}
+            "status": [{"url": origin + status_path(provider, fmt), "format": fmt,
+                        "components": ["API"], "every": "5s", "stale_after": "1m"}]}
         if sla is not None:
             providers[provider]["sla"] = {"availability": sla, "source": SOURCE}
         # Read from the simulated LiteLLM list; the figures (the same) seed it until it answers.
