@@ -361,3 +361,13 @@ async def test_mistral_rootly_incident_opens_then_ends_when_no_longer_listed(
     (row,) = stored(engine)
     assert (row.external_id, row.status, row.resolved_at) == ("r1", "resolved", clock.now)
     assert events(engine) == ["incident_opened", "incident_resolved"]
+
+
+def test_a_status_url_is_fetched_as_written_trailing_slash_included() -> None:
+    from service.config.models import StatusSource
+
+    url = catalog_source("azure-openai")["url"]
+    assert url.endswith("/feed/")
+    assert StatusSource(url=url, components=["X"]).url == url
+    with pytest.raises(ValueError, match="expected an http"):
+        StatusSource(url="rssfeed.azure.status.microsoft/feed/")

@@ -42,6 +42,7 @@ from service.config.fields import (
     ProbeKind,
     Ratio,
     ScaleName,
+    SourceUrl,
 )
 from service.config.latency import LatencyStateConfig
 from service.config.retention import RetentionConfig, fit_default
@@ -84,7 +85,7 @@ def _price_source_names() -> str:
 
 
 class StatusSource(_Strict):
-    url: HttpUrl
+    url: SourceUrl
     components: list[str] = []
     format: str | None = None  # None: detected from the response
     every: PositiveDuration = 120.0
