@@ -371,3 +371,24 @@ def test_a_status_url_is_fetched_as_written_trailing_slash_included() -> None:
     assert StatusSource(url=url, components=["X"]).url == url
     with pytest.raises(ValueError, match="expected an http"):
         StatusSource(url="rssfeed.azure.status.microsoft/feed/")
+
+
+@pytest.mark.integration
+async def test_azure_incident_ended_by_an_empty_answer_reopens_when_listed_again(
+        server: SourceServer, engine: Engine, client: httpx.AsyncClient) -> None:
+    # Azure serves its feed from several backends; one may answer an empty channel while
+    # another still lists the incident (status.azure.com did so during the West US outage).
+    clock = Clock(T0)
+    p = poller("azure-openai", server, engine, client, CollectorRegistry(), clock)
+    for body in (AZURE_WUS, AZURE_EMPTY, AZURE_WUS):
+        server.routes["/s"] = Route(real(body), "application/rss+xml")
+        clock.now += timedelta(minutes=2)
+        await p.poll()
+    (row,) = stored(engine)
+    assert (row.status, row.resolved_at) == ("investigating", None)
+    assert events(engine) == ["incident_opened", "incident_resolved", "incident_updated"]
+    server.routes["/s"] = Route(real(AZURE_EMPTY), "application/rss+xml")
+    clock.now += timedelta(minutes=2)
+    await p.poll()
+    (row,) = stored(engine)
+    assert (row.status, row.resolved_at) == ("resolved", clock.now)
