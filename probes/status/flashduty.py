@@ -60,8 +60,12 @@ def parse(body: bytes) -> StatusReport:
                          "`active_changes`, `items` or one change")
     data = doc["data"]
     snapshot = isinstance(data.get("active_changes"), list)
-    items = (data["active_changes"] if snapshot else data["items"]
-             if isinstance(data.get("items"), list) else [data])
+    if snapshot:
+        items = data["active_changes"]
+    elif isinstance(data.get("items"), list):
+        items = data["items"]
+    else:
+        items = [data]  # change/info: one change
     # One not read may still be open: then nothing is ended on this answer.
     found, warnings = parse_each(items, _change, "a change")
     return StatusReport(NAME, merge_duplicates(found), lists_all_open=snapshot and not warnings,
@@ -69,8 +73,7 @@ def parse(body: bytes) -> StatusReport:
 
 
 def _change(raw: Any) -> IncidentReport:
-    if not isinstance(raw, dict) or not isinstance(raw.get("change_id"), int | str) or \
-            str(raw.get("change_id")) == "":
+    if not isinstance(raw, dict) or raw.get("change_id") in (None, ""):
         raise ParseError("no change_id")
     ext_id = str(raw["change_id"])
     start = _seconds(raw.get("start_at_seconds"))
