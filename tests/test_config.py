@@ -138,6 +138,10 @@ INVALID_CASES: dict[str, str] = {
     "sla_not_a_ratio": (
         "providers.openai.sla.availability: must be a ratio in (0, 1]: 0.999 means 99.9%"
     ),
+    "status_azure_without_components": (
+        "providers.acme.status.0: an azure-status source covers every Azure service and "
+        "region: name the ones to follow in `components` (e.g. [Azure OpenAI Service])"
+    ),
     "status_format_unknown": (
         "providers.openai.status.0.format: unknown status format 'rss' "
         f"(known: {', '.join(sorted(STATUS_READERS))})"

@@ -13,7 +13,16 @@ from probes.pricing import READERS as PRICE_READERS
 from probes.status import parse
 from service.sim.behaviour import SimModel
 from service.sim.server import SimServer
-from service.sim.status_pages import ALERTS_PATH, PRICES_PATH, Incident, litellm_prices, summary
+from service.sim.status_pages import (
+    ALERTS_PATH,
+    FORMAT_PATHS,
+    PRICES_PATH,
+    Incident,
+    litellm_prices,
+    status_document,
+    status_path,
+    summary,
+)
 
 STARTED = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 FLAKY = (Incident("Elevated error rates", impact="minor", start=2.0),
@@ -32,6 +41,24 @@ def test_incidents_open_and_close_on_their_schedule() -> None:
     assert [i.title for i in later.incidents] == ["Elevated error rates"]
     again = parse(json.dumps(summary("p", FLAKY, STARTED, 361.0)).encode())
     assert again.incidents[1].external_id != report.incidents[1].external_id  # a new one
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMAT_PATHS))
+def test_every_format_serves_the_same_incidents(fmt: str) -> None:
+    pages = {"p": FLAKY}
+    served = status_document(status_path("p", fmt), pages, STARTED, 61.0)
+    assert served is not None
+    report = parse(served[1])  # detected, as a source without `format` would be
+    assert report.format == fmt and report.lists_all_open
+    assert [(i.title, i.status, i.started_at, i.components) for i in report.incidents] == [
+        ("Elevated error rates", "investigating", datetime(2026, 1, 5, 12, 0, 2, tzinfo=UTC),
+         ("API",)),
+        ("API unavailable", "investigating", datetime(2026, 1, 5, 12, 1, tzinfo=UTC), ("API",))]
+    if fmt != "azure-status":  # Azure's feed says nothing of impact
+        assert [i.impact for i in report.incidents] == ["minor", "major"]
+    quiet = status_document(status_path("p", fmt), pages, STARTED, 1.0)
+    assert quiet is not None and parse(quiet[1], fmt).incidents == ()
+    assert status_document(status_path("nobody", fmt), pages, STARTED, 1.0) is None
 
 
 def test_the_price_list_reads_back_as_configured() -> None:
@@ -59,6 +86,9 @@ async def test_the_server_serves_them(origin: tuple[SimServer, str]) -> None:
         page = await client.get("/status/p/api/v2/summary.json")
         assert page.status_code == 200 and parse(page.content).format == "statuspage"
         assert (await client.get("/status/nobody/api/v2/summary.json")).status_code == 404
+        feed = await client.get(status_path("p", "azure-status"))
+        assert feed.headers["content-type"] == "application/rss+xml"
+        assert parse(feed.content).format == "azure-status"
         assert (await client.get(PRICES_PATH)).json()["m"]["input_cost_per_token"] == 1e-6
         hook = await client.post(ALERTS_PATH, json={"version": 1, "events": []})
         assert hook.status_code == 200 and server.alerts_received == 1

@@ -193,8 +193,9 @@ def test_unknown_fields_and_bad_entries_are_tolerated() -> None:
 
 
 def test_every_reader_is_registered_under_its_name() -> None:
-    assert sorted(READERS) == ["aws-health", "betterstack", "datadog", "feed", "google-cloud",
-                               "incidentio", "statuspage"]
+    assert sorted(READERS) == ["aws-health", "azure-status", "betterstack", "checkly",
+                               "datadog", "feed", "flashduty", "google-cloud", "incidentio",
+                               "rootly", "statuspage"]
 
 
 def _entry_xml(ext_id: str, published: str, text: str) -> str:

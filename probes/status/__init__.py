@@ -16,7 +16,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from probes.status import aws_health, betterstack, datadog, feed, gcp, incidentio, statuspage
+from probes.status import (
+    aws_health,
+    azure,
+    betterstack,
+    checkly,
+    datadog,
+    feed,
+    flashduty,
+    gcp,
+    incidentio,
+    rootly,
+    statuspage,
+)
 from probes.status.model import (
     IncidentReport,
     ParseError,
@@ -36,14 +48,19 @@ class Reader:
     sniff_bytes: Callable[[bytes], bool] | None = None  # recognises raw bytes (XML)
 
 
-# Detection tries them in this order: incident.io before Statuspage (it is a special case).
+# Detection tries them in this order: incident.io and Rootly before Statuspage (they look
+# like it), Azure's feed before the generic one.
 READERS: dict[str, Reader] = {
     incidentio.NAME: Reader(incidentio.parse, sniff_json=incidentio.sniff),
+    rootly.NAME: Reader(rootly.parse, sniff_json=rootly.sniff),
     statuspage.NAME: Reader(statuspage.parse, sniff_json=statuspage.sniff),
     datadog.NAME: Reader(datadog.parse, sniff_json=datadog.sniff),
     betterstack.NAME: Reader(betterstack.parse, sniff_json=betterstack.sniff),
     gcp.NAME: Reader(gcp.parse, sniff_json=gcp.sniff),
     aws_health.NAME: Reader(aws_health.parse, sniff_json=aws_health.sniff),
+    flashduty.NAME: Reader(flashduty.parse, sniff_json=flashduty.sniff),
+    checkly.NAME: Reader(checkly.parse, sniff_json=checkly.sniff),
+    azure.NAME: Reader(azure.parse, sniff_bytes=azure.sniff),
     feed.NAME: Reader(feed.parse, sniff_bytes=feed.sniff),
 }
 

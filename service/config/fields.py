@@ -36,6 +36,12 @@ def _http_url(value: str) -> str:
     return value.rstrip("/")  # dialects append paths such as /chat/completions
 
 
+def _source_url(value: str) -> str:
+    """A document's URL (a status page), fetched as written: ".../feed/" is not ".../feed"."""
+    _http_url(value)
+    return value
+
+
 def _dialect(value: str) -> str:
     if value not in DIALECTS:
         raise ValueError(f"unknown api {value!r} (known: {_known(DIALECTS)})")
@@ -77,6 +83,7 @@ def _gate_fact(value: str) -> str:
 
 Availability = Annotated[float, AfterValidator(_availability)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
+SourceUrl = Annotated[str, AfterValidator(_source_url)]
 DialectName = Annotated[str, AfterValidator(_dialect)]
 ProbeKind = Annotated[str, AfterValidator(_probe_kind)]
 FactorName = Annotated[str, AfterValidator(_factor)]

@@ -42,6 +42,7 @@ from service.config.fields import (
     ProbeKind,
     Ratio,
     ScaleName,
+    SourceUrl,
 )
 from service.config.latency import LatencyStateConfig
 from service.config.retention import RetentionConfig, fit_default
@@ -84,7 +85,7 @@ def _price_source_names() -> str:
 
 
 class StatusSource(_Strict):
-    url: HttpUrl
+    url: SourceUrl
     components: list[str] = []
     format: str | None = None  # None: detected from the response
     every: PositiveDuration = 120.0
@@ -103,6 +104,10 @@ class StatusSource(_Strict):
         if self.format == "google-cloud" and not self.components:
             raise ValueError("a google-cloud source covers every Google Cloud product: name "
                              "the ones to follow in `components` (e.g. [Vertex Gemini API])")
+        if self.format == "azure-status" and not self.components:
+            raise ValueError("an azure-status source covers every Azure service and region: "
+                             "name the ones to follow in `components` (e.g. [Azure OpenAI "
+                             "Service])")
         return self
 
 

@@ -6,7 +6,8 @@ Several sources of one provider (summary.json and history.atom of the same page)
 the same rows: an update already known within a minute under the same status is the same
 update. Events go to the outbox in the caller's transaction:
 - incident_opened: first seen while open (an incident first seen resolved is history);
-- incident_updated: a new update, a status change, or a reopening;
+- incident_updated: a new update, a status change, or a reopening (also when a snapshot that
+  ended it by no longer listing it lists it open again);
 - incident_resolved: it became resolved (or left a snapshot of everything unresolved).
 The component filter decides which incidents get a row; an incident that already has one
 always receives its updates, so a resolution is never filtered away.
@@ -108,6 +109,13 @@ def _merge(session: Session, row: Incident, inc: IncidentReport, source: str,
     newest = max((u.at for u in new), default=None)
     reopened = (inc.status != "resolved" and row.resolved_at is not None and newest is not None
                 and newest > row.resolved_at + SAME_UPDATE_WITHIN)
+    # Ended because this snapshot source stopped listing it, and now it lists it open again
+    # (Azure's feed is served by several backends, which may disagree for a while).
+    if (inc.status != "resolved" and row.resolved_at is not None and not reopened and known
+            and known[-1].get("unlisted") and known[-1].get("source") == source):
+        note = StatusUpdate(inc.status, now, f"listed as unresolved again by {source}")
+        row.updates = [*row.updates, _update_dict(note, source)]
+        new, reopened = [*new, note], True
     # A source that lags another (an older status) must not flip the status back.
     current = (inc.updates[-1].at if inc.updates else inc.started_at) + SAME_UPDATE_WITHIN
     changed = (row.resolved_at is None and inc.status not in (row.status, "resolved")
@@ -136,7 +144,7 @@ def _end_missing(session: Session, provider: str, source: str, listed: set[str],
                                                 for u in row.updates):
             continue
         note = StatusUpdate("resolved", now, f"no longer listed as unresolved by {source}")
-        row.updates = [*row.updates, _update_dict(note, source)]
+        row.updates = [*row.updates, {**_update_dict(note, source), "unlisted": True}]
         row.status, row.resolved_at = "resolved", now
         events += _event(session, "incident_resolved", row, now,
                          f"{provider}:{row.external_id}:{now.isoformat()}")

@@ -29,10 +29,9 @@ from service.sim.server import SimServer, base_url_for
 from service.sim.status_pages import (
     ALERTS_PATH,
     PRICES_PATH,
-    STATUS_PREFIX,
-    SUMMARY_SUFFIX,
     Incident,
     litellm_prices,
+    status_path,
 )
 
 SOURCE = "simulated provider (factorwatch demo)"
@@ -95,6 +94,10 @@ INCIDENTS: dict[str, tuple[Incident, ...]] = {
     "sim-zeta": (Incident("API unavailable", impact="major", start=65.0, duration=15.0,
                           every=300.0),),
 }
+# The format each status page is served and read in (Statuspage's summary.json when not named
+# here), so the demo follows every format a built-in provider's page uses.
+STATUS_FORMATS = {"sim-beta": "azure-status", "sim-delta": "rootly", "sim-epsilon": "checkly",
+                  "sim-zeta": "flashduty"}
 # The files in the state directory: the config, the default SQLite database, and the files
 # the alert sink reads its URL and signing secret from.
 CONFIG_FILE, DATABASE_FILE = "config.yaml", "demo.db"
@@ -123,10 +126,11 @@ def demo_config(base_url: str, database: str, listen: str, *,
     providers: dict[str, Any] = {}
     candidates: dict[str, Any] = {}
     for provider, (model, _, (inp, out, cached), facts, sla) in FLEET.items():
+        fmt = STATUS_FORMATS.get(provider, "statuspage")
         providers[provider] = {
             "name": f"{provider} (simulated)", "facts": facts,
-            "status": [{"url": f"{origin}{STATUS_PREFIX}{provider}{SUMMARY_SUFFIX}",
-                        "format": "statuspage", "every": "5s", "stale_after": "1m"}]}
+            "status": [{"url": origin + status_path(provider, fmt), "format": fmt,
+                        "components": ["API"], "every": "5s", "stale_after": "1m"}]}
         if sla is not None:
             providers[provider]["sla"] = {"availability": sla, "source": SOURCE}
         # Read from the simulated LiteLLM list; the figures (the same) seed it until it answers.

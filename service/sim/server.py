@@ -38,8 +38,7 @@ from service.sim.status_pages import (
     PRICES_PATH,
     Incident,
     now_utc,
-    status_page_of,
-    summary,
+    status_document,
 )
 from service.sim.thread import ThreadRunner
 from service.sim.wire import Wire, prompt_tokens
@@ -146,6 +145,11 @@ class SimServer(ThreadRunner):
     async def _respond(self, request: Request, writer: asyncio.StreamWriter,
                        connection: int) -> bool:
         path, _, query = request.path.partition("?")
+        page = status_document(path, self.status_pages, self.started_wall,
+                               perf_counter() - self.started_at) if request.method == "GET" \
+            else None
+        if page is not None:
+            return await send_body(writer, 200, *page)
         document = self._document(request.method, path)
         if document is not None:
             return await send_json(writer, 200, document)
@@ -196,11 +200,7 @@ class SimServer(ThreadRunner):
                                                        self.model_page_size))
 
     def _document(self, method: str, path: str) -> dict[str, Any] | None:
-        """A status page, the price list or the webhook's answer; None for other paths."""
-        page = status_page_of(path)
-        if method == "GET" and page is not None and page in self.status_pages:
-            return summary(page, self.status_pages[page], self.started_wall,
-                           perf_counter() - self.started_at)
+        """The price list or the webhook's answer; None for other paths."""
         if method == "GET" and path == PRICES_PATH and self.price_list is not None:
             return self.price_list
         if method == "POST" and path == ALERTS_PATH:

@@ -1,26 +1,37 @@
 """Simulated status pages and a price list, served by the fleet's own server (server.py).
 
     GET  /status/{page}/api/v2/summary.json   an Atlassian Statuspage v2 summary
+    GET  /status/{page}/<path of a format>     the same incidents in another format
+                                               (FORMAT_PATHS: Azure's RSS, Flashduty,
+                                               Checkly, Rootly)
     GET  /pricing/litellm.json                 a price map in LiteLLM's shape
     POST /hooks/alerts                         a webhook receiver: answers 200, keeps a count
 
 A page's incidents open and close on a schedule in seconds after the server started, like
 the fleet's outages (behaviour.Outage), so a poller sees incidents open, update and resolve.
-The summary's shape follows a real one (Anthropic's, tests' fixtures/real).
+The summary's shape follows a real one (Anthropic's, tests' fixtures/real); so do the
+other formats (the samples of Azure, DeepSeek and Mistral there).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from xml.sax.saxutils import escape
 
 STATUS_PREFIX = "/status/"
 SUMMARY_SUFFIX = "/api/v2/summary.json"
 PRICES_PATH = "/pricing/litellm.json"
 ALERTS_PATH = "/hooks/alerts"
+# Where each format is served, after /status/{page}: the paths the real pages use.
+FORMAT_PATHS = {"statuspage": SUMMARY_SUFFIX, "azure-status": "/en-us/status/feed/",
+                "flashduty": "/api/status-page/1/summary/active",
+                "checkly": "/api/status-page/sim/unresolved-incidents",
+                "rootly": "/api/v1/status.json"}
 
 # impact -> (component status, page indicator, page description)
 _IMPACT = {"none": ("operational", "none", "All Systems Operational"),
@@ -96,6 +107,92 @@ def summary(page: str, incidents: tuple[Incident, ...], started: datetime,
             "components": [component], "incidents": out, "scheduled_maintenances": []}
 
 
+def status_path(page: str, fmt: str = "statuspage") -> str:
+    """The path a page is served at in a format (a key of FORMAT_PATHS)."""
+    return f"{STATUS_PREFIX}{page}{FORMAT_PATHS[fmt]}"
+
+
+def status_document(path: str, pages: Mapping[str, tuple[Incident, ...]], started: datetime,
+                    elapsed: float) -> tuple[str, bytes] | None:
+    """(content type, body) of the page and format `path` names, or None for other paths."""
+    if not path.startswith(STATUS_PREFIX):
+        return None
+    page, _, rest = path[len(STATUS_PREFIX):].partition("/")
+    fmt = next((f for f, suffix in FORMAT_PATHS.items() if "/" + rest == suffix), None)
+    if fmt is None or page not in pages:
+        return None
+    doc = summary(page, pages[page], started, elapsed)
+    if fmt == "azure-status":
+        return "application/rss+xml", azure_feed(doc, started + timedelta(seconds=elapsed))
+    other = {"statuspage": lambda: doc, "flashduty": lambda: flashduty_active(doc),
+             "checkly": lambda: checkly_unresolved(doc), "rootly": lambda: rootly_status(doc)}
+    return "application/json", json.dumps(other[fmt]()).encode()
+
+
+# As probes/status/flashduty.py reads them back: a full outage is a major incident.
+_COMPONENT_STATUS = {"minor": "degraded", "major": "full_outage", "critical": "full_outage"}
+_SEVERITY = {"minor": "MINOR", "major": "MAJOR", "critical": "CRITICAL"}
+
+
+def _seconds(iso: str) -> int:
+    return int(datetime.fromisoformat(iso).timestamp())
+
+
+def azure_feed(doc: dict[str, Any], now: datetime) -> bytes:
+    """Azure's status RSS: one item per open incident, the component as its category."""
+    rfc822 = "%a, %d %b %Y %H:%M:%S Z"
+    items = "".join(
+        f"<item><guid isPermaLink=\"false\">{escape(inc['id'])}</guid>"
+        f"<link>https://status.example.invalid/</link><category>API</category>"
+        f"<title>{escape(inc['name'])} </title>"
+        f"<description>{escape('<p>' + inc['incident_updates'][0]['body'] + '</p>')}"
+        f"</description><pubDate>{datetime.fromisoformat(inc['started_at']):{rfc822}}"
+        f"</pubDate></item>" for inc in doc["incidents"])
+    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+            f"<title>Azure Status</title><link>https://status.example.invalid/</link>"
+            f"<description>Azure Status</description><language>en-us</language>"
+            f"<lastBuildDate>{now:{rfc822}}</lastBuildDate>{items}</channel></rss>").encode()
+
+
+def flashduty_active(doc: dict[str, Any]) -> dict[str, Any]:
+    """Flashduty's summary/active: the open incidents as `active_changes`."""
+    api = {"component_id": doc["components"][0]["id"], "name": "API"}
+    changes = [{"change_id": int(inc["id"], 16), "page_id": 1, "type": "incident",
+                "title": inc["name"], "status": "investigating",
+                "affected_components": [api], "start_at_seconds": _seconds(inc["started_at"]),
+                "close_at_seconds": 0,
+                "updates": [{"update_id": inc["incident_updates"][0]["id"],
+                             "at_seconds": _seconds(inc["started_at"]),
+                             "status": "investigating",
+                             "description": inc["incident_updates"][0]["body"],
+                             "component_changes": [{"component_id": api["component_id"],
+                                                    "component_name": "API",
+                                                    "status": _COMPONENT_STATUS[inc["impact"]]}]}]}
+               for inc in doc["incidents"]]
+    return {"request_id": doc["page"]["id"],
+            "data": {"page": {"page_id": 1, "name": doc["page"]["name"],
+                              "components": [api]}, "active_changes": changes}}
+
+
+def checkly_unresolved(doc: dict[str, Any]) -> dict[str, Any]:
+    """Checkly's unresolved-incidents: the open incidents and their updates."""
+    return {"incidents": [
+        {"id": inc["id"], "name": inc["name"], "severity": _SEVERITY[inc["impact"]],
+         "duration": 0, "created_at": inc["started_at"], "updated_at": inc["updated_at"],
+         "lastUpdateStatus": "INVESTIGATING",
+         "services": [{"id": doc["components"][0]["id"], "name": "API"}],
+         "incidentUpdates": [{"id": u["id"], "status": u["status"].upper(),
+                              "description": u["body"], "publicIncidentUpdateDate":
+                              u["display_at"], "created_at": u["created_at"]}
+                             for u in inc["incident_updates"]]}
+        for inc in doc["incidents"]]}
+
+
+def rootly_status(doc: dict[str, Any]) -> dict[str, Any]:
+    """Rootly's status.json: the page, its indicator and the open incidents."""
+    return {"page": doc["page"], "status": doc["status"], "incidents": doc["incidents"]}
+
+
 def litellm_prices(prices: Mapping[str, tuple[float, float, float | None]]
                    ) -> dict[str, Any]:
     """model -> (input, output, cached input) USD per million tokens, as LiteLLM writes it."""
@@ -108,14 +205,6 @@ def litellm_prices(prices: Mapping[str, tuple[float, float, float | None]]
             entry["cache_read_input_token_cost"] = cached / 1e6
         doc[model] = entry
     return doc
-
-
-def status_page_of(path: str) -> str | None:
-    """The page a summary.json path names, or None when it is not one."""
-    if path.startswith(STATUS_PREFIX) and path.endswith(SUMMARY_SUFFIX):
-        page = path[len(STATUS_PREFIX):-len(SUMMARY_SUFFIX)]
-        return page if page and "/" not in page else None
-    return None
 
 
 def now_utc() -> datetime:
