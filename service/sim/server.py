@@ -170,6 +170,7 @@ class SimServer(ThreadRunner):
                        connection: int) -> bool:
         path, _, query = request.path.partition("?")
         if self.tokens is not None and self.tokens.handles(request.method, path):
+            await asyncio.sleep(self.tokens.delay_seconds)  # a slow token endpoint
             return await send_json(writer, *self.tokens.answer(request))
         document = self._document(request.method, path)
         if document is not None:

@@ -43,6 +43,7 @@ class TokenIssuer:
         self.identity_header = identity_header
         self.google_public_key_pem = google_public_key_pem
         self.refuse = False
+        self.delay_seconds = 0.0  # before each answer: a slow token endpoint
         self.issued: dict[str, float] = {}  # token -> expires at (Unix seconds)
 
     def handles(self, method: str, path: str) -> bool:
