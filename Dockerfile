@@ -7,7 +7,7 @@
 # virtualenv built in the first finds the same interpreter in the second). Pip settings for a
 # mirror or an offline wheelhouse pass through as build args: PIP_INDEX_URL, or
 # PIP_FIND_LINKS with PIP_NO_INDEX=1. EXTRAS are the optional parts built in (pyproject.toml):
-# the cloud credential chains `gcp` and `azure` make the image about 25 MB larger;
+# the cloud credential chains `gcp` and `azure` make the image about 28 MB larger;
 # `--build-arg EXTRAS=otel` leaves them out for a fleet that probes no Vertex or Entra target.
 ARG BASE=python:3.11-slim-bookworm
 

@@ -11,7 +11,7 @@ starts, so a refresh never counts as latency.
 A token is a secret: it is never logged, and a failure's message is the library's
 explanation, scrubbed and shortened, never the token or a key.
 
-Which targets get which (docs/providers.md, Credentials):
+Which targets get which (docs/clouds.md, Credentials):
 - `vertex`, `vertex-anthropic`: always Google ADC (google.auth.default, cloud-platform
   scope: GOOGLE_APPLICATION_CREDENTIALS, workload identity, gcloud's user credentials, the
   metadata server).
