@@ -4,14 +4,15 @@ credentials rule sends a key or a token."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import httpx
 import pytest
 import yaml
 
-from probes.auth import with_credentials
-from probes.cloud_auth import AzureEntra, GoogleADC
+from probes.auth import CredentialsError, with_credentials
+from probes.cloud_auth import AzureEntra, GoogleADC, RefreshingToken
 from probes.dialects import DIALECTS, Chat, ToolSpec
 from probes.http_errors import check_response
 from probes.result import ErrorClass
@@ -137,3 +138,49 @@ async def test_vertex_errors_map_to_the_taxonomy(status: int, code: str,
     assert failure is not None and failure[0] == error_class
     explained = "not found in location us-east5 of project acme-prod" in failure[1]
     assert explained is (status == 404)
+
+
+class CountingToken(RefreshingToken):
+    """Tokens that live `lifetime` seconds on a clock the test moves."""
+
+    def __init__(self, lifetime: float) -> None:
+        self.now = 1000.0
+        super().__init__(clock=lambda: self.now)
+        self.lifetime = lifetime
+
+    def _fetch(self) -> tuple[str, float | None]:
+        return f"tok-{self.fetches}", self.now + self.lifetime
+
+
+@pytest.mark.parametrize(("lifetime", "kept_for"), [(3600.0, 3300.0), (60.0, 30.0)])
+async def test_a_token_is_kept_until_5_minutes_or_half_its_life_before_expiry(
+        lifetime: float, kept_for: float) -> None:
+    token = CountingToken(lifetime)
+    request = DIALECTS["vertex"].build_request(target("vertex"))
+    assert await token.authorize(request, b"") == {"Authorization": "Bearer tok-0"}
+    token.now += kept_for - 1
+    assert await token.authorize(request, b"") == {"Authorization": "Bearer tok-0"}
+    token.now += 1
+    assert await token.authorize(request, b"") == {"Authorization": "Bearer tok-1"}
+    assert token.fetches == 2 and "tok" not in repr(token)
+
+
+async def test_probes_that_need_a_token_at_once_share_one_fetch() -> None:
+    token = CountingToken(3600.0)
+    request = DIALECTS["vertex"].build_request(target("vertex"))
+    answers = await asyncio.gather(*(token.authorize(request, b"") for _ in range(8)))
+    assert token.fetches == 1 and {a["Authorization"] for a in answers} == {"Bearer tok-0"}
+
+
+class FailingToken(RefreshingToken):
+    what = "Test chain"
+
+    def _fetch(self) -> tuple[str, float | None]:
+        raise RuntimeError("refused: Bearer ya29.SECRET-in-a-library-message", {"raw": 1})
+
+
+async def test_a_failed_fetch_is_a_credentials_error_with_no_secret() -> None:
+    with pytest.raises(CredentialsError) as caught:
+        await FailingToken().authorize(DIALECTS["vertex"].build_request(target("vertex")), b"")
+    assert str(caught.value) == "Test chain: RuntimeError: refused: Bearer [REDACTED]"
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
