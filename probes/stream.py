@@ -150,7 +150,10 @@ async def exchange(target: Target, client: httpx.AsyncClient, chat: Chat | None 
         except CredentialsError as exc:
             return Exchange((ErrorClass.AUTH, f"no credentials: {exc}", None))
         headers.update(signed)
-        secrets += [p for value in signed.values() for p in (value, *value.split()[-1:])]
+        # each header's value and its last word (the token of "Bearer <token>"); short
+        # values (a date, a flag) are no secret, and scrubbing them would garble messages
+        secrets += [p for value in signed.values() for p in (value, *value.split()[-1:])
+                    if len(p) >= 8]
     phases, tally, late = _Phases(), Tally(), _Lateness()
     started = perf_counter()
     async with client.stream(
