@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 import httpx
 import pytest
@@ -18,7 +19,9 @@ from probes.http_errors import check_response
 from probes.result import ErrorClass
 from probes.stream import _explained
 from probes.target import Target
+from service.config import load_settings
 from service.config.models import CandidateConfig
+from service.probing.pipeline import build_targets
 from tests.conftest import REAL_FIXTURES as FIXTURES
 from tests.test_dialects import parse_chunked, parse_whole, tally_of
 
@@ -184,3 +187,25 @@ async def test_a_failed_fetch_is_a_credentials_error_with_no_secret() -> None:
         await FailingToken().authorize(DIALECTS["vertex"].build_request(target("vertex")), b"")
     assert str(caught.value) == "Test chain: RuntimeError: refused: Bearer [REDACTED]"
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+def test_the_daemon_probes_cloud_candidates_by_the_credentials_rule(tmp_path: Path) -> None:
+    config = tmp_path / "fw.yaml"
+    config.write_text(f"""
+builtin_catalog: false
+providers: {{g: {{}}, a: {{}}}}
+candidates:
+  g/gemini: {{provider: g, api: vertex, base_url: "{VERTEX_BASE}", model: gemini-3.8-flash,
+             probes: {{latency: {{every: 1m}}}}}}
+  a/entra: {{provider: a, api: azure-openai, base_url: "https://r.openai.azure.com",
+            model: gpt, probes: {{latency: {{every: 1m}}}}}}
+  a/keyed: {{provider: a, api: azure-ai-inference, base_url: "https://r.services.ai.azure.com",
+            model: m, api_key_env: FOUNDRY_KEY, probes: {{latency: {{every: 1m}}}}}}
+""")
+    settings = load_settings(config, environ={})
+    targets, skipped = build_targets(settings, {})
+    assert isinstance(targets["g/gemini"].credentials, GoogleADC)
+    assert isinstance(targets["a/entra"].credentials, AzureEntra)
+    assert skipped == ["a/keyed: environment variable FOUNDRY_KEY is not set"]
+    targets, _ = build_targets(settings, {"FOUNDRY_KEY": "k-1"})
+    assert targets["a/keyed"].credentials is None and targets["a/keyed"].api_key == "k-1"
