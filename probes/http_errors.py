@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
@@ -28,8 +29,10 @@ Failure = tuple[ErrorClass, str, float | None]  # class, message, Retry-After se
 _RETRY_DELAY = re.compile(r'"retryDelay"\s*:\s*"(\d+(?:\.\d+)?)s"')
 
 
-async def check_response(response: httpx.Response, secret: str | None) -> Failure | None:
-    """None for a 200 event stream; otherwise why this response is a failed probe."""
+async def check_response(response: httpx.Response,
+                         secret: str | Sequence[str | None] | None) -> Failure | None:
+    """None for a 200 event stream; otherwise why this response is a failed probe.
+    `secret`: the key, or every secret the request carried (a key, a bearer token)."""
     status = response.status_code
     content_type = response.headers.get("content-type", "")
     if status == 200 and content_type.lower().startswith("text/event-stream"):
@@ -68,7 +71,8 @@ async def read_limited(response: httpx.Response) -> bytes:
     return bytes(body[:ERROR_BODY_LIMIT])
 
 
-def error_text(body: bytes, secret: str | None, content_type: str = "") -> str:
+def error_text(body: bytes, secret: str | Sequence[str | None] | None,
+               content_type: str = "") -> str:
     """The provider's own error message when the body is JSON, a summary of an HTML page,
     else the compacted text."""
     text = body.decode("utf-8", errors="replace")

@@ -143,11 +143,17 @@ async def exchange(target: Target, client: httpx.AsyncClient, chat: Chat | None 
     body = json.dumps(request.json, ensure_ascii=False, separators=(",", ":"),
                       allow_nan=False).encode()
     headers = dict(request.headers)
+    secrets: list[str | None] = [target.api_key]  # scrubbed from any error text
     if target.credentials is not None:
         try:  # before the clock starts: a token refresh is not the provider's latency
-            headers.update(await target.credentials.authorize(request, body))
+            signed = await target.credentials.authorize(request, body)
         except CredentialsError as exc:
             return Exchange((ErrorClass.AUTH, f"no credentials: {exc}", None))
+        headers.update(signed)
+        # each header's value and its last word (the token of "Bearer <token>"); short
+        # values (a date, a flag) are no secret, and scrubbing them would garble messages
+        secrets += [p for value in signed.values() for p in (value, *value.split()[-1:])
+                    if len(p) >= 8]
     phases, tally, late = _Phases(), Tally(), _Lateness()
     started = perf_counter()
     async with client.stream(
@@ -164,7 +170,7 @@ async def exchange(target: Target, client: httpx.AsyncClient, chat: Chat | None 
         tally.add(ResponseHeaders(response.status_code, dict(response.headers),
                                   _arrived_at(network)))
         late.headers = _read_late(network)
-        failure = await check_response(response, target.api_key)
+        failure = _explained(await check_response(response, secrets), dialect, target)
         if failure is None:
             failure = await _read_stream(response, dialect, target, tally, network, late)
     return Exchange(
@@ -212,6 +218,16 @@ async def _read_stream(
     if not tally.token_times:
         return ErrorClass.EMPTY_RESPONSE, "stream finished without a content token", None
     return None
+
+
+def _explained(failure: Failure | None, dialect: Dialect, target: Target) -> Failure | None:
+    """A 404 told in the dialect's terms where it has them (Vertex: model not offered in
+    the location), since the provider's own message rarely says which setting is wrong."""
+    explain = getattr(dialect, "explain_404", None)
+    if failure is None or explain is None or not failure[1].startswith("HTTP 404"):
+        return failure
+    error_class, message, retry_after = failure
+    return error_class, f"{message} ({explain(target)})", retry_after
 
 
 def _arrived_at(network: Any) -> float:

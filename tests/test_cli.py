@@ -226,7 +226,7 @@ def test_check_config_takes_the_file_as_every_command_does(tmp_path: Path, how: 
 
 
 def test_check_config_without_a_file_checks_the_catalog_and_environment() -> None:
-    assert factorwatch("check-config").stdout.startswith("ok: 12 providers")
+    assert factorwatch("check-config").stdout.startswith("ok: 13 providers")
     out = factorwatch("check-config", env={"FACTORWATCH_SCORING__EVERY": "soon"})
     assert out.returncode == 2
     assert out.stderr == "FACTORWATCH_SCORING__EVERY: invalid duration 'soon'\n"

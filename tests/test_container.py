@@ -93,7 +93,7 @@ def wheelhouse(tmp_path: Path) -> Iterator[str]:
     """factorwatch's dependencies as wheels, served on 127.0.0.1 for pip's --find-links."""
     wheels = tmp_path / "wheels"
     _run(sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(wheels),
-         f"{REPO}[otel]", "setuptools>=77", "wheel", timeout=180)
+         f"{REPO}[otel,gcp,azure]", "setuptools>=77", "wheel", timeout=180)  # Dockerfile EXTRAS
     server = ThreadingHTTPServer(("127.0.0.1", 0),
                                  functools.partial(_QuietFiles, directory=str(wheels)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)

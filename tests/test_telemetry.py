@@ -221,6 +221,7 @@ def test_catalog_providers_map_to_well_known_provider_names() -> None:
         "openai": "openai", "anthropic": "anthropic", "deepseek": "deepseek", "groq": "groq",
         "mistral": "mistral_ai", "azure-openai": "azure.ai.openai",
         "aws-bedrock": "aws.bedrock", "google": "gcp.gen_ai", "google-ai-studio": "gcp.gemini",
+        "vertex-claude": "gcp.vertex_ai",
         # Not among the conventions' well-known values: sent as they are.
         "together": "together", "openrouter": "openrouter", "self-hosted": "self-hosted"}
     assert provider_name("google", "https://generativelanguage.googleapis.com/v1beta") == \

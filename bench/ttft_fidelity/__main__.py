@@ -3,6 +3,7 @@
     pip install torch==2.13.0 && pip install -e '.[bench]'   # torch first: the CPU wheel
     python -m bench.ttft_fidelity                       # 1, 50, 200, 500 streams + rates
     python -m bench.ttft_fidelity --streams 1,50 --rates 20 --seconds 10   # a quick look
+    python -m bench.ttft_fidelity --apis openai,vertex --streams 1,50 --rates '' --no-guidellm
 
 The simulated server (service.sim) runs in a process of its own and records, per request,
 when it wrote each content chunk (time.perf_counter: CLOCK_MONOTONIC, one clock for every
@@ -105,11 +106,11 @@ def fidelity(rows: list[dict[str, Any]], truth: dict[str, Any], seconds: float
 
 
 def run_fw(server: Server, streams: int, seconds: float, work: Path, log: IO[str],
-           stamps: str = "kernel") -> list[dict[str, Any]]:
-    out = work / f"fw-{stamps}-{streams}.json"
+           stamps: str = "kernel", api: str = "openai") -> list[dict[str, Any]]:
+    out = work / f"fw-{api}-{stamps}-{streams}.json"
     subprocess.run([sys.executable, "-m", "bench.ttft_fidelity.fw_client", "--origin",
                     server.origin, "--streams", str(streams), "--seconds", f"{seconds:g}",
-                    "--stamps", stamps, "--out", str(out)], cwd=ROOT, check=True,
+                    "--stamps", stamps, "--api", api, "--out", str(out)], cwd=ROOT, check=True,
                    stdout=log, stderr=log, timeout=seconds + 300)
     return list(json.loads(out.read_text()))
 
@@ -124,6 +125,11 @@ def level(server: Server, streams: int, args: argparse.Namespace, work: Path,
     out: dict[str, Any] = {"streams": streams, "seconds": seconds}
     clients = [("factorwatch", lambda: run_fw(server, streams, total, work, log)),
                ("factorwatch-loop", lambda: run_fw(server, streams, total, work, log, "loop"))]
+    for api in args.apis.split(","):  # other dialects: factorwatch's own path, kernel stamps
+        if api and api != "openai":
+            clients.append((f"factorwatch-{api}",
+                            lambda api=api: run_fw(server, streams, total, work, log,
+                                                   api=api)))
     if not args.no_guidellm:
         clients.append(("guidellm", lambda: gl_client.run(server.origin, streams, total, work)))
     for name, client in clients:
@@ -231,6 +237,8 @@ def main() -> None:
     parser.add_argument("--rate-seconds", type=float, default=60)
     parser.add_argument("--candidates", type=int, default=1000)
     parser.add_argument("--no-guidellm", action="store_true")
+    parser.add_argument("--apis", default="openai",
+                        help="dialects factorwatch's client speaks, e.g. openai,vertex")
     parser.add_argument("--wait-quiet", type=float, default=0, metavar="MINUTES",
                         help="first wait up to this long for a 1-min load average < 1.0")
     parser.add_argument("--json", type=Path, default=Path("ttft_fidelity.json"))

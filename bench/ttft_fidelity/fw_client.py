@@ -2,6 +2,7 @@
 back through run_probe (the daemon's code path) against the simulated server.
 
     python -m bench.ttft_fidelity.fw_client --origin URL --streams 200 --seconds 20 --out F
+    python -m bench.ttft_fidelity.fw_client --api vertex ...   # another dialect's framing
 
 Writes one JSON object per request: its tag, ok, TTFT, mean inter-token latency and the
 p99 of its gaps as factorwatch measured them, whether its reads flagged it
@@ -23,6 +24,7 @@ from probes import run_probe
 from probes.target import Target
 from service.probing.clients import SHARDS, ProbeClients
 from service.probing.looplag import LagWindow, monitor_loop_lag
+from service.sim.server import base_url_for
 
 
 class _Null:
@@ -54,14 +56,16 @@ async def stream(n: int, http: httpx.AsyncClient, base: Target, until: float,
 
 
 async def run(origin: str, streams: int, seconds: float, model: str, shards: int,
-              stamps: str = "kernel") -> list[dict[str, Any]]:
+              stamps: str = "kernel", api: str = "openai") -> list[dict[str, Any]]:
     # As the daemon's probes have them (stream n as candidate n); "loop" reads through
     # httpx's own network backend, stamped when the loop gets to them, as before.
     clients = ProbeClients(shards, stamped=stamps == "kernel")
     window = LagWindow()
     monitor = asyncio.create_task(monitor_loop_lag(_Null(), window=window))
-    base = Target(api="openai", base_url=origin + "/v1", model=model, timeout_seconds=30,
-                  max_tokens=16)
+    # The bench's server checks no key or token (a token is fetched before the clock starts
+    # anyway): what differs between dialects here is the path, the body and the framing.
+    base = Target(api=api, base_url=base_url_for(origin, api), model=model,
+                  timeout_seconds=30, max_tokens=16)
     out: list[dict[str, Any]] = []
     until = perf_counter() + seconds
     await asyncio.gather(*(stream(n, clients.for_key(f"sim/m{n:04d}"), base, until, window,
@@ -78,12 +82,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--model", default="sim")
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--api", default="openai", help="the dialect the streams speak")
     parser.add_argument("--shards", type=int, default=SHARDS, help="HTTP client pools")
     parser.add_argument("--stamps", choices=("kernel", "loop"), default="kernel",
                         help="arrival times from the kernel (the daemon's way) or the loop")
     args = parser.parse_args()
     rows = asyncio.run(run(args.origin, args.streams, args.seconds, args.model, args.shards,
-                           args.stamps))
+                           args.stamps, args.api))
     args.out.write_text(json.dumps(rows))
 
 

@@ -36,9 +36,8 @@ def markdown(report: dict[str, Any], sustains: Callable[[dict[str, Any]], bool])
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for lvl in report["levels"]:
-        for name in ("factorwatch", "factorwatch-loop", "guidellm"):
-            r = lvl.get(name)
-            if r is None:
+        for name, r in lvl.items():
+            if not isinstance(r, dict):  # streams, seconds
                 continue
             flagged = "-" if r["flagged"] is None else f"{100 * r['flagged']:.1f}%"
             lines.append(

@@ -136,16 +136,23 @@ class Dialect(Protocol):
 
 # Imported last: dialect modules use the types above.
 from probes.dialects.anthropic import AnthropicDialect  # noqa: E402
+from probes.dialects.azure_ai_inference import AzureAIInferenceDialect  # noqa: E402
 from probes.dialects.azure_openai import AzureOpenAIDialect  # noqa: E402
 from probes.dialects.gemini import GeminiDialect  # noqa: E402
 from probes.dialects.openai import OpenAIDialect  # noqa: E402
+from probes.dialects.vertex import VertexAnthropicDialect, VertexGeminiDialect  # noqa: E402
 
 DIALECTS: dict[str, Dialect] = {
     "openai": OpenAIDialect(),
     "anthropic": AnthropicDialect(),
     "gemini": GeminiDialect(),
     "azure-openai": AzureOpenAIDialect(),
+    # Cloud hosts (issue 17): tokens from the cloud's credential chain, probes/cloud_auth.py
+    "vertex": VertexGeminiDialect(),
+    "vertex-anthropic": VertexAnthropicDialect(),
+    "azure-ai-inference": AzureAIInferenceDialect(),
 }
+import probes.cloud_auth  # noqa: E402, F401  (registers the cloud dialects' CREDENTIALS)
 
 __all__ = [
     "DIALECTS",

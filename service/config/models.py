@@ -21,6 +21,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from probes.dialects import DIALECTS
 from probes.eval_set import load_eval_set
 from probes.pricing import LOCAL_FORMATS as LOCAL_PRICE_FORMATS
 from probes.pricing import READERS as PRICE_READERS
@@ -265,6 +266,15 @@ class CandidateConfig(_Strict):
     def _one_key_source(self) -> CandidateConfig:
         if self.api_key_env and self.api_key_file:
             raise ValueError("set only one of api_key_env and api_key_file")
+        return self
+
+    @model_validator(mode="after")
+    def _base_url_fits_api(self) -> CandidateConfig:
+        """A dialect whose base_url must carry more than a host (Vertex: the project and
+        location) checks it here, so a wrong one fails at load, not at every probe."""
+        check = getattr(DIALECTS.get(self.api), "check_base_url", None)
+        if check is not None:
+            check(str(self.base_url))
         return self
 
     def resolve_api_key(self, environ: Mapping[str, str] | None = None) -> str | None:

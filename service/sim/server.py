@@ -7,12 +7,18 @@ framework, so the timing a client measures is the timing configured. Routes:
     POST /openai/deployments/{deployment}/chat/completions?api-version=...   Azure OpenAI
     POST /v1/messages                                             Anthropic
     POST /v1beta/models/{model}:streamGenerateContent?alt=sse     Gemini
+    POST /v1/projects/{p}/locations/{l}/publishers/google/models/{model}:streamGenerateContent
+         .../publishers/anthropic/models/{model}:streamRawPredict  Vertex AI (wire_vertex.py)
+    POST /models/chat/completions?api-version=...                 Azure AI Foundry
+    POST /oauth2/token, GET /msi/token        Google and Azure token issuers (tokens.py)
     GET  /v1/models, /v1beta/models               the model list, in each API's format
     GET  /status/{page}/api/v2/summary.json, /pricing/litellm.json, POST /hooks/alerts
                                    status pages, a price list, a webhook (status_pages.py)
 
 With `api_key` set, each API's own key header must carry it (401 otherwise, echoing what
-was presented, as careless proxies do, so tests can check that probes scrub it).
+was presented, as careless proxies do, so tests can check that probes scrub it). With
+`tokens` set, Vertex routes take only a bearer token it issued and that has not expired,
+and the Azure routes take such a token in place of the key (Entra ID).
 """
 
 from __future__ import annotations
@@ -41,20 +47,35 @@ from service.sim.status_pages import (
     status_document,
 )
 from service.sim.thread import ThreadRunner
-from service.sim.wire import Wire, prompt_tokens
+from service.sim.tokens import TokenIssuer
+from service.sim.wire import Wire, bearer, prompt_tokens
 from service.sim.wire_anthropic import AnthropicWire
 from service.sim.wire_gemini import GeminiWire
 from service.sim.wire_openai import AzureWire, OpenAIWire, usage_of
+from service.sim.wire_vertex import FoundryWire, VertexAnthropicWire, VertexGeminiWire
 
 logger = logging.getLogger(__name__)
 
+_VERTEX = r"/projects/[^/]+/locations/[^/]+/publishers"
 _ROUTES: list[tuple[re.Pattern[str], Wire]] = [
+    # before the first-party routes, whose patterns match the ends of these paths
+    (re.compile(_VERTEX + r"/google/models/(?P<model>[^/:]+):streamGenerateContent$"),
+     VertexGeminiWire()),
+    (re.compile(_VERTEX + r"/anthropic/models/(?P<model>[^/:]+):streamRawPredict$"),
+     VertexAnthropicWire()),
+    (re.compile(r"/models/chat/completions$"), FoundryWire()),
     (re.compile(r"/openai/deployments/(?P<model>[^/]+)/chat/completions$"), AzureWire()),
     (re.compile(r"/chat/completions$"), OpenAIWire()),
     (re.compile(r"/messages$"), AnthropicWire()),
     (re.compile(r"/models/(?P<model>[^/:]+):streamGenerateContent$"), GeminiWire()),
 ]
-_BASE_PATHS = {"openai": "/v1", "anthropic": "/v1", "gemini": "/v1beta", "azure-openai": ""}
+_VERTEX_BASE = "/v1/projects/sim-project/locations/us-central1"
+_BASE_PATHS = {"openai": "/v1", "anthropic": "/v1", "gemini": "/v1beta", "azure-openai": "",
+               "vertex": _VERTEX_BASE, "vertex-anthropic": _VERTEX_BASE,
+               "azure-ai-inference": "/models"}
+# Wires that take a bearer token from `tokens` (Vertex: only that; Azure: or the key).
+_TOKEN_WIRES = frozenset({"vertex", "vertex-anthropic", "azure-openai", "azure-ai-inference"})
+_API_VERSIONED = frozenset({"azure-openai", "azure-ai-inference"})
 # Faults answered with status 200 and a body that is not an SSE stream.
 _WRONG_BODIES: dict[str, tuple[str, bytes]] = {
     "html_200": ("text/html; charset=utf-8", b"<html><body><h1>502 Bad Gateway</h1></body></html>"),
@@ -73,8 +94,10 @@ class SimServer(ThreadRunner):
                  api_key: str | None = None,
                  status_pages: Mapping[str, tuple[Incident, ...]] | None = None,
                  price_list: dict[str, Any] | None = None,
-                 tls: ssl.SSLContext | None = None) -> None:
+                 tls: ssl.SSLContext | None = None,
+                 tokens: TokenIssuer | None = None) -> None:
         super().__init__()
+        self.tokens = tokens  # issues and checks the clouds' bearer tokens (tokens.py)
         self.tls = tls  # serve https with this server context
         self.models = models
         self.seed = seed
@@ -150,6 +173,9 @@ class SimServer(ThreadRunner):
             else None
         if page is not None:
             return await send_body(writer, 200, *page)
+        if self.tokens is not None and self.tokens.handles(request.method, path):
+            await asyncio.sleep(self.tokens.delay_seconds)  # a slow token endpoint
+            return await send_json(writer, *self.tokens.answer(request))
         document = self._document(request.method, path)
         if document is not None:
             return await send_json(writer, 200, document)
@@ -157,7 +183,7 @@ class SimServer(ThreadRunner):
             return await self._model_list(request, writer, path, query)
         route = next(((m, w) for p, w in _ROUTES if (m := p.search(path))), None)
         if request.method != "POST" or route is None or (
-                route[1].name == "azure-openai" and "api-version=" not in query):
+                route[1].name in _API_VERSIONED and "api-version=" not in query):
             error = {"message": f"no route {path}", "type": "invalid_request_error",
                      "param": None, "code": "not_found"}
             return await send_json(writer, 404, {"error": error})
@@ -220,10 +246,10 @@ class SimServer(ThreadRunner):
                 return False
             return await send_json(writer, outage.status,
                                    wire.error_body(outage.status, "Service unavailable"))
-        presented = wire.presented_key(request)
-        if fault == "status_401" or (self.api_key and presented != self.api_key):
+        if fault == "status_401" or not self._authorized(request, wire):
             record.status = 401
-            echoed = request.headers.get(wire.key_header, "")
+            echoed = (wire.presented_key(request) or "" if wire.name in _TOKEN_WIRES
+                      else request.headers.get(wire.key_header, ""))
             message = f"Incorrect API key provided: {echoed}."  # echoed on purpose
             return await send_json(writer, 401, wire.error_body(401, message))
         if fault in _STATUS_FAULTS:
@@ -243,6 +269,16 @@ class SimServer(ThreadRunner):
             content_type, payload = _WRONG_BODIES[fault]
             return await send_body(writer, 200, content_type, payload)
         return None
+
+    def _authorized(self, request: Request, wire: Wire) -> bool:
+        """A token from `tokens` where the wire takes one, else the api key if one is set."""
+        token = bearer(request)
+        if self.tokens is not None and wire.name in _TOKEN_WIRES:
+            if token is not None and "api-key" not in request.headers:
+                return self.tokens.valid(token)
+            if wire.name.startswith("vertex"):
+                return False  # Vertex has no api key: a token or nothing
+        return not self.api_key or wire.presented_key(request) == self.api_key
 
     async def _complete(self, writer: asyncio.StreamWriter, model: SimModel, record: SimRecord,
                         rng: random.Random, state: Any, reply: Any,

@@ -33,7 +33,8 @@ SEVERAL_REQUEST_KINDS = frozenset({"quality"})
 
 # gen_ai.operation.name by dialect: Gemini's generateContent has a name of its own.
 OPERATION_NAMES = {"openai": "chat", "azure-openai": "chat", "anthropic": "chat",
-                   "gemini": "generate_content"}
+                   "gemini": "generate_content", "vertex": "generate_content",
+                   "vertex-anthropic": "chat", "azure-ai-inference": "chat"}
 
 # gen_ai.provider.name: the conventions' well-known value for our provider ids (a provider
 # id that is itself a well-known value keeps it; any other id is sent as it is, as the
@@ -43,7 +44,7 @@ WELL_KNOWN_PROVIDERS = frozenset({
     "gcp.gemini", "gcp.gen_ai", "gcp.vertex_ai", "groq", "ibm.watsonx.ai", "mistral_ai",
     "openai", "perplexity", "x_ai"})
 PROVIDER_NAMES = {"mistral": "mistral_ai", "azure-openai": "azure.ai.openai",
-                  "aws-bedrock": "aws.bedrock",
+                  "aws-bedrock": "aws.bedrock", "vertex-claude": "gcp.vertex_ai",
                   "google-ai-studio": "gcp.gemini"}  # the Gemini API with an AI Studio key
 GOOGLE = "google"
 
