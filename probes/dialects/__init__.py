@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from probes.result import ErrorClass
 from probes.sse import SSEEvent
 from probes.target import Target
 
@@ -115,6 +116,9 @@ class StreamError:
     message: str
     code: str | None
     at: float
+    # What it means for the probe; a dialect whose stream errors name a class (Bedrock's
+    # throttlingException is rate_limited) says so.
+    error_class: ErrorClass = ErrorClass.STREAM_ERROR
 
 
 StreamEvent = (
@@ -137,6 +141,7 @@ class Dialect(Protocol):
 # Imported last: dialect modules use the types above.
 from probes.dialects.anthropic import AnthropicDialect  # noqa: E402
 from probes.dialects.azure_openai import AzureOpenAIDialect  # noqa: E402
+from probes.dialects.bedrock import BedrockDialect, BedrockInvokeDialect  # noqa: E402
 from probes.dialects.gemini import GeminiDialect  # noqa: E402
 from probes.dialects.openai import OpenAIDialect  # noqa: E402
 
@@ -145,6 +150,8 @@ DIALECTS: dict[str, Dialect] = {
     "anthropic": AnthropicDialect(),
     "gemini": GeminiDialect(),
     "azure-openai": AzureOpenAIDialect(),
+    "bedrock": BedrockDialect(),
+    "bedrock-invoke": BedrockInvokeDialect(),
 }
 
 __all__ = [

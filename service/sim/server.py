@@ -7,6 +7,8 @@ framework, so the timing a client measures is the timing configured. Routes:
     POST /openai/deployments/{deployment}/chat/completions?api-version=...   Azure OpenAI
     POST /v1/messages                                             Anthropic
     POST /v1beta/models/{model}:streamGenerateContent?alt=sse     Gemini
+    POST /model/{modelId}/converse-stream, .../invoke-with-response-stream   Bedrock
+                                   (SigV4-verified, event stream: wire_bedrock.py)
     GET  /v1/models, /v1beta/models               the model list, in each API's format
     GET  /status/{page}/api/v2/summary.json, /pricing/litellm.json, POST /hooks/alerts
                                    status pages, a price list, a webhook (status_pages.py)
@@ -44,6 +46,7 @@ from service.sim.status_pages import (
 from service.sim.thread import ThreadRunner
 from service.sim.wire import Wire, prompt_tokens
 from service.sim.wire_anthropic import AnthropicWire
+from service.sim.wire_bedrock import BedrockConverseWire, BedrockInvokeWire
 from service.sim.wire_gemini import GeminiWire
 from service.sim.wire_openai import AzureWire, OpenAIWire, usage_of
 
@@ -54,8 +57,11 @@ _ROUTES: list[tuple[re.Pattern[str], Wire]] = [
     (re.compile(r"/chat/completions$"), OpenAIWire()),
     (re.compile(r"/messages$"), AnthropicWire()),
     (re.compile(r"/models/(?P<model>[^/:]+):streamGenerateContent$"), GeminiWire()),
+    (re.compile(r"^/model/(?P<model>[^/]+)/converse-stream$"), BedrockConverseWire()),
+    (re.compile(r"^/model/(?P<model>[^/]+)/invoke-with-response-stream$"), BedrockInvokeWire()),
 ]
-_BASE_PATHS = {"openai": "/v1", "anthropic": "/v1", "gemini": "/v1beta", "azure-openai": ""}
+_BASE_PATHS = {"openai": "/v1", "anthropic": "/v1", "gemini": "/v1beta", "azure-openai": "",
+               "bedrock": "", "bedrock-invoke": ""}
 # Faults answered with status 200 and a body that is not an SSE stream.
 _WRONG_BODIES: dict[str, tuple[str, bytes]] = {
     "html_200": ("text/html; charset=utf-8", b"<html><body><h1>502 Bad Gateway</h1></body></html>"),
@@ -219,9 +225,20 @@ class SimServer(ThreadRunner):
                 writer.transport.abort()  # no answer at all: a network error
                 return False
             return await send_json(writer, outage.status,
-                                   wire.error_body(outage.status, "Service unavailable"))
+                                   wire.error_body(outage.status, "Service unavailable"),
+                                   _error_headers(wire, outage.status))
         presented = wire.presented_key(request)
-        if fault == "status_401" or (self.api_key and presented != self.api_key):
+        key_ok = not self.api_key or presented == self.api_key
+        refuse = getattr(wire, "refuse", None)
+        if refuse is not None:  # Bedrock: a SigV4 signature (always checked) or a bearer key
+            denied = refuse(request, self.api_key)
+            if denied is not None:
+                record.status = 403
+                error_type, message = denied
+                return await send_json(writer, 403, wire.error_body(403, message),
+                                       {"x-amzn-errortype": error_type})
+            key_ok = True
+        if fault == "status_401" or not key_ok:
             record.status = 401
             echoed = request.headers.get(wire.key_header, "")
             message = f"Incorrect API key provided: {echoed}."  # echoed on purpose
@@ -233,7 +250,7 @@ class SimServer(ThreadRunner):
             message = ("Rate limit reached for requests" if record.status == 429
                        else "The server had an error while processing your request.")
             return await send_json(writer, record.status, wire.error_body(record.status, message),
-                                   extra)
+                                   {**(extra or {}), **_error_headers(wire, record.status)})
         if fault == "redirect":
             record.status = 301
             await write_head(writer, 301, {"location": "/moved" + request.path,
@@ -262,3 +279,9 @@ class SimServer(ThreadRunner):
             "id": state.id, "object": "chat.completion", "created": state.created,
             "model": state.model, "usage": usage_of(state),
             "choices": [{"index": 0, "message": message, "finish_reason": "stop"}]})
+
+
+def _error_headers(wire: Wire, status: int) -> dict[str, str]:
+    """Headers an API sends with its errors (AWS: x-amzn-ErrorType); none for most."""
+    headers = getattr(wire, "error_headers", None)
+    return headers(status) if headers is not None else {}
