@@ -202,7 +202,7 @@ def test_builtin_catalog_alone_is_a_valid_config() -> None:
         "consumer-chat",
         "healthcare-voice",
     ]
-    assert len(settings.candidates) == 10
+    assert len(settings.candidates) == 12
     assert settings.database == "sqlite:///factorwatch.db"
 
 
@@ -212,7 +212,9 @@ def test_builtin_candidates_use_known_providers_dialects_and_price_lists() -> No
     for cid, cand in settings.candidates.items():
         assert cid.startswith(cand.provider + "/"), cid
         assert cand.api in DIALECTS
-        assert cand.api_key_env and cand.api_key_env.endswith("_API_KEY")
+        # Bedrock's keys go by the variable AWS's SDKs read.
+        assert cand.api_key_env and (cand.api_key_env.endswith("_API_KEY")
+                                     or cand.api_key_env == "AWS_BEARER_TOKEN_BEDROCK")
         assert cand.price is not None and cand.price.source in listed, cid
         # The dated figures seed the price history until the list answers.
         assert cand.price.key and cand.price.as_of and cand.price.input_per_mtok is not None
@@ -303,7 +305,7 @@ def test_env_ids_match_catalog_ids_case_insensitively() -> None:
     var = "FACTORWATCH_CANDIDATES__TOGETHER/OPENAI/GPT-OSS-120B__ENABLED"
     settings = load_settings(None, environ={var: "false"})
     assert settings.candidates["together/openai/gpt-oss-120b"].enabled is False
-    assert len(settings.candidates) == 10
+    assert len(settings.candidates) == 12
 
 
 def test_env_json_value_sets_a_list() -> None:
@@ -532,7 +534,7 @@ def test_check_config_summarises_or_lists_errors() -> None:
     )
     assert check_config(VALID / "empty.yaml", environ={}) == (
         True,
-        ["ok: 12 providers, 10 candidates, 4 workloads"],
+        ["ok: 12 providers, 12 candidates, 4 workloads"],
     )
     ok, lines = check_config(INVALID / "factor_unknown.yaml", environ={})
     assert (ok, lines) == (False, ["workloads.w.weights.speed: unknown factor 'speed'"])
