@@ -182,6 +182,22 @@ async def test_no_region_is_auth_with_a_clear_message(
     assert result.error_message is not None and "no AWS region" in result.error_message
 
 
+def test_debug_logging_never_shows_botocores_signing() -> None:
+    import logging
+
+    from service.cli.main import setup_logging
+
+    root, botocore = logging.getLogger(), logging.getLogger("botocore")
+    levels = root.level, botocore.level
+    try:
+        root.setLevel(logging.DEBUG)  # what basicConfig does outside pytest
+        setup_logging("DEBUG")
+        assert not logging.getLogger("botocore.auth").isEnabledFor(logging.INFO)
+    finally:
+        root.setLevel(levels[0])
+        botocore.setLevel(levels[1])
+
+
 def test_the_region_comes_from_the_endpoint_and_the_keys_stay_out_of_repr(
         test_keys: None) -> None:
     assert region_of("https://bedrock-runtime.eu-central-1.amazonaws.com") == "eu-central-1"
