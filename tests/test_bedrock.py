@@ -143,6 +143,16 @@ async def test_a_body_changed_after_signing_is_refused(sim: SimServer, test_keys
     assert answer.headers["x-amzn-errortype"] == "InvalidSignatureException"
 
 
+async def test_credentials_are_resolved_once_per_target(
+        sim: SimServer, client: httpx.AsyncClient, test_keys: None,
+        aws_env: pytest.MonkeyPatch) -> None:
+    signed = target(sim.url_for("bedrock"))
+    assert (await run_probe("latency", signed, client)).ok
+    aws_env.setenv("AWS_SECRET_ACCESS_KEY", WRONG_SECRET)  # read again, it would fail
+    result = await run_probe("latency", signed, client)
+    assert result.ok, result.error_message
+
+
 async def test_credentials_from_a_shared_file_in_home(
         sim: SimServer, client: httpx.AsyncClient, aws_env: pytest.MonkeyPatch,
         tmp_path: Path) -> None:
