@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -21,7 +22,14 @@ from probes.result import ErrorClass, ProbeResult
 from probes.target import Target
 from service.probing.clients import probe_client
 from service.sim.behaviour import SimModel
-from service.sim.http11 import read_request, write_chunk, write_head
+from service.sim.http11 import (
+    Request,
+    read_request,
+    send_body,
+    serve_connection,
+    write_chunk,
+    write_head,
+)
 from service.sim.server import SimServer
 from service.sim.wire_bedrock import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
 from tests.conftest import REAL_FIXTURES
@@ -164,6 +172,62 @@ async def test_credentials_from_a_shared_file_in_home(
     aws_env.setenv("AWS_PROFILE", "probe")
     result = await run_probe("latency", target(sim.url_for("bedrock")), client)
     assert result.ok, result.error_message
+
+
+class FakeSts:
+    """A local STS answering AssumeRoleWithWebIdentity with the simulator's test keys and
+    a new session token each time, expiring `lifetime` from now."""
+
+    def __init__(self, lifetime: timedelta) -> None:
+        self.lifetime = lifetime
+        self.calls: list[bytes] = []
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        async def respond(request: Request) -> bool:
+            self.calls.append(request.body)
+            expires = (datetime.now(UTC) + self.lifetime).strftime("%Y-%m-%dT%H:%M:%SZ")
+            body = (
+                '<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/'
+                '2011-06-15/"><AssumeRoleWithWebIdentityResult><Credentials>'
+                f"<AccessKeyId>{TEST_ACCESS_KEY_ID}</AccessKeyId>"
+                f"<SecretAccessKey>{TEST_SECRET_ACCESS_KEY}</SecretAccessKey>"
+                f"<SessionToken>session-{len(self.calls)}</SessionToken>"
+                f"<Expiration>{expires}</Expiration></Credentials><AssumedRoleUser>"
+                "<Arn>arn:aws:sts::123456789012:assumed-role/probe/s</Arn>"
+                "<AssumedRoleId>AROAEXAMPLE:s</AssumedRoleId></AssumedRoleUser>"
+                "</AssumeRoleWithWebIdentityResult><ResponseMetadata><RequestId>1</RequestId>"
+                "</ResponseMetadata></AssumeRoleWithWebIdentityResponse>")
+            return await send_body(writer, 200, "text/xml", body.encode())
+
+        await serve_connection(reader, writer, respond)
+
+
+@pytest.mark.parametrize(("lifetime", "sts_calls"), [
+    (timedelta(hours=1), 1),  # resolved once, reused
+    (timedelta(minutes=5), 3),  # inside botocore's refresh window: refreshed before each
+])
+async def test_web_identity_as_kubernetes_service_accounts_get_it(
+        sim: SimServer, client: httpx.AsyncClient, aws_env: pytest.MonkeyPatch,
+        tmp_path: Path, lifetime: timedelta, sts_calls: int) -> None:
+    sts = FakeSts(lifetime)
+    proxy = await asyncio.start_server(sts.handle, "127.0.0.1", 0)
+    token = tmp_path / "token"
+    token.write_text("eyJhbGciOiJSUzI1NiJ9.service-account.token")
+    aws_env.setenv("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/probe")
+    aws_env.setenv("AWS_WEB_IDENTITY_TOKEN_FILE", str(token))
+    aws_env.setenv("AWS_ENDPOINT_URL_STS",
+                   f"http://127.0.0.1:{proxy.sockets[0].getsockname()[1]}")
+    aws_env.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    try:
+        signed = target(sim.url_for("bedrock"))
+        for _ in range(3):
+            result = await run_probe("latency", signed, client)
+            assert result.ok, result.error_message
+    finally:
+        proxy.close()
+        await proxy.wait_closed()
+    assert len(sts.calls) == sts_calls
+    assert b"AssumeRoleWithWebIdentity" in sts.calls[0]
 
 
 async def test_session_tokens_are_signed_too(sim: SimServer, client: httpx.AsyncClient,
