@@ -4,6 +4,11 @@ A dialect knows two things about its API: how to ask for a streamed answer (buil
 from a Chat: one prompt, a token cap and optionally tools) and what one parsed SSE event
 means (parse_event). Everything about sockets, timing and error classes lives in the probes,
 so a new provider API is one new module here.
+
+Two optional attributes, read by probes/stream.py: `framing = "eventstream"` when the body
+is AWS's binary event stream rather than SSE (each message then reaches parse_event as an
+SSEEvent, probes/eventstream.py), and `check_response` when the API's error answers need
+their own reading (probes/http_errors.py check_response is the default).
 """
 
 from __future__ import annotations
