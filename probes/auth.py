@@ -45,3 +45,13 @@ def with_credentials(target: Target) -> Target:
     if factory is None or target.credentials is not None:
         return target
     return replace(target, credentials=factory(target))
+
+
+def _bedrock(target: Target) -> Credentials | None:
+    # Imported here: botocore loads only where a Bedrock candidate is probed.
+    from probes.aws_auth import bedrock_credentials
+
+    return bedrock_credentials(target)
+
+
+CREDENTIALS["bedrock"] = CREDENTIALS["bedrock-invoke"] = _bedrock

@@ -38,6 +38,7 @@ from probes.dialects import (
     StreamError,
     StreamEvent,
 )
+from probes.eventstream import EventStreamError, EventStreamParser
 from probes.http_errors import Failure, check_response
 from probes.receiver import reader_failed
 from probes.result import ErrorClass, ProbeResult
@@ -170,7 +171,9 @@ async def exchange(target: Target, client: httpx.AsyncClient, chat: Chat | None 
         tally.add(ResponseHeaders(response.status_code, dict(response.headers),
                                   _arrived_at(network)))
         late.headers = _read_late(network)
-        failure = _explained(await check_response(response, secrets), dialect, target)
+        # A dialect with its own error shapes or stream type checks the answer itself.
+        check = getattr(dialect, "check_response", check_response)
+        failure = _explained(await check(response, secrets), dialect, target)
         if failure is None:
             failure = await _read_stream(response, dialect, target, tally, network, late)
     return Exchange(
@@ -185,7 +188,10 @@ async def _read_stream(
     response: httpx.Response, dialect: Dialect, target: Target, tally: Tally, network: Any,
     late: _Lateness,
 ) -> Failure | None:
-    parser = SSEParser()
+    # The body's framing: SSE unless the dialect says event stream (AWS's binary framing).
+    parser: SSEParser | EventStreamParser = (
+        EventStreamParser() if getattr(dialect, "framing", "sse") == "eventstream"
+        else SSEParser())
     encoding = response.headers.get("content-encoding", "identity").strip().lower()
     chunks = response.aiter_raw() if encoding in ("", "identity") else response.aiter_bytes()
     try:
@@ -203,6 +209,8 @@ async def _read_stream(
                 break
         else:
             failure = _apply(dialect, parser.flush(), tally)
+    except EventStreamError as exc:
+        return ErrorClass.MALFORMED, str(exc), None
     except httpx.TimeoutException:
         raise  # the runner classes every timeout the same way
     except httpx.TransportError as exc:
@@ -252,7 +260,7 @@ def _apply(dialect: Dialect, events: list[SSEEvent], tally: Tally) -> Failure | 
             tally.add(event)
             if isinstance(event, StreamError):
                 code = f" ({event.code})" if event.code else ""
-                return ErrorClass.STREAM_ERROR, f"error in stream{code}: {event.message}", None
+                return event.error_class, f"error in stream{code}: {event.message}", None
             if isinstance(event, Finish):
                 return None
     return None

@@ -36,8 +36,10 @@ def test_a_provider_is_reached_and_priced_as_its_candidates(provider: str, api: 
 
 def test_a_provider_without_candidates_needs_its_api_and_url() -> None:
     with pytest.raises(DiscoverError, match="give --api and --base-url") as caught:
-        provider_access(BUILTIN, "aws-bedrock")
+        provider_access(BUILTIN, "self-hosted")
     assert caught.value.kind == "config"
+    with pytest.raises(DiscoverError, match="bedrock API has no model list"):
+        provider_access(BUILTIN, "aws-bedrock")  # its candidates name the API
     with pytest.raises(DiscoverError, match="azure-openai API has no model list"):
         provider_access(BUILTIN, "azure-openai", api="azure-openai",
                         base_url="https://x.openai.azure.com")

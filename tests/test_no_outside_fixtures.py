@@ -54,7 +54,8 @@ def test_the_pattern_catches_each_way_of_writing_it() -> None:
 
 def test_every_real_sample_says_where_it_came_from() -> None:
     sources = (REAL_FIXTURES / "SOURCES.md").read_text()
-    samples = [p for p in sorted(REAL_FIXTURES.iterdir()) if p.name != "SOURCES.md"]
+    samples = [p for p in sorted(REAL_FIXTURES.rglob("*"))  # subfolders too (bedrock/)
+               if p.is_file() and p.name != "SOURCES.md"]
     assert samples, REAL_FIXTURES
     for path in samples:
         assert f"`{path.name}`" in sources, f"{path.name} is not described in SOURCES.md"

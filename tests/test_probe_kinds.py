@@ -18,7 +18,7 @@ from probes.target import Target
 from service.sim.behaviour import SimModel
 from service.sim.server import SimServer
 
-APIS = ("openai", "anthropic", "gemini", "azure-openai")
+APIS = ("openai", "anthropic", "gemini", "azure-openai", "bedrock", "bedrock-invoke")
 FAST = {"ttft_seconds": 0.005, "inter_token_seconds": 0.0}
 MODELS = {
     "perfect": SimModel(**FAST),

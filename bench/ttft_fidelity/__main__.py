@@ -3,7 +3,7 @@
     pip install torch==2.13.0 && pip install -e '.[bench]'   # torch first: the CPU wheel
     python -m bench.ttft_fidelity                       # 1, 50, 200, 500 streams + rates
     python -m bench.ttft_fidelity --streams 1,50 --rates 20 --seconds 10   # a quick look
-    python -m bench.ttft_fidelity --apis openai,vertex --streams 1,50 --rates '' --no-guidellm
+    python -m bench.ttft_fidelity --apis openai,bedrock,vertex --streams 1,50 --rates ""  # dialects
 
 The simulated server (service.sim) runs in a process of its own and records, per request,
 when it wrote each content chunk (time.perf_counter: CLOCK_MONOTONIC, one clock for every
@@ -27,6 +27,8 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -123,15 +125,18 @@ def level(server: Server, streams: int, args: argparse.Namespace, work: Path,
     seconds = max(args.seconds, args.min_requests * per_request / streams)
     total = args.warmup + seconds
     out: dict[str, Any] = {"streams": streams, "seconds": seconds}
-    clients = [("factorwatch", lambda: run_fw(server, streams, total, work, log)),
-               ("factorwatch-loop", lambda: run_fw(server, streams, total, work, log, "loop"))]
-    for api in args.apis.split(","):  # other dialects: factorwatch's own path, kernel stamps
-        if api and api != "openai":
-            clients.append((f"factorwatch-{api}",
-                            lambda api=api: run_fw(server, streams, total, work, log,
-                                                   api=api)))
-    if not args.no_guidellm:
-        clients.append(("guidellm", lambda: gl_client.run(server.origin, streams, total, work)))
+    apis = [a for a in args.apis.split(",") if a]
+    clients: list[tuple[str, Callable[[], list[dict[str, Any]]]]] = []
+    if "openai" in apis:  # the loop-stamped peer and guidellm speak OpenAI's API
+        clients = [("factorwatch", lambda: run_fw(server, streams, total, work, log)),
+                   ("factorwatch-loop", lambda: run_fw(server, streams, total, work, log,
+                                                       "loop"))]
+        if not args.no_guidellm:
+            clients.append(("guidellm",
+                            lambda: gl_client.run(server.origin, streams, total, work)))
+    for api in (a for a in apis if a != "openai"):  # the same probe in other dialects
+        clients.append((f"factorwatch ({api})",
+                        partial(run_fw, server, streams, total, work, log, api=api)))
     for name, client in clients:
         server.reset()
         rows = after_warmup(client(), args.warmup)
@@ -237,8 +242,10 @@ def main() -> None:
     parser.add_argument("--rate-seconds", type=float, default=60)
     parser.add_argument("--candidates", type=int, default=1000)
     parser.add_argument("--no-guidellm", action="store_true")
-    parser.add_argument("--apis", default="openai",
-                        help="dialects factorwatch's client speaks, e.g. openai,vertex")
+    parser.add_argument("--apis", default="openai", help="dialects the factorwatch client "
+                        "speaks, one run each (openai, anthropic, gemini, azure-openai, "
+                        "bedrock, bedrock-invoke, vertex, vertex-anthropic, "
+                        "azure-ai-inference)")
     parser.add_argument("--wait-quiet", type=float, default=0, metavar="MINUTES",
                         help="first wait up to this long for a 1-min load average < 1.0")
     parser.add_argument("--json", type=Path, default=Path("ttft_fidelity.json"))
@@ -249,6 +256,7 @@ def main() -> None:
         wait_quiet(args.wait_quiet)
     report: dict[str, Any] = {"machine": machine(), "timing": Timing().__dict__,
                               "seconds": args.seconds, "warmup": args.warmup,
+                              "min_requests": args.min_requests,
                               "command": " ".join(["python -m bench.ttft_fidelity",
                                                    *sys.argv[1:]])}
     with tempfile.TemporaryDirectory(prefix="ttft-fidelity-") as tmp:

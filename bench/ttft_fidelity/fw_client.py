@@ -2,7 +2,7 @@
 back through run_probe (the daemon's code path) against the simulated server.
 
     python -m bench.ttft_fidelity.fw_client --origin URL --streams 200 --seconds 20 --out F
-    python -m bench.ttft_fidelity.fw_client --api vertex ...   # another dialect's framing
+    ... --api bedrock      # another dialect of the simulator (default openai)
 
 Writes one JSON object per request: its tag, ok, TTFT, mean inter-token latency and the
 p99 of its gaps as factorwatch measured them, whether its reads flagged it
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 from pathlib import Path
 from time import perf_counter
 from typing import Any
@@ -21,10 +22,12 @@ from typing import Any
 import httpx
 
 from probes import run_probe
+from probes.auth import with_credentials
 from probes.target import Target
 from service.probing.clients import SHARDS, ProbeClients
 from service.probing.looplag import LagWindow, monitor_loop_lag
 from service.sim.server import base_url_for
+from service.sim.wire_bedrock import SIM_REGION, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
 
 
 class _Null:
@@ -49,7 +52,8 @@ async def stream(n: int, http: httpx.AsyncClient, base: Target, until: float,
         i += 1
         target = Target(api=base.api, base_url=base.base_url, model=base.model,
                         timeout_seconds=base.timeout_seconds, max_tokens=base.max_tokens,
-                        prompt=f"{tag} say something short")
+                        prompt=f"{tag} say something short",
+                        credentials=base.credentials)  # made once, as the daemon does
         since = window.now()
         result = await run_probe("latency", target, http)
         out.append({"started": since, **row(tag, result, window.worst_since(since))})
@@ -62,10 +66,14 @@ async def run(origin: str, streams: int, seconds: float, model: str, shards: int
     clients = ProbeClients(shards, stamped=stamps == "kernel")
     window = LagWindow()
     monitor = asyncio.create_task(monitor_loop_lag(_Null(), window=window))
-    # The bench's server checks no key or token (a token is fetched before the clock starts
-    # anyway): what differs between dialects here is the path, the body and the framing.
+    # The bench's server checks no token (a token is fetched before the clock starts
+    # anyway), but it does verify SigV4, which covers the body: Bedrock signs for real.
     base = Target(api=api, base_url=base_url_for(origin, api), model=model,
                   timeout_seconds=30, max_tokens=16)
+    if api.startswith("bedrock"):  # SigV4 with the simulator's test credentials
+        os.environ.update(AWS_ACCESS_KEY_ID=TEST_ACCESS_KEY_ID, AWS_DEFAULT_REGION=SIM_REGION,
+                          AWS_SECRET_ACCESS_KEY=TEST_SECRET_ACCESS_KEY)
+        base = with_credentials(base)
     out: list[dict[str, Any]] = []
     until = perf_counter() + seconds
     await asyncio.gather(*(stream(n, clients.for_key(f"sim/m{n:04d}"), base, until, window,
@@ -86,6 +94,7 @@ def main() -> None:
     parser.add_argument("--shards", type=int, default=SHARDS, help="HTTP client pools")
     parser.add_argument("--stamps", choices=("kernel", "loop"), default="kernel",
                         help="arrival times from the kernel (the daemon's way) or the loop")
+    parser.add_argument("--api", default="openai", help="the dialect the probes speak")
     args = parser.parse_args()
     rows = asyncio.run(run(args.origin, args.streams, args.seconds, args.model, args.shards,
                            args.stamps, args.api))

@@ -22,7 +22,8 @@ def markdown(report: dict[str, Any], sustains: Callable[[dict[str, Any]], bool])
         f"Simulated model: TTFT lognormal median {t['ttft'] * 1000:g} ms (sigma "
         f"{t['ttft_sigma']:g}), gaps lognormal median {t['itl'] * 1000:g} ms (sigma "
         f"{t['itl_sigma']:g}), {t['tokens']} content chunks; {report['seconds']:g} s measured "
-        f"per client and level (longer at 1 stream, for about 100 requests) after "
+        f"per client and level (longer at 1 stream, for about "
+        f"{report.get('min_requests', 100)} requests) after "
         f"{report['warmup']:g} s of warm-up.",
         "",
         "Errors are measured - truth per request, in ms; p50/p99/max of |error|, bias = mean "

@@ -4,6 +4,11 @@ A dialect knows two things about its API: how to ask for a streamed answer (buil
 from a Chat: one prompt, a token cap and optionally tools) and what one parsed SSE event
 means (parse_event). Everything about sockets, timing and error classes lives in the probes,
 so a new provider API is one new module here.
+
+Two optional attributes, read by probes/stream.py: `framing = "eventstream"` when the body
+is AWS's binary event stream rather than SSE (each message then reaches parse_event as an
+SSEEvent, probes/eventstream.py), and `check_response` when the API's error answers need
+their own reading (probes/http_errors.py check_response is the default).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from probes.result import ErrorClass
 from probes.sse import SSEEvent
 from probes.target import Target
 
@@ -115,6 +121,9 @@ class StreamError:
     message: str
     code: str | None
     at: float
+    # What it means for the probe; a dialect whose stream errors name a class (Bedrock's
+    # throttlingException is rate_limited) says so.
+    error_class: ErrorClass = ErrorClass.STREAM_ERROR
 
 
 StreamEvent = (
@@ -138,6 +147,7 @@ class Dialect(Protocol):
 from probes.dialects.anthropic import AnthropicDialect  # noqa: E402
 from probes.dialects.azure_ai_inference import AzureAIInferenceDialect  # noqa: E402
 from probes.dialects.azure_openai import AzureOpenAIDialect  # noqa: E402
+from probes.dialects.bedrock import BedrockDialect, BedrockInvokeDialect  # noqa: E402
 from probes.dialects.gemini import GeminiDialect  # noqa: E402
 from probes.dialects.openai import OpenAIDialect  # noqa: E402
 from probes.dialects.vertex import VertexAnthropicDialect, VertexGeminiDialect  # noqa: E402
@@ -147,6 +157,8 @@ DIALECTS: dict[str, Dialect] = {
     "anthropic": AnthropicDialect(),
     "gemini": GeminiDialect(),
     "azure-openai": AzureOpenAIDialect(),
+    "bedrock": BedrockDialect(),
+    "bedrock-invoke": BedrockInvokeDialect(),
     # Cloud hosts (issue 17): tokens from the cloud's credential chain, probes/cloud_auth.py
     "vertex": VertexGeminiDialect(),
     "vertex-anthropic": VertexAnthropicDialect(),

@@ -22,7 +22,7 @@ CATALOG_FILE = "builtin.yaml"
 LITELLM_MODELS_FILE = "litellm_models.json"
 LITELLM_MODELS_AS_OF = "2026-11-20"  # the map's date: the wheel's upload to PyPI
 BUNDLED_PROVIDERS = ("openai", "text-completion-openai", "anthropic", "gemini", "mistral",
-                     "deepseek", "groq", "together_ai")
+                     "deepseek", "groq", "together_ai", "bedrock_converse")
 
 
 @cache

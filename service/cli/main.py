@@ -30,7 +30,8 @@ def setup_logging(level: str) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # httpx logs every request URL at INFO; probes are our business, not log lines.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    for noisy in ("apscheduler", "alembic"):
+    # botocore (the Bedrock dialects) logs canonical requests and signatures at DEBUG.
+    for noisy in ("apscheduler", "alembic", "botocore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

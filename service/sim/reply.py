@@ -33,7 +33,9 @@ class Reply:
         self.due = record.received_at + model.ttft(rng)
 
     async def stream(self) -> bool:
-        headers = {"content-type": SSE, "transfer-encoding": "chunked", "cache-control": "no-cache"}
+        content_type = getattr(self.wire, "content_type", SSE)  # Bedrock: an event stream
+        headers = {"content-type": content_type, "transfer-encoding": "chunked",
+                   "cache-control": "no-cache"}
         await write_head(self.writer, 200, headers)
         tool = self.answer.tool is not None and self.fault != "trickle_forever"
         await self._all(self.wire.start(self.s, tool))

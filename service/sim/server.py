@@ -11,6 +11,8 @@ framework, so the timing a client measures is the timing configured. Routes:
          .../publishers/anthropic/models/{model}:streamRawPredict  Vertex AI (wire_vertex.py)
     POST /models/chat/completions?api-version=...                 Azure AI Foundry
     POST /oauth2/token, GET /msi/token        Google and Azure token issuers (tokens.py)
+    POST /model/{modelId}/converse-stream, .../invoke-with-response-stream   Bedrock
+                                   (SigV4-verified, event stream: wire_bedrock.py)
     GET  /v1/models, /v1beta/models               the model list, in each API's format
     GET  /status/{page}/api/v2/summary.json, /pricing/litellm.json, POST /hooks/alerts
                                    status pages, a price list, a webhook (status_pages.py)
@@ -50,6 +52,7 @@ from service.sim.thread import ThreadRunner
 from service.sim.tokens import TokenIssuer
 from service.sim.wire import Wire, bearer, prompt_tokens
 from service.sim.wire_anthropic import AnthropicWire
+from service.sim.wire_bedrock import BedrockConverseWire, BedrockInvokeWire
 from service.sim.wire_gemini import GeminiWire
 from service.sim.wire_openai import AzureWire, OpenAIWire, usage_of
 from service.sim.wire_vertex import FoundryWire, VertexAnthropicWire, VertexGeminiWire
@@ -68,11 +71,13 @@ _ROUTES: list[tuple[re.Pattern[str], Wire]] = [
     (re.compile(r"/chat/completions$"), OpenAIWire()),
     (re.compile(r"/messages$"), AnthropicWire()),
     (re.compile(r"/models/(?P<model>[^/:]+):streamGenerateContent$"), GeminiWire()),
+    (re.compile(r"^/model/(?P<model>[^/]+)/converse-stream$"), BedrockConverseWire()),
+    (re.compile(r"^/model/(?P<model>[^/]+)/invoke-with-response-stream$"), BedrockInvokeWire()),
 ]
 _VERTEX_BASE = "/v1/projects/sim-project/locations/us-central1"
 _BASE_PATHS = {"openai": "/v1", "anthropic": "/v1", "gemini": "/v1beta", "azure-openai": "",
                "vertex": _VERTEX_BASE, "vertex-anthropic": _VERTEX_BASE,
-               "azure-ai-inference": "/models"}
+               "azure-ai-inference": "/models", "bedrock": "", "bedrock-invoke": ""}
 # Wires that take a bearer token from `tokens` (Vertex: only that; Azure: or the key).
 _TOKEN_WIRES = frozenset({"vertex", "vertex-anthropic", "azure-openai", "azure-ai-inference"})
 _API_VERSIONED = frozenset({"azure-openai", "azure-ai-inference"})
@@ -245,8 +250,19 @@ class SimServer(ThreadRunner):
                 writer.transport.abort()  # no answer at all: a network error
                 return False
             return await send_json(writer, outage.status,
-                                   wire.error_body(outage.status, "Service unavailable"))
-        if fault == "status_401" or not self._authorized(request, wire):
+                                   wire.error_body(outage.status, "Service unavailable"),
+                                   _error_headers(wire, outage.status))
+        key_ok = self._authorized(request, wire)
+        refuse = getattr(wire, "refuse", None)
+        if refuse is not None:  # Bedrock: a SigV4 signature (always checked) or a bearer key
+            denied = refuse(request, self.api_key)
+            if denied is not None:
+                record.status = 403
+                error_type, message = denied
+                return await send_json(writer, 403, wire.error_body(403, message),
+                                       {"x-amzn-errortype": error_type})
+            key_ok = True
+        if fault == "status_401" or not key_ok:
             record.status = 401
             echoed = (wire.presented_key(request) or "" if wire.name in _TOKEN_WIRES
                       else request.headers.get(wire.key_header, ""))
@@ -259,7 +275,7 @@ class SimServer(ThreadRunner):
             message = ("Rate limit reached for requests" if record.status == 429
                        else "The server had an error while processing your request.")
             return await send_json(writer, record.status, wire.error_body(record.status, message),
-                                   extra)
+                                   {**(extra or {}), **_error_headers(wire, record.status)})
         if fault == "redirect":
             record.status = 301
             await write_head(writer, 301, {"location": "/moved" + request.path,
@@ -298,3 +314,9 @@ class SimServer(ThreadRunner):
             "id": state.id, "object": "chat.completion", "created": state.created,
             "model": state.model, "usage": usage_of(state),
             "choices": [{"index": 0, "message": message, "finish_reason": "stop"}]})
+
+
+def _error_headers(wire: Wire, status: int) -> dict[str, str]:
+    """Headers an API sends with its errors (AWS: x-amzn-ErrorType); none for most."""
+    headers = getattr(wire, "error_headers", None)
+    return headers(status) if headers is not None else {}
