@@ -261,6 +261,7 @@ def _measurements(tally: Tally, phases: _Phases, started: float, status: int,
     if output_tokens is not None and output_tokens >= 2 and len(times) >= 2:
         span = times[-1] - times[0]
         speed = (output_tokens - 1) / span if span > 0 else None
+    reasoning_tokens, reasoning_estimated = tally.reasoning_tokens()
     gaps = sorted(b - a for a, b in itertools.pairwise(times))
     extra: dict[str, Any] = {
         "connection_reused": phases.reused,
@@ -283,8 +284,20 @@ def _measurements(tally: Tally, phases: _Phases, started: float, status: int,
         "output_tokens": output_tokens,
         "output_tokens_estimated": estimated,
         "output_tokens_per_second": speed,
+        "first_answer_seconds": tally.answer_times[0] - sent_at if tally.answer_times else None,
+        "reasoning_tokens": reasoning_tokens,
+        "reasoning_tokens_estimated": reasoning_estimated,
+        "answer_tokens_per_second": _answer_speed(tally),
         "extra": extra,
     }
+
+
+def _answer_speed(tally: Tally) -> float | None:
+    """(answer tokens - 1) / (last answer token's arrival - first answer token's arrival)."""
+    times, tokens = tally.answer_times, tally.answer_tokens()
+    if tokens is None or tokens < 2 or len(times) < 2 or times[-1] <= times[0]:
+        return None
+    return (tokens - 1) / (times[-1] - times[0])
 
 
 def _percentile(sorted_values: list[float], q: float) -> float | None:

@@ -67,7 +67,11 @@ class ResponseHeaders:
 
 @dataclass(frozen=True)
 class ContentDelta:
-    """A piece of generated output: what TTFT and output speed are measured on."""
+    """A piece of generated output: what TTFT and output speed are measured on.
+
+    kind "reasoning" is thinking, never the answer (first_answer_seconds skips it); its text
+    is "" where the API hides the reasoning (Anthropic redacted_thinking): it still arrived.
+    """
 
     text: str
     at: float
@@ -88,8 +92,9 @@ class ToolCallStart:
 @dataclass(frozen=True)
 class Usage:
     input_tokens: int | None
-    output_tokens: int | None
+    output_tokens: int | None  # reasoning included: it is billed as output
     at: float
+    reasoning_tokens: int | None = None  # the part of output_tokens spent reasoning
 
 
 @dataclass(frozen=True)
@@ -139,12 +144,14 @@ from probes.dialects.anthropic import AnthropicDialect  # noqa: E402
 from probes.dialects.azure_openai import AzureOpenAIDialect  # noqa: E402
 from probes.dialects.gemini import GeminiDialect  # noqa: E402
 from probes.dialects.openai import OpenAIDialect  # noqa: E402
+from probes.dialects.openai_responses import OpenAIResponsesDialect  # noqa: E402
 
 DIALECTS: dict[str, Dialect] = {
     "openai": OpenAIDialect(),
     "anthropic": AnthropicDialect(),
     "gemini": GeminiDialect(),
     "azure-openai": AzureOpenAIDialect(),
+    "openai-responses": OpenAIResponsesDialect(),
 }
 
 __all__ = [
