@@ -96,10 +96,11 @@ def test_plain_stream_has_no_reasoning() -> None:
 
 
 def test_reasoning_without_any_usage_is_estimated_from_its_text() -> None:
-    events = [SSEEvent(event="message", data=d, id=None, arrived_at=float(i)) for i, d in enumerate([
-        '{"choices":[{"delta":{"reasoning_content":"' + "x" * 40 + '"}}]}',
-        '{"choices":[{"delta":{"content":"Hi"}}]}',
-        '{"choices":[{"delta":{},"finish_reason":"stop"}]}', "[DONE]"])]
+    lines = ['{"choices":[{"delta":{"reasoning_content":"' + "x" * 40 + '"}}]}',
+             '{"choices":[{"delta":{"content":"Hi"}}]}',
+             '{"choices":[{"delta":{},"finish_reason":"stop"}]}', "[DONE]"]
+    events = [SSEEvent(event="message", data=d, id=None, arrived_at=float(i))
+              for i, d in enumerate(lines)]
     tally = Tally()
     for sse in events:
         for event in DIALECTS["openai"].parse_event(sse):

@@ -4,6 +4,7 @@ Plain asyncio streams and hand-written HTTP/1.1 (service.sim.http11) rather than
 framework, so the timing a client measures is the timing configured. Routes:
 
     POST /v1/chat/completions                                     OpenAI (and compatibles)
+    POST /v1/responses                                            OpenAI Responses API
     POST /openai/deployments/{deployment}/chat/completions?api-version=...   Azure OpenAI
     POST /v1/messages                                             Anthropic
     POST /v1beta/models/{model}:streamGenerateContent?alt=sse     Gemini
@@ -42,20 +43,23 @@ from service.sim.status_pages import (
     summary,
 )
 from service.sim.thread import ThreadRunner
-from service.sim.wire import Wire, prompt_tokens
+from service.sim.wire import Wire, prompt_tokens, reasoning_planned
 from service.sim.wire_anthropic import AnthropicWire
 from service.sim.wire_gemini import GeminiWire
 from service.sim.wire_openai import AzureWire, OpenAIWire, usage_of
+from service.sim.wire_responses import ResponsesWire
 
 logger = logging.getLogger(__name__)
 
 _ROUTES: list[tuple[re.Pattern[str], Wire]] = [
     (re.compile(r"/openai/deployments/(?P<model>[^/]+)/chat/completions$"), AzureWire()),
     (re.compile(r"/chat/completions$"), OpenAIWire()),
+    (re.compile(r"/responses$"), ResponsesWire()),
     (re.compile(r"/messages$"), AnthropicWire()),
     (re.compile(r"/models/(?P<model>[^/:]+):streamGenerateContent$"), GeminiWire()),
 ]
-_BASE_PATHS = {"openai": "/v1", "anthropic": "/v1", "gemini": "/v1beta", "azure-openai": ""}
+_BASE_PATHS = {"openai": "/v1", "anthropic": "/v1", "gemini": "/v1beta", "azure-openai": "",
+               "openai-responses": "/v1"}
 # Faults answered with status 200 and a body that is not an SSE stream.
 _WRONG_BODIES: dict[str, tuple[str, bytes]] = {
     "html_200": ("text/html; charset=utf-8", b"<html><body><h1>502 Bad Gateway</h1></body></html>"),
@@ -177,9 +181,15 @@ class SimServer(ThreadRunner):
         refused = await self._refuse(request, writer, wire, model, record, fault)
         if refused is not None:
             return refused
+        if chat.max_tokens is not None and chat.max_tokens < model.min_max_tokens:
+            record.status, record.outcome = 400, "max_tokens_refused"
+            message = (f"max_tokens is too small: this model needs at least "
+                       f"{model.min_max_tokens} output tokens (got {chat.max_tokens})")
+            return await send_json(writer, 400, wire.error_body(400, message))
         reply = answer(chat.prompt, chat.tools, model, chat.max_tokens or 1 << 30, rng)
         state = new_state(record, chat.model, prompt_tokens(chat.prompt),
                           chat.include_usage and fault != "no_usage")
+        state.reasoning_planned = reasoning_planned(chat, model.reasoning_tokens, chat.max_tokens)
         if chat.stream:
             return await Reply(writer, wire, model, record, rng, state, reply, chat.max_tokens,
                                fault).stream()
