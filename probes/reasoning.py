@@ -9,11 +9,12 @@ budget_tokens}` caps it; each dialect writes the cap in its API's own parameter
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 from probes.target import Target
 
-EFFORTS = ("none", "minimal", "low", "medium", "high")
+Effort = Literal["none", "minimal", "low", "medium", "high"]
+EFFORTS: tuple[str, ...] = get_args(Effort)
 
 
 @dataclass(frozen=True)
