@@ -2,7 +2,8 @@
 
 Phases (docs/architecture.md, Measurement definitions): connect = TCP (+TLS) setup, 0.0 on a reused
 pooled connection; TTFT = from the request starting to be sent (after connect) to the
-arrival of the first content token; total = from the call to the end-of-stream marker,
+arrival of the first content token, reasoning included; first answer = the same to the first
+content token that is not reasoning; total = from the call to the end-of-stream marker,
 connect included. Chunks carry the time their bytes reached the machine (probes/arrival.py),
 however long the loop took to parse them; on other transports, the time they were read.
 

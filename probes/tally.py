@@ -93,15 +93,14 @@ class Tally:
         return max(1, round(self.reasoning_chars / 4)), True
 
     def answer_tokens(self) -> int | None:
-        """The output that is not reasoning: reported output less reasoning tokens where
-        both are known, else estimated from the answer's characters."""
+        """The output that is not reasoning: reported output less reported reasoning where
+        the API counts both, else estimated from the answer's characters."""
         if not self.answer_times:
             return None
-        output, _ = self.output_tokens()
-        reasoning, estimated = self.reasoning_tokens()
-        if output is not None and not estimated and self.usage is not None \
-                and self.usage.output_tokens is not None:
-            return max(1, output - (reasoning or 0))
+        usage = self.usage
+        if usage is not None and usage.output_tokens is not None and (
+                usage.reasoning_tokens is not None or not self.reasoning_seen):
+            return max(1, usage.output_tokens - (usage.reasoning_tokens or 0))
         return self._answer_estimate()
 
     def _answer_estimate(self) -> int:

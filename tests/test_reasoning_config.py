@@ -3,13 +3,17 @@ handed to the probe as Target.options["reasoning"]."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from service.config import ConfigError, load_settings
+from service.sim.behaviour import SimModel
+from service.sim.server import SimServer
 
 
 def settings_of(tmp_path: Path, api: str, reasoning: str) -> object:
@@ -69,3 +73,25 @@ def test_probe_cli_takes_reasoning_flags() -> None:
         capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
     assert "the anthropic API takes budget_tokens, not effort" in done.stderr, done.stderr
+
+
+@pytest.fixture
+def sim() -> Iterator[SimServer]:
+    server = SimServer({"thinker": SimModel(ttft_seconds=0.01, inter_token_seconds=0.001,
+                                            reasoning_tokens=12)})
+    server.start_in_thread()
+    yield server
+    server.stop_thread()
+
+
+def test_probe_cli_on_the_responses_api_prints_reasoning_fields(sim: SimServer) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "service.cli.main", "probe", "--url",
+         sim.url_for("openai-responses"), "--api", "openai-responses", "--model", "thinker",
+         "--max-tokens", "64", "--reasoning-effort", "low", "--json"],
+        capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["ok"] and result["reasoning_tokens"] == 6  # low: half of 12
+    assert result["first_answer_seconds"] > result["ttft_seconds"] > 0
+    assert result["answer_tokens_per_second"] > 0
