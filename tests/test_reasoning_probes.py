@@ -140,3 +140,16 @@ async def test_every_probe_kind_works_on_the_responses_api(
         assert result.extra["facts_recalled"] == result.extra["facts_planted"]
     if kind == "quality":
         assert result.extra["passed"] == result.extra["items"]
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_a_tool_call_after_reasoning_is_judged_and_timed(
+        sim: SimServer, client: httpx.AsyncClient, api: str) -> None:
+    result = await run_probe("tools", target(sim, api, "thinker", max_tokens=256), client)
+    assert result.ok, result.error_message
+    assert result.extra["tool_call_valid"], result.extra
+    record = sim.records[-1]
+    assert record.first_answer_at is not None and record.first_reasoning_at is not None
+    assert result.first_answer_seconds == pytest.approx(
+        record.first_answer_at - record.received_at, abs=0.02)
+    assert result.first_answer_seconds > result.ttft_seconds  # type: ignore[operator]
