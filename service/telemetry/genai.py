@@ -33,7 +33,8 @@ SEVERAL_REQUEST_KINDS = frozenset({"quality"})
 
 # gen_ai.operation.name by dialect: Gemini's generateContent has a name of its own.
 OPERATION_NAMES = {"openai": "chat", "azure-openai": "chat", "anthropic": "chat",
-                   "gemini": "generate_content"}
+                   "gemini": "generate_content",
+                   "openai-responses": "chat"}  # a conversation turn, as chat completions
 
 # gen_ai.provider.name: the conventions' well-known value for our provider ids (a provider
 # id that is itself a well-known value keeps it; any other id is sent as it is, as the
