@@ -67,8 +67,7 @@ _TOKEN_CAP = re.compile(r"max_(?:completion_|output_)?tokens|maxOutputTokens|bud
 def _token_cap_hint(status: int, body: str) -> str:
     if status != 400 or not _TOKEN_CAP.search(body):
         return ""
-    return (" (the model may refuse this output cap: raise this probe's max_tokens, or its "
-            "reasoning budget, in the config)")
+    return " (a reasoning model may refuse this output cap: see docs/config.md, Reasoning models)"
 
 
 async def read_limited(response: httpx.Response) -> bytes:

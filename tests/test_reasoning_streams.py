@@ -8,9 +8,12 @@ import dataclasses
 import random
 from types import MappingProxyType
 
+import httpx
 import pytest
 
 from probes.dialects import DIALECTS, Chat, StreamEvent, ToolSpec
+from probes.http_errors import check_response
+from probes.result import ErrorClass
 from probes.sse import SSEEvent, SSEParser
 from probes.tally import Tally
 from probes.target import Target
@@ -206,3 +209,20 @@ def test_responses_failure_in_stream_is_a_stream_error(name: str, data: str,
                                                        message: str) -> None:
     tally = parse_responses((name, data))
     assert tally.error is not None and tally.error.message == message
+
+
+@pytest.mark.parametrize(("body", "hinted"), [
+    # OpenAI's reasoning models on Chat Completions (their words)
+    ({"error": {"message": "Unsupported parameter: 'max_tokens' is not supported with this "
+                "model. Use 'max_completion_tokens' instead."}}, True),
+    ({"error": {"message": "Invalid 'max_output_tokens': integer below minimum value."}}, True),
+    ({"type": "error", "error": {"type": "invalid_request_error", "message":
+                                 "`max_tokens` must be greater than `thinking.budget_tokens`"}},
+     True),
+    ({"error": {"message": "messages: at least one message is required"}}, False),
+])
+async def test_a_400_about_the_output_cap_points_to_the_docs(body: dict[str, object],
+                                                             hinted: bool) -> None:
+    failure = await check_response(httpx.Response(400, json=body), None)
+    assert failure is not None and failure[0] is ErrorClass.HTTP_4XX
+    assert failure[1].endswith("see docs/config.md, Reasoning models)") is hinted
