@@ -202,6 +202,14 @@ def providers() -> model.Dashboard:
         graph("TTFT p50 / p95 / p99",
               [(q.format(q=p), f"{{{{candidate}}}} p{int(p * 100)}") for p in (0.5, 0.95, 0.99)],
               unit="s"),
+        graph("Time to first answer token p95 (reasoning models: after their thinking)", [(
+            "histogram_quantile(0.95, sum by (candidate, le) (rate("
+            f"factorwatch_probe_first_answer_seconds_bucket{{{sel}}}{W})))",
+            "{{candidate}} first answer"), (q.format(q=0.95), "{{candidate}} TTFT")],
+              unit="s"),
+        graph("Reasoning tokens spent by probes", [(
+            f"sum by (candidate) (increase(factorwatch_probe_reasoning_tokens_total{{{sel}}}"
+            f"{W}))", "{{candidate}}")], unit="none").axis_label("tokens").min(0),
         graph("Output speed (latest latency probe)", [(
             f"max by (candidate) (factorwatch_probe_output_tokens_per_second{{{sel}}})",
             "{{candidate}}")], unit="none").axis_label("tokens/s"),

@@ -53,13 +53,24 @@ async def check_response(response: httpx.Response,
             retry_after = float(delay.group(1)) if delay else None
         return ErrorClass.RATE_LIMITED, message, retry_after
     if 400 <= status < 500:
-        return ErrorClass.HTTP_4XX, message, None
+        return ErrorClass.HTTP_4XX, message + _token_cap_hint(status, body), None
     if status >= 500:
         return ErrorClass.HTTP_5XX, message, None
     # 1xx/2xx other than 200, or a redirect we refuse to follow: not the streaming protocol.
     location = response.headers.get("location")
     where = f" to {scrub(location, secret)}" if location else ""
     return ErrorClass.MALFORMED, f"unexpected HTTP {status}{where}: {body}", None
+
+
+# A 400 naming the output cap: reasoning models refuse a tiny one (docs/config.md).
+_TOKEN_CAP = re.compile(r"max_(?:completion_|output_)?tokens|maxOutputTokens|budget_tokens",
+                        re.IGNORECASE)
+
+
+def _token_cap_hint(status: int, body: str) -> str:
+    if status != 400 or not _TOKEN_CAP.search(body):
+        return ""
+    return " (a reasoning model may refuse this output cap: see docs/config.md, Reasoning models)"
 
 
 async def read_limited(response: httpx.Response) -> bytes:

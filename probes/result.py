@@ -50,6 +50,12 @@ class ProbeResult:
     output_tokens_estimated: bool = False
     output_tokens_per_second: float | None = None
     retry_after_seconds: float | None = None
+    # Reasoning models (docs/architecture.md, Measurement definitions): the first token
+    # that is not reasoning, the tokens spent reasoning, and the answer's own speed.
+    first_answer_seconds: float | None = None
+    reasoning_tokens: int | None = None
+    reasoning_tokens_estimated: bool = False
+    answer_tokens_per_second: float | None = None
     # Per-kind measurements (e.g. inter-token latency, tool_call_valid), JSON-serialisable.
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -2,7 +2,8 @@
 
 Phases (docs/architecture.md, Measurement definitions): connect = TCP (+TLS) setup, 0.0 on a reused
 pooled connection; TTFT = from the request starting to be sent (after connect) to the
-arrival of the first content token; total = from the call to the end-of-stream marker,
+arrival of the first content token, reasoning included; first answer = the same to the first
+content token that is not reasoning; total = from the call to the end-of-stream marker,
 connect included. Chunks carry the time their bytes reached the machine (probes/arrival.py),
 however long the loop took to parse them; on other transports, the time they were read.
 
@@ -285,6 +286,7 @@ def _measurements(tally: Tally, phases: _Phases, started: float, status: int,
     if output_tokens is not None and output_tokens >= 2 and len(times) >= 2:
         span = times[-1] - times[0]
         speed = (output_tokens - 1) / span if span > 0 else None
+    reasoning_tokens, reasoning_estimated = tally.reasoning_tokens()
     gaps = sorted(b - a for a, b in itertools.pairwise(times))
     extra: dict[str, Any] = {
         "connection_reused": phases.reused,
@@ -307,8 +309,20 @@ def _measurements(tally: Tally, phases: _Phases, started: float, status: int,
         "output_tokens": output_tokens,
         "output_tokens_estimated": estimated,
         "output_tokens_per_second": speed,
+        "first_answer_seconds": tally.answer_times[0] - sent_at if tally.answer_times else None,
+        "reasoning_tokens": reasoning_tokens,
+        "reasoning_tokens_estimated": reasoning_estimated,
+        "answer_tokens_per_second": _answer_speed(tally),
         "extra": extra,
     }
+
+
+def _answer_speed(tally: Tally) -> float | None:
+    """(answer tokens - 1) / (last answer token's arrival - first answer token's arrival)."""
+    times, tokens = tally.answer_times, tally.answer_tokens()
+    if tokens is None or tokens < 2 or len(times) < 2 or times[-1] <= times[0]:
+        return None
+    return (tokens - 1) / (times[-1] - times[0])
 
 
 def _percentile(sorted_values: list[float], q: float) -> float | None:

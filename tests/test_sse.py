@@ -11,7 +11,7 @@ import pytest
 from probes.sse import SSEEvent, SSEParser
 from tests.conftest import REAL_FIXTURES as FIXTURES
 
-OPENAI_STREAMS = sorted(FIXTURES.glob("openai_*.sse"))
+OPENAI_STREAMS = sorted(FIXTURES.glob("openai_chat_completions_*.sse"))
 
 
 def parse_chunks(chunks: list[bytes]) -> list[SSEEvent]:

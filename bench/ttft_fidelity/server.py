@@ -37,11 +37,12 @@ class Timing:
     itl: float = 0.02
     itl_sigma: float = 0.3
     tokens: int = 16
+    reasoning: int = 0  # reasoning tokens before the answer (bench/reasoning_fidelity.py)
 
     def model(self) -> SimModel:
         return SimModel(ttft_seconds=self.ttft, ttft_sigma=self.ttft_sigma,
                         inter_token_seconds=self.itl, itl_sigma=self.itl_sigma,
-                        output_tokens=self.tokens)
+                        output_tokens=self.tokens, reasoning_tokens=self.reasoning)
 
 
 class TaggedSimServer(SimServer):
@@ -80,7 +81,9 @@ class TaggedSimServer(SimServer):
                 if tag and r.first_content_at is not None:
                     out.append({"tag": tag, "received_at": r.received_at,
                                 "first_at": r.first_content_at, "last_at": r.last_content_at,
-                                "tokens": r.content_tokens, "times": r.token_times})
+                                "tokens": r.content_tokens, "times": r.token_times,
+                                "first_answer_at": r.first_answer_at,
+                                "reasoning_tokens": r.reasoning_tokens})
         return out
 
     async def sample_lag(self) -> None:

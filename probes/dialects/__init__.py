@@ -73,7 +73,11 @@ class ResponseHeaders:
 
 @dataclass(frozen=True)
 class ContentDelta:
-    """A piece of generated output: what TTFT and output speed are measured on."""
+    """A piece of generated output: what TTFT and output speed are measured on.
+
+    kind "reasoning" is thinking, never the answer (first_answer_seconds skips it); its text
+    is "" where the API hides the reasoning (Anthropic redacted_thinking): it still arrived.
+    """
 
     text: str
     at: float
@@ -94,8 +98,9 @@ class ToolCallStart:
 @dataclass(frozen=True)
 class Usage:
     input_tokens: int | None
-    output_tokens: int | None
+    output_tokens: int | None  # reasoning included: it is billed as output
     at: float
+    reasoning_tokens: int | None = None  # the part of output_tokens spent reasoning
 
 
 @dataclass(frozen=True)
@@ -151,6 +156,7 @@ from probes.dialects.bedrock import BedrockDialect, BedrockInvokeDialect  # noqa
 from probes.dialects.gemini import GeminiDialect  # noqa: E402
 from probes.dialects.openai import OpenAIDialect  # noqa: E402
 from probes.dialects.vertex import VertexAnthropicDialect, VertexGeminiDialect  # noqa: E402
+from probes.dialects.openai_responses import OpenAIResponsesDialect  # noqa: E402
 
 DIALECTS: dict[str, Dialect] = {
     "openai": OpenAIDialect(),
@@ -163,6 +169,7 @@ DIALECTS: dict[str, Dialect] = {
     "vertex": VertexGeminiDialect(),
     "vertex-anthropic": VertexAnthropicDialect(),
     "azure-ai-inference": AzureAIInferenceDialect(),
+    "openai-responses": OpenAIResponsesDialect(),
 }
 import probes.cloud_auth  # noqa: E402, F401  (registers the cloud dialects' CREDENTIALS)
 

@@ -5,6 +5,13 @@ Stream shape (see the recorded fixtures): `message_start` (usage: input tokens),
 `content_block_delta` (text_delta, input_json_delta, thinking_delta), `content_block_stop`,
 `ping` keep-alives anywhere, `message_delta` (stop_reason and cumulative output usage),
 `message_stop`. An error after the 200 arrives as `event: error` with an `error` object.
+
+Extended thinking comes first, as `thinking` blocks (thinking_delta text, then one
+signature_delta that is no text) or `redacted_thinking` blocks (encrypted whole in the block
+start: reasoning that arrived, with no text). Usage does not count thinking tokens apart:
+output_tokens includes them. A reasoning cap is `thinking: {type: enabled, budget_tokens}`
+(0: `{type: disabled}`); as thinking counts against max_tokens, the budget is added to it
+so that the probe's max_tokens still caps the answer.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from probes.dialects import (
     Usage,
 )
 from probes.dialects._common import int_or_none, json_object, stream_error
+from probes.reasoning import reasoning_cap
 from probes.sse import SSEEvent
 from probes.target import Target
 
@@ -37,6 +45,7 @@ _DELTAS: dict[str, tuple[str, Literal["text", "tool_call", "reasoning"]]] = {
 
 class AnthropicDialect:
     name = "anthropic"
+    reasoning_keys = frozenset({"budget_tokens"})  # of the `reasoning` probe option
 
     def build_request(self, target: Target, chat: Chat | None = None) -> HttpRequest:
         chat = chat or Chat.of(target)
@@ -58,6 +67,13 @@ class AnthropicDialect:
                 {"name": t.name, "description": t.description, "input_schema": dict(t.parameters)}
                 for t in chat.tools
             ]
+        cap = reasoning_cap(target)
+        if cap is not None and cap.budget_tokens is not None:
+            if cap.budget_tokens > 0:
+                body["thinking"] = {"type": "enabled", "budget_tokens": cap.budget_tokens}
+                body["max_tokens"] = chat.max_tokens + cap.budget_tokens
+            else:
+                body["thinking"] = {"type": "disabled"}
         url = target.base_url.rstrip("/") + "/messages"
         return HttpRequest(method="POST", url=url, headers=headers, json=body)
 
@@ -76,7 +92,9 @@ class AnthropicDialect:
             block = obj.get("content_block") or {}
             if block.get("type") in ("tool_use", "server_tool_use") and block.get("name"):
                 return [ToolCallStart(name=str(block["name"]), index=_index(obj), at=at)]
-            return []  # a text block starts with "": not a token
+            if block.get("type") == "redacted_thinking" and block.get("data"):
+                return [ContentDelta(text="", at=at, kind="reasoning")]  # hidden, yet arrived
+            return []  # a text or thinking block starts with "": not a token
         if kind == "message_start":
             return _usage((obj.get("message") or {}).get("usage"), at)
         if kind == "message_delta":
@@ -94,7 +112,7 @@ def _delta(obj: dict[str, Any], at: float) -> list[StreamEvent]:
     delta = obj.get("delta") or {}
     field_kind = _DELTAS.get(str(delta.get("type")))
     if field_kind is None:
-        return []  # e.g. signature_delta, citations_delta: not generated text
+        return []  # e.g. signature_delta (ends a thinking block), citations_delta
     field, kind = field_kind
     text = delta.get(field)
     if not isinstance(text, str) or not text:  # the first input_json_delta is often ""

@@ -13,7 +13,7 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from probes.dialects import Chat, HttpRequest
-from probes.dialects.openai import OpenAIDialect, chat_body
+from probes.dialects.openai import OpenAIDialect, chat_body, with_reasoning
 from probes.target import Target
 
 # The GA version that streams usage (stream_options.include_usage).
@@ -34,4 +34,4 @@ class AzureOpenAIDialect(OpenAIDialect):
         deployment = quote(target.model, safe="-._~")
         url = f"{base}/openai/deployments/{deployment}/chat/completions?{urlencode(query)}"
         return HttpRequest(method="POST", url=url, headers=headers,
-                           json=chat_body(chat or Chat.of(target)))
+                           json=with_reasoning(chat_body(chat or Chat.of(target)), target))

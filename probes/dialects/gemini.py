@@ -5,6 +5,12 @@ when `thought` is true, or a whole functionCall), cumulative usageMetadata, and 
 chunk finishReason. There is no end marker after it: the chunk with finishReason is the
 end. The key travels in the x-goog-api-key header, never in the URL, so it cannot leak
 into access logs or error messages that quote the URL.
+
+Thinking arrives as parts with `thought: true` before the answer's parts; usageMetadata
+counts it apart (thoughtsTokenCount, not in candidatesTokenCount). A reasoning cap is
+generationConfig.thinkingConfig: `thinkingBudget` (0 turns thinking off on models that
+allow it; the budget is added to maxOutputTokens, which thinking counts against) and
+`thinkingLevel` for an effort.
 """
 
 from __future__ import annotations
@@ -24,12 +30,14 @@ from probes.dialects import (
     Usage,
 )
 from probes.dialects._common import int_or_none, json_object, stream_error
+from probes.reasoning import reasoning_cap
 from probes.sse import SSEEvent
 from probes.target import Target
 
 
 class GeminiDialect:
     name = "gemini"
+    reasoning_keys = frozenset({"effort", "budget_tokens"})  # of the `reasoning` option
 
     def build_request(self, target: Target, chat: Chat | None = None) -> HttpRequest:
         chat = chat or Chat.of(target)
@@ -49,6 +57,7 @@ class GeminiDialect:
                 for t in chat.tools
             ]
             body["tools"] = [{"functionDeclarations": declarations}]
+        _cap_thinking(body["generationConfig"], target)
         model = quote(target.model.removeprefix("models/"), safe="-._~/")
         url = f"{target.base_url.rstrip('/')}/models/{model}:streamGenerateContent?alt=sse"
         return HttpRequest(method="POST", url=url, headers=headers, json=body)
@@ -77,6 +86,19 @@ class GeminiDialect:
         return out
 
 
+def _cap_thinking(config: dict[str, Any], target: Target) -> None:
+    cap = reasoning_cap(target)
+    if cap is None:
+        return
+    thinking: dict[str, Any] = {}
+    if cap.effort is not None:
+        thinking["thinkingLevel"] = cap.effort
+    if cap.budget_tokens is not None:
+        thinking["thinkingBudget"] = cap.budget_tokens
+        config["maxOutputTokens"] += cap.budget_tokens
+    config["thinkingConfig"] = thinking
+
+
 def _part_events(part: dict[str, Any], index: int, at: float) -> list[StreamEvent]:
     call = part.get("functionCall")
     if isinstance(call, dict):
@@ -100,4 +122,4 @@ def _usage(usage: dict[str, Any], at: float) -> Usage:
     if output is not None or thoughts is not None:
         output = (output or 0) + (thoughts or 0)
     return Usage(input_tokens=int_or_none(usage.get("promptTokenCount")), output_tokens=output,
-                 at=at)
+                 at=at, reasoning_tokens=thoughts)

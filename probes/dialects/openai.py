@@ -4,6 +4,10 @@ Stream shape (see the recorded fixtures): a role-only first chunk whose `content
 or null, content / refusal / tool-call argument deltas, a chunk carrying finish_reason,
 then (with stream_options.include_usage) a `choices: []` chunk carrying usage, then
 `data: [DONE]`. An error inside a 200 stream arrives as `{"error": {...}}`.
+
+Reasoning: DeepSeek streams `reasoning_content`, vLLM and OpenRouter `reasoning`, and
+OpenRouter also `reasoning_details` (the same text again, or only there); usage counts it
+in `completion_tokens_details.reasoning_tokens`. A reasoning cap is `reasoning_effort`.
 """
 
 from __future__ import annotations
@@ -21,8 +25,19 @@ from probes.dialects import (
     Usage,
 )
 from probes.dialects._common import int_or_none, json_object, stream_error
+from probes.reasoning import reasoning_cap
 from probes.sse import SSEEvent
 from probes.target import Target
+
+REASONING_KEYS = frozenset({"effort"})  # of the `reasoning` probe option
+
+
+def with_reasoning(body: dict[str, Any], target: Target) -> dict[str, Any]:
+    """The body with the candidate's reasoning cap, as Chat Completions takes it."""
+    cap = reasoning_cap(target)
+    if cap is not None and cap.effort is not None:
+        body["reasoning_effort"] = cap.effort
+    return body
 
 
 def chat_body(chat: Chat) -> dict[str, Any]:
@@ -50,12 +65,14 @@ def chat_body(chat: Chat) -> dict[str, Any]:
 
 class OpenAIDialect:
     name = "openai"
+    reasoning_keys = REASONING_KEYS
 
     def build_request(self, target: Target, chat: Chat | None = None) -> HttpRequest:
         headers = {"Accept": "text/event-stream", "Content-Type": "application/json"}
         if target.api_key:  # local OpenAI-compatible servers often need none
             headers["Authorization"] = f"Bearer {target.api_key}"
-        body = {"model": target.model, **chat_body(chat or Chat.of(target))}
+        body = with_reasoning({"model": target.model, **chat_body(chat or Chat.of(target))},
+                              target)
         url = target.base_url.rstrip("/") + "/chat/completions"
         return HttpRequest(method="POST", url=url, headers=headers, json=body)
 
@@ -75,11 +92,16 @@ class OpenAIDialect:
                 out.extend(_choice_events(choice, at))
         usage = obj.get("usage")
         if isinstance(usage, dict):  # usually the final `choices: []` chunk
+            details = usage.get("completion_tokens_details")
+            reasoning = details.get("reasoning_tokens") if isinstance(details, dict) else None
             out.append(
                 Usage(
                     input_tokens=int_or_none(usage.get("prompt_tokens")),
                     output_tokens=int_or_none(usage.get("completion_tokens")),
                     at=at,
+                    # OpenRouter also puts it at the top level of usage
+                    reasoning_tokens=int_or_none(reasoning)
+                    if reasoning is not None else int_or_none(usage.get("reasoning_tokens")),
                 )
             )
         return out
@@ -95,9 +117,12 @@ def _choice_events(choice: dict[str, Any], at: float) -> list[StreamEvent]:
         out.append(ContentDelta(text=refusal, at=at, kind="refusal"))
     # Compatible hosts serving reasoning models (DeepSeek, vLLM) stream these first; without
     # them a 16-token probe of such a model would look like an empty response.
-    for key in ("reasoning_content", "reasoning"):
-        if isinstance(reasoning := delta.get(key), str) and reasoning:
-            out.append(ContentDelta(text=reasoning, at=at, kind="reasoning"))
+    texts = [r for key in ("reasoning_content", "reasoning")
+             if isinstance(r := delta.get(key), str) and r]
+    if not texts:  # OpenRouter repeats `reasoning` here; some of its providers send only this
+        texts = _reasoning_details(delta.get("reasoning_details"))
+    for reasoning in texts:
+        out.append(ContentDelta(text=reasoning, at=at, kind="reasoning"))
     for position, call in enumerate(delta.get("tool_calls") or []):
         if not isinstance(call, dict):
             continue
@@ -110,4 +135,19 @@ def _choice_events(choice: dict[str, Any], at: float) -> list[StreamEvent]:
             out.append(ContentDelta(text=arguments, at=at, kind="tool_call", tool_index=index))
     if isinstance(reason := choice.get("finish_reason"), str):
         out.append(StopReason(reason=reason, at=at))
+    return out
+
+
+def _reasoning_details(details: Any) -> list[str]:
+    """OpenRouter's reasoning_details: reasoning.text / reasoning.summary carry text,
+    reasoning.encrypted carries none that can be read (it arrived all the same)."""
+    out: list[str] = []
+    for item in details if isinstance(details, list) else []:
+        if not isinstance(item, dict):
+            continue
+        text = item.get("text") if item.get("type") == "reasoning.text" else item.get("summary")
+        if isinstance(text, str) and text:
+            out.append(text)
+        elif item.get("type") == "reasoning.encrypted" and item.get("data"):
+            out.append("")
     return out

@@ -56,6 +56,11 @@ def add_probe_parser(sub: Any, with_config: Callable[[argparse.ArgumentParser],
     p.add_argument("--context-tokens", type=int, help="long_context: context size")
     p.add_argument("--depths", type=lambda s: [float(x) for x in s.split(",")],
                    help="long_context: comma-separated depths, e.g. 0.1,0.5,0.9")
+    p.add_argument("--reasoning-effort", help="cap a reasoning model's thinking: none, "
+                   "minimal, low, medium or high (openai, azure-openai, openai-responses, "
+                   "gemini)")
+    p.add_argument("--reasoning-budget", type=int,
+                   help="cap a reasoning model's thinking in tokens (anthropic, gemini)")
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.set_defaults(func=cmd_probe)
 
@@ -108,6 +113,7 @@ def target_from_args(args: argparse.Namespace) -> Target:
 def _target(args: argparse.Namespace, api: str, url: str, model: str, key: str | None,
             configured: dict[str, Any]) -> Target:
     options = {**configured, **_flag_options(args)}
+    _check_reasoning(api, options)
     return with_credentials(Target(
         api=api, base_url=url, model=model, api_key=key, timeout_seconds=args.timeout,
         max_tokens=options.get("max_tokens", 16), options=MappingProxyType(options),
@@ -118,6 +124,12 @@ def _flag_options(args: argparse.Namespace) -> dict[str, Any]:
     """The option flags given, checked by the config's own rules."""
     given = {name: getattr(args, name) for name in _OPTION_FLAGS
              if getattr(args, name, None) is not None}
+    cap = {key: value for key, value in (("effort", getattr(args, "reasoning_effort", None)),
+                                         ("budget_tokens", getattr(args, "reasoning_budget",
+                                                                   None)))
+           if value is not None}
+    if cap:
+        given["reasoning"] = cap
     try:
         schedule = ProbeSchedule.model_validate({"every": 1, **given})
     except ValidationError as exc:
@@ -131,7 +143,17 @@ def _flag_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _flag(option: str) -> str:
+    if option == "reasoning":
+        return "--reasoning-effort/--reasoning-budget"
     return "--" + option.replace("_", "-")
+
+
+def _check_reasoning(api: str, options: dict[str, Any]) -> None:
+    """The reasoning cap must be one this API takes, as the config checks it."""
+    takes: frozenset[str] = getattr(DIALECTS[api], "reasoning_keys", frozenset())
+    if wrong := sorted(set(options.get("reasoning") or {}) - takes):
+        accepted = " or ".join(sorted(takes)) or "no reasoning cap"
+        raise ConfigError([f"probe: the {api} API takes {accepted}, not {', '.join(wrong)}"])
 
 
 async def probe_once(kind: str, target: Target) -> ProbeResult:

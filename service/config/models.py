@@ -26,6 +26,7 @@ from probes.eval_set import load_eval_set
 from probes.pricing import LOCAL_FORMATS as LOCAL_PRICE_FORMATS
 from probes.pricing import READERS as PRICE_READERS
 from probes.pricing.model import Price
+from probes.reasoning import Effort
 from probes.status import READERS as STATUS_READERS
 from probes.tool_catalog import load_catalog
 from service.config.alerts import AlertsConfig
@@ -150,6 +151,20 @@ class AdaptiveSchedule(_Strict):
         return self
 
 
+class ReasoningCap(_Strict):
+    """How much a reasoning model may think in one probe (probes/reasoning.py); each API
+    takes one or both (docs/config.md, Reasoning caps)."""
+
+    effort: Effort | None = None
+    budget_tokens: Annotated[int, Field(ge=0)] | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> ReasoningCap:
+        if self.effort is None and self.budget_tokens is None:
+            raise ValueError("set effort, budget_tokens or both")
+        return self
+
+
 class ProbeSchedule(_Strict):
     every: PositiveDuration
     adaptive: AdaptiveSchedule | None = None  # None: every `every`, as always
@@ -161,6 +176,7 @@ class ProbeSchedule(_Strict):
     sample: Annotated[int, Field(ge=1)] | None = None  # quality: items per run
     context_tokens: Annotated[int, Field(ge=100)] | None = None  # long_context
     depths: Annotated[list[Ratio], Field(min_length=1, max_length=16)] | None = None
+    reasoning: ReasoningCap | None = None  # every kind: caps a reasoning model's thinking
 
     @field_validator("catalog")
     @classmethod
@@ -190,6 +206,8 @@ class ProbeSchedule(_Strict):
         out: dict[str, Any] = {k: getattr(self, k) for k in sorted(self.options_set())}
         if "max_tokens" in self.model_fields_set:
             out["max_tokens"] = self.max_tokens
+        if self.reasoning is not None:
+            out["reasoning"] = self.reasoning.model_dump(exclude_none=True)
         return out
 
     def options_set(self) -> set[str]:
@@ -275,6 +293,18 @@ class CandidateConfig(_Strict):
         check = getattr(DIALECTS.get(self.api), "check_base_url", None)
         if check is not None:
             check(str(self.base_url))
+        return self
+
+    @model_validator(mode="after")
+    def _reasoning_this_api_takes(self) -> CandidateConfig:
+        takes: frozenset[str] = getattr(DIALECTS[self.api], "reasoning_keys", frozenset())
+        for kind, schedule in sorted(self.probes.items()):
+            cap = schedule.reasoning
+            given = set() if cap is None else cap.model_dump(exclude_none=True).keys()
+            if wrong := sorted(set(given) - takes):
+                accepted = " or ".join(sorted(takes)) or "no reasoning cap"
+                raise ValueError(f"probes.{kind}.reasoning: the {self.api} API takes "
+                                 f"{accepted}, not {', '.join(wrong)}")
         return self
 
     def resolve_api_key(self, environ: Mapping[str, str] | None = None) -> str | None:

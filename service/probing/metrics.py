@@ -20,6 +20,14 @@ class ProbeMetrics:
             "factorwatch_probe_ttft_seconds",
             "Time from the request starting to be sent to the first content token.",
             labels, buckets=TTFT_BUCKETS, registry=registry)
+        self.first_answer = Histogram(
+            "factorwatch_probe_first_answer_seconds",
+            "Time from the request starting to be sent to the first answer token (reasoning "
+            "left out).", labels, buckets=TTFT_BUCKETS, registry=registry)
+        self.reasoning_tokens = Counter(
+            "factorwatch_probe_reasoning_tokens",
+            "Tokens probes spent reasoning (reported, or estimated where the API does not "
+            "count them); billed as output.", [*labels, "kind"], registry=registry)
         self.duration = Histogram(
             "factorwatch_probe_duration_seconds",
             "End-to-end duration of successful probes, request start to last byte.",
@@ -63,10 +71,16 @@ class ProbeMetrics:
     def observe(self, candidate: str, provider: str, region: str, result: ProbeResult) -> None:
         outcome = "ok" if result.ok else str(result.error_class)
         self.probes.labels(candidate, provider, region, result.kind, outcome).inc()
+        if result.reasoning_tokens:  # spent, and paid for, whatever became of the probe
+            self.reasoning_tokens.labels(candidate, provider, region, result.kind).inc(
+                result.reasoning_tokens)
         if not result.ok:
             return
         if result.ttft_seconds is not None:
             self.ttft.labels(candidate, provider, region).observe(result.ttft_seconds)
+        if result.first_answer_seconds is not None:
+            self.first_answer.labels(candidate, provider, region).observe(
+                result.first_answer_seconds)
         if result.total_seconds is not None:
             self.duration.labels(candidate, provider, region, result.kind).observe(
                 result.total_seconds)

@@ -8,7 +8,8 @@ from service.store.models import ProbeResultRow
 
 
 def probe_cost_usd(result: ProbeResult, price: Price | None) -> float | None:
-    """What the probe itself cost: its usage at the candidate's price (None if unknown)."""
+    """What the probe itself cost: its usage at the candidate's price (None if unknown).
+    Reasoning tokens are part of output_tokens in every dialect, at the output price."""
     if price is None or (result.input_tokens is None and result.output_tokens is None):
         return None
     return ((result.input_tokens or 0) * price.input_per_mtok
@@ -28,4 +29,8 @@ def probe_row(candidate_id: str, region: str, result: ProbeResult,
         output_tokens_estimated=result.output_tokens_estimated,
         output_tokens_per_second=result.output_tokens_per_second,
         retry_after_seconds=result.retry_after_seconds,
-        cost_usd=probe_cost_usd(result, price), extra=dict(result.extra))
+        cost_usd=probe_cost_usd(result, price), extra=dict(result.extra),
+        first_answer_seconds=result.first_answer_seconds,
+        reasoning_tokens=result.reasoning_tokens,
+        reasoning_tokens_estimated=result.reasoning_tokens_estimated,
+        answer_tokens_per_second=result.answer_tokens_per_second)

@@ -70,6 +70,12 @@ class SimModel:
     tool_accuracy: float = 1.0  # share of tool calls naming the right tool, valid arguments
     recall_rate: float = 1.0  # share of planted long-context facts recalled
     quality_rate: float = 1.0  # share of eval items answered correctly
+    # Reasoning tokens written before the answer, one inter-token gap apart (within the
+    # request's max_tokens, which reasoning counts against, and its reasoning cap).
+    reasoning_tokens: int = 0
+    # A request asking fewer output tokens than this is refused with a 400, as reasoning
+    # models refuse a tiny max_tokens (0: any is accepted).
+    min_max_tokens: int = 0
 
     def draw_fault(self, rng: random.Random) -> Fault | None:
         """This request's fault: the fixed one, or one drawn from error_rate/error_rates.
@@ -112,10 +118,21 @@ class SimRecord:
     last_content_at: float | None = None
     content_tokens: int = 0
     token_times: list[float] = field(default_factory=list, repr=False)
+    # Reasoning models: content_tokens and first_content_at count reasoning too (as TTFT
+    # does); these tell the answer apart (first_answer_seconds).
+    first_reasoning_at: float | None = None
+    first_answer_at: float | None = None
+    reasoning_tokens: int = 0
 
-    def token_written(self, at: float) -> None:
+    def token_written(self, at: float, reasoning: bool = False) -> None:
         if self.first_content_at is None:
             self.first_content_at = at
         self.last_content_at = at
         self.content_tokens += 1
         self.token_times.append(at)
+        if reasoning:
+            self.reasoning_tokens += 1
+            if self.first_reasoning_at is None:
+                self.first_reasoning_at = at
+        elif self.first_answer_at is None:
+            self.first_answer_at = at

@@ -1,14 +1,15 @@
 """`factorwatch demo`: the daemon against a simulated fleet, offline, with no keys.
 
 Six simulated providers with different profiles (four speaking the OpenAI API, one
-Anthropic's, one Gemini's) serve from one local server on its own thread, probed by every
-probe kind; the demo writes a real config file for them (the built-in workloads included)
-into its state directory (`.factorwatch-demo/` for the CLI), with the database and the
-webhook files beside it, so `factorwatch score --config .factorwatch-demo/config.yaml`
-works on the demo's database too. The directory ignores itself in git: it holds a secret.
-The same server serves each provider's status page (incidents that open and close on a
-schedule), the price list and a webhook the demo's alert sink sends to, so every metric the
-dashboards and alert rules read exists within seconds of the start.
+Anthropic's, one Gemini's; one reasoning before it answers) serve from one local server on
+its own thread, probed by every probe kind; the demo writes a real config file for them
+(the built-in workloads included) into its state directory (`.factorwatch-demo/` for the
+CLI), with the database and the webhook files beside it, so `factorwatch score --config
+.factorwatch-demo/config.yaml` works on the demo's database too. The directory ignores
+itself in git: it holds a secret. The same server serves each provider's status page
+(incidents that open and close on a schedule), the price list and a webhook the demo's
+alert sink sends to, so every metric the dashboards and alert rules read exists within
+seconds of the start.
 """
 
 from __future__ import annotations
@@ -63,8 +64,9 @@ FLEET: dict[str, tuple[str, SimModel, tuple[float, float, float | None], dict[st
                   (0.1, 0.4, None),
                   _facts(hipaa_baa=False, founded_year=2023, openai_compatible=True,
                          official_sdks=1, fine_tuning="none", open_weights=False), None),
+    # a reasoning model: 8 tokens of thinking before each answer (within its max_tokens)
     "sim-delta": ("open-large", SimModel(ttft_seconds=0.9, inter_token_seconds=0.03,
-                                         jitter=0.2),
+                                         jitter=0.2, reasoning_tokens=8),
                   (0.6, 0.6, None),
                   _facts(hipaa_baa=False, soc2_type2=True, founded_year=2021,
                          openai_compatible=True, official_sdks=2, open_weights=True), None),

@@ -28,7 +28,10 @@ class Reply:
         self.record, self.rng, self.s, self.fault = record, rng, state, fault
         self.answer = answer
         pieces = answer.pieces
-        self.pieces = pieces[:max_tokens] if max_tokens else pieces
+        # reasoning comes first and counts against max_tokens (state.reasoning_planned is
+        # already within it); the answer gets what is left
+        room = max_tokens - state.reasoning_planned if max_tokens else None
+        self.pieces = pieces[:room] if room is not None else pieces
         self.cut = len(self.pieces) < len(pieces)
         self.due = record.received_at + model.ttft(rng)
 
@@ -49,6 +52,9 @@ class Reply:
                 await self._chunk(self.wire.text(self.s, "x" * 16384))
             return await end_chunks(self.writer)
         if self.fault != "empty":
+            ended = await self._reasoning(tool)
+            if ended is not None:
+                return ended
             ended = await (self._tool_call() if tool else self._tokens())
             if ended is not None:
                 return ended
@@ -56,6 +62,19 @@ class Reply:
         usage = self.fault != "no_usage"
         await self._all(self.wire.finish(self.s, reason, usage, self.fault != "no_done"))
         return await end_chunks(self.writer)  # the connection stays open
+
+    async def _reasoning(self, tool: bool) -> bool | None:
+        """Reasoning pieces on schedule, before the answer (none for most models)."""
+        total = self.s.reasoning_planned
+        if not total:
+            return None
+        for i in range(1, total + 1):
+            ended = await self._token(self.wire.reasoning(self.s, f"think{i} "), i, total,
+                                      reasoning=True)
+            if ended is not None:
+                return ended
+        await self._all(self.wire.reasoning_end(self.s, tool))
+        return None
 
     async def _tokens(self) -> bool | None:
         """Text chunks on schedule; a value means the reply ended early (a fault)."""
@@ -83,11 +102,15 @@ class Reply:
                 return ended
         return None
 
-    async def _token(self, data: bytes, i: int, total: int) -> bool | None:
+    async def _token(self, data: bytes, i: int, total: int,
+                     reasoning: bool = False) -> bool | None:
         await self._wait_first()
         await _sleep_until(self.due)
-        self.record.token_written(perf_counter())
-        self.s.tokens += 1
+        self.record.token_written(perf_counter(), reasoning)
+        if reasoning:
+            self.s.reasoning += 1
+        else:
+            self.s.tokens += 1
         await self._chunk(data)
         self.due += self.model.gap(self.rng)
         if self.fault == "error_in_stream":
@@ -100,7 +123,7 @@ class Reply:
 
     async def _wait_first(self) -> None:
         """Before the first token, a `keepalive` fault fills the wait with comments."""
-        if self.fault != "keepalive" or self.s.tokens:
+        if self.fault != "keepalive" or self.s.tokens or self.s.reasoning:
             return
         while self.due - perf_counter() > KEEPALIVE_SECONDS:
             await self._chunk(self.wire.keepalive())

@@ -4,6 +4,7 @@ Plain asyncio streams and hand-written HTTP/1.1 (service.sim.http11) rather than
 framework, so the timing a client measures is the timing configured. Routes:
 
     POST /v1/chat/completions                                     OpenAI (and compatibles)
+    POST /v1/responses                                            OpenAI Responses API
     POST /openai/deployments/{deployment}/chat/completions?api-version=...   Azure OpenAI
     POST /v1/messages                                             Anthropic
     POST /v1beta/models/{model}:streamGenerateContent?alt=sse     Gemini
@@ -50,12 +51,13 @@ from service.sim.status_pages import (
 )
 from service.sim.thread import ThreadRunner
 from service.sim.tokens import TokenIssuer
-from service.sim.wire import Wire, bearer, prompt_tokens
+from service.sim.wire import Wire, bearer, prompt_tokens, reasoning_planned
 from service.sim.wire_anthropic import AnthropicWire
 from service.sim.wire_bedrock import BedrockConverseWire, BedrockInvokeWire
 from service.sim.wire_gemini import GeminiWire
 from service.sim.wire_openai import AzureWire, OpenAIWire, usage_of
 from service.sim.wire_vertex import FoundryWire, VertexAnthropicWire, VertexGeminiWire
+from service.sim.wire_responses import ResponsesWire
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +71,7 @@ _ROUTES: list[tuple[re.Pattern[str], Wire]] = [
     (re.compile(r"/models/chat/completions$"), FoundryWire()),
     (re.compile(r"/openai/deployments/(?P<model>[^/]+)/chat/completions$"), AzureWire()),
     (re.compile(r"/chat/completions$"), OpenAIWire()),
+    (re.compile(r"/responses$"), ResponsesWire()),
     (re.compile(r"/messages$"), AnthropicWire()),
     (re.compile(r"/models/(?P<model>[^/:]+):streamGenerateContent$"), GeminiWire()),
     (re.compile(r"^/model/(?P<model>[^/]+)/converse-stream$"), BedrockConverseWire()),
@@ -77,7 +80,8 @@ _ROUTES: list[tuple[re.Pattern[str], Wire]] = [
 _VERTEX_BASE = "/v1/projects/sim-project/locations/us-central1"
 _BASE_PATHS = {"openai": "/v1", "anthropic": "/v1", "gemini": "/v1beta", "azure-openai": "",
                "vertex": _VERTEX_BASE, "vertex-anthropic": _VERTEX_BASE,
-               "azure-ai-inference": "/models", "bedrock": "", "bedrock-invoke": ""}
+               "azure-ai-inference": "/models", "bedrock": "", "bedrock-invoke": "",
+               "openai-responses": "/v1"}
 # Wires that take a bearer token from `tokens` (Vertex: only that; Azure: or the key).
 _TOKEN_WIRES = frozenset({"vertex", "vertex-anthropic", "azure-openai", "azure-ai-inference"})
 _API_VERSIONED = frozenset({"azure-openai", "azure-ai-inference"})
@@ -212,9 +216,15 @@ class SimServer(ThreadRunner):
         refused = await self._refuse(request, writer, wire, model, record, fault)
         if refused is not None:
             return refused
+        if chat.max_tokens is not None and chat.max_tokens < model.min_max_tokens:
+            record.status, record.outcome = 400, "max_tokens_refused"
+            message = (f"max_tokens is too small: this model needs at least "
+                       f"{model.min_max_tokens} output tokens (got {chat.max_tokens})")
+            return await send_json(writer, 400, wire.error_body(400, message))
         reply = answer(chat.prompt, chat.tools, model, chat.max_tokens or 1 << 30, rng)
         state = new_state(record, chat.model, prompt_tokens(chat.prompt),
                           chat.include_usage and fault != "no_usage")
+        state.reasoning_planned = reasoning_planned(chat, model.reasoning_tokens, chat.max_tokens)
         if chat.stream:
             return await Reply(writer, wire, model, record, rng, state, reply, chat.max_tokens,
                                fault).stream()

@@ -26,6 +26,24 @@ class SimChat:
     stream: bool
     tools: list[dict[str, Any]] = field(default_factory=list)
     include_usage: bool = True
+    # The request's reasoning cap: a budget in tokens, or an effort (EFFORT_SHARE scales
+    # the model's reasoning_tokens).
+    reasoning_budget: int | None = None
+    reasoning_effort: str | None = None
+
+
+EFFORT_SHARE = {"none": 0.0, "minimal": 0.1, "low": 0.5, "medium": 1.0, "high": 2.0}
+
+
+def reasoning_planned(chat: SimChat, model_tokens: int, max_tokens: int | None) -> int:
+    """How many reasoning tokens this answer writes: the model's own count, scaled by the
+    effort asked, within the budget asked and the request's max_tokens."""
+    tokens = model_tokens
+    if chat.reasoning_effort in EFFORT_SHARE:
+        tokens = round(tokens * EFFORT_SHARE[chat.reasoning_effort])
+    if chat.reasoning_budget is not None:
+        tokens = min(tokens, chat.reasoning_budget)
+    return min(tokens, max_tokens) if max_tokens else tokens
 
 
 @dataclass
@@ -36,9 +54,13 @@ class StreamState:
     model: str
     created: int
     prompt_tokens: int
-    tokens: int = 0  # content tokens written so far
+    tokens: int = 0  # answer tokens written so far (text or tool arguments)
     include_usage: bool = True
     tool_name: str = ""
+    reasoning_planned: int = 0  # reasoning tokens this answer writes before the answer
+    reasoning: int = 0  # reasoning tokens written so far
+    block: int = 0  # Anthropic: the index of the content block being written
+    events: int = 0  # events written (the Responses API numbers them)
 
 
 class Wire(Protocol):
@@ -62,6 +84,14 @@ class Wire(Protocol):
         ...
 
     def keepalive(self) -> bytes: ...
+
+    def reasoning(self, s: StreamState, piece: str) -> bytes:
+        """One piece of reasoning, written before the answer."""
+        ...
+
+    def reasoning_end(self, s: StreamState, tool: bool) -> list[bytes]:
+        """Events that close the reasoning and open the answer (Anthropic's blocks)."""
+        ...
 
     def text(self, s: StreamState, piece: str) -> bytes: ...
 

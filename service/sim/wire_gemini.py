@@ -22,13 +22,18 @@ class GeminiWire:
         body = body_json(request)
         texts = [str(part.get("text", "")) for content in body.get("contents") or []
                  for part in content.get("parts") or [] if isinstance(part, dict)]
-        limit = (body.get("generationConfig") or {}).get("maxOutputTokens")
+        config = body.get("generationConfig") or {}
+        limit = config.get("maxOutputTokens")
+        thinking = config.get("thinkingConfig") or {}
+        budget, level = thinking.get("thinkingBudget"), thinking.get("thinkingLevel")
         tools = [dict(d, parameters=d.get("parametersJsonSchema") or d.get("parameters"))
                  for tool in body.get("tools") or []
                  for d in tool.get("functionDeclarations") or []]
         return SimChat(model=str(route_model), prompt=" ".join(texts),
                        max_tokens=limit if isinstance(limit, int) and limit > 0 else None,
-                       stream="alt=sse" in request.path, tools=tools)
+                       stream="alt=sse" in request.path, tools=tools,
+                       reasoning_budget=budget if isinstance(budget, int) and budget >= 0
+                       else None, reasoning_effort=level if isinstance(level, str) else None)
 
     def presented_key(self, request: Request) -> str | None:
         return request.headers.get("x-goog-api-key")
@@ -52,6 +57,12 @@ class GeminiWire:
 
     def text(self, s: StreamState, piece: str) -> bytes:
         return self._chunk(s, [{"text": piece}])
+
+    def reasoning(self, s: StreamState, piece: str) -> bytes:
+        return self._chunk(s, [{"text": piece, "thought": True}])
+
+    def reasoning_end(self, s: StreamState, tool: bool) -> list[bytes]:
+        return []
 
     def tool_start(self, s: StreamState) -> list[bytes]:
         return []  # a call arrives whole, in one part
@@ -83,6 +94,8 @@ class GeminiWire:
         if usage and s.include_usage:
             obj["usageMetadata"] = {"promptTokenCount": s.prompt_tokens,
                                     "candidatesTokenCount": s.tokens,
-                                    "totalTokenCount": s.prompt_tokens + s.tokens}
+                                    "totalTokenCount": s.prompt_tokens + s.tokens + s.reasoning}
+            if s.reasoning:  # thoughts are counted apart, and billed as output
+                obj["usageMetadata"]["thoughtsTokenCount"] = s.reasoning
         obj |= {"modelVersion": s.model, "responseId": s.id}
         return sse(obj)

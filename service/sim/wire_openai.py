@@ -23,10 +23,12 @@ class OpenAIWire:
         limit = body.get("max_tokens") or body.get("max_completion_tokens")
         tools = [t.get("function", t) for t in body.get("tools") or [] if isinstance(t, dict)]
         options = body.get("stream_options") or {}
+        effort = body.get("reasoning_effort")
         return SimChat(model=model, prompt=prompt,
                        max_tokens=limit if isinstance(limit, int) and limit > 0 else None,
                        stream=bool(body.get("stream")), tools=tools,
-                       include_usage=bool(options.get("include_usage")))
+                       include_usage=bool(options.get("include_usage")),
+                       reasoning_effort=effort if isinstance(effort, str) else None)
 
     def presented_key(self, request: Request) -> str | None:
         return bearer(request)
@@ -49,6 +51,12 @@ class OpenAIWire:
 
     def text(self, s: StreamState, piece: str) -> bytes:
         return self._chunk(s, {"content": piece})
+
+    def reasoning(self, s: StreamState, piece: str) -> bytes:
+        return self._chunk(s, {"content": None, "reasoning_content": piece})  # as DeepSeek
+
+    def reasoning_end(self, s: StreamState, tool: bool) -> list[bytes]:
+        return []
 
     def tool_start(self, s: StreamState) -> list[bytes]:
         call = {"index": 0, "id": f"call_{s.id[-8:]}", "type": "function",
@@ -84,9 +92,10 @@ class OpenAIWire:
 
 
 def usage_of(s: StreamState) -> dict[str, Any]:
-    return {"prompt_tokens": s.prompt_tokens, "completion_tokens": s.tokens,
-            "total_tokens": s.prompt_tokens + s.tokens,
-            "completion_tokens_details": {"reasoning_tokens": 0}}
+    output = s.tokens + s.reasoning  # reasoning is billed as completion tokens
+    return {"prompt_tokens": s.prompt_tokens, "completion_tokens": output,
+            "total_tokens": s.prompt_tokens + output,
+            "completion_tokens_details": {"reasoning_tokens": s.reasoning}}
 
 
 class AzureWire(OpenAIWire):

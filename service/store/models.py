@@ -56,6 +56,11 @@ class ProbeResultRow(SQLModel, table=True):
     retry_after_seconds: float | None = None
     cost_usd: float | None = None
     extra: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Reasoning models (migration 0013; null in rows saved before it)
+    first_answer_seconds: float | None = None
+    reasoning_tokens: int | None = None
+    reasoning_tokens_estimated: bool | None = None
+    answer_tokens_per_second: float | None = None
 
 
 class Incident(SQLModel, table=True):
@@ -243,6 +248,8 @@ class ProbeRollup(SQLModel, table=True):
     judged_runs: int = 0  # probe runs that carried a judgement
     ttft: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     speed: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # time to first answer token (null in hours rolled up before migration 0013)
+    first_answer: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
 
 
 class TopChoice(SQLModel, table=True):

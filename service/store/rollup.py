@@ -31,6 +31,8 @@ AVAILABILITY_KINDS = ("latency", "uptime")
 JUDGED_KINDS = ("tools", "long_context", "quality")  # results that carry a judgement
 COUNTS = ("ok", "failed", "throttled", "config_errors", "judged_successes", "judged_trials",
           "judged_runs")
+SKETCHES = ("ttft", "speed", "first_answer")  # quantile sketches, one column each
+KEY_COLUMNS = ("candidate_id", "kind", "region", "context_tokens", "bucket_start")
 
 
 def floor_hour(t: datetime) -> datetime:
@@ -67,6 +69,7 @@ class Totals:
     judged_runs: int = 0
     ttft: Sketch = field(default_factory=Sketch)
     speed: Sketch = field(default_factory=Sketch)
+    first_answer: Sketch = field(default_factory=Sketch)  # reasoning models: first answer
 
     def add_row(self, row: Any) -> None:
         if row.ok:
@@ -76,6 +79,9 @@ class Totals:
                 self.ttft.add(max(0.0, row.ttft_seconds))
             if timed and row.output_tokens_per_second is not None:
                 self.speed.add(max(0.0, row.output_tokens_per_second))
+            first_answer = getattr(row, "first_answer_seconds", None)  # absent before 0013
+            if timed and first_answer is not None:
+                self.first_answer.add(max(0.0, first_answer))
         elif row.error_class == ErrorClass.AUTH:
             self.config_errors += 1
         elif row.error_class == ErrorClass.RATE_LIMITED:
@@ -106,28 +112,29 @@ def aggregate(rows: Iterable[Any]) -> dict[Key, Totals]:
     return out
 
 
-def apply_rollups(conn: Connection, rows: Sequence[ProbeResultRow]) -> None:
-    """Add a batch of results to their hourly rollups (call inside the batch's transaction)."""
+def apply_rollups(conn: Connection, rows: Sequence[Any],
+                  sketches: Sequence[str] = SKETCHES) -> None:
+    """Add a batch of results to their hourly rollups (call inside the batch's transaction).
+    `sketches`: the sketch columns to keep (an old migration's backfill names those of its
+    time)."""
     table = ProbeRollup.__table__  # type: ignore[attr-defined]
+    columns = [table.c[n] for n in (*KEY_COLUMNS, *COUNTS, *sketches)]
     for key, delta in sorted(aggregate(rows).items()):  # sorted: a stable lock order
-        where = and_(table.c.candidate_id == key[0], table.c.kind == key[1],
-                     table.c.region == key[2], table.c.context_tokens == key[3],
-                     table.c.bucket_start == key[4])
-        stmt = select(table).where(where)
+        where = and_(*(table.c[n] == v for n, v in zip(KEY_COLUMNS, key, strict=True)))
+        stmt = select(*columns).where(where)
         if conn.dialect.name == "postgresql":
             stmt = stmt.with_for_update()
         current = conn.execute(stmt).mappings().first()
         if current is None:
             conn.execute(table.insert().values(
-                candidate_id=key[0], kind=key[1], region=key[2], context_tokens=key[3],
-                bucket_start=key[4], **{n: getattr(delta, n) for n in COUNTS},
-                ttft=delta.ttft.to_json(), speed=delta.speed.to_json()))
+                **dict(zip(KEY_COLUMNS, key, strict=True)),
+                **{n: getattr(delta, n) for n in COUNTS},
+                **{n: getattr(delta, n).to_json() for n in sketches}))
             continue
         values = {n: current[n] + getattr(delta, n) for n in COUNTS}
-        ttft = Sketch.from_json(current["ttft"]).merge(delta.ttft)
-        speed = Sketch.from_json(current["speed"]).merge(delta.speed)
-        conn.execute(update(table).where(where).values(**values, ttft=ttft.to_json(),
-                                                       speed=speed.to_json()))
+        merged = {n: Sketch.from_json(current[n]).merge(getattr(delta, n)).to_json()
+                  for n in sketches}
+        conn.execute(update(table).where(where).values(**values, **merged))
 
 
 def availability(totals: Mapping[WindowKey, Totals]) -> dict[str, AvailabilityStats]:
@@ -147,7 +154,8 @@ def window_totals(session: Session, ids: Sequence[str], since: datetime, until: 
                   region: str | None = None) -> dict[WindowKey, Totals]:
     """Totals per (candidate, kind, context size) for results started in [since, until].
 
-    With `sketches`, the TTFT and speed sketches are merged too (costlier: JSON per hour).
+    With `sketches`, the TTFT, speed and first-answer sketches are merged too (costlier:
+    JSON per hour).
     With `region`, only that region's results count; otherwise every region's do.
     """
     out: dict[WindowKey, Totals] = defaultdict(Totals)
@@ -179,10 +187,12 @@ def _add_rollups(session: Session, out: dict[WindowKey, Totals], ids: Sequence[s
         out[(row[0], row[1], row[2])].merge_counts(row[3:])
     if not sketches:
         return
-    for row in session.execute(select(*group, r.c.ttft, r.c.speed).where(where)):
+    for row in session.execute(select(*group, r.c.ttft, r.c.speed, r.c.first_answer)
+                               .where(where)):
         totals = out[(row[0], row[1], row[2])]
         totals.ttft.merge(Sketch.from_json(row[3]))
         totals.speed.merge(Sketch.from_json(row[4]))
+        totals.first_answer.merge(Sketch.from_json(row[5]))
 
 
 def _span_filter(t: Any, ids: Sequence[str], kinds: Sequence[str], start: datetime,
@@ -223,7 +233,8 @@ def _add_raw(session: Session, out: dict[WindowKey, Totals], ids: Sequence[str],
     """Add raw rows of each span; the last span includes its end (the window's `until`)."""
     t = ProbeResultRow.__table__  # type: ignore[attr-defined]
     columns = (t.c.candidate_id, t.c.kind, t.c.region, t.c.started_at, t.c.ok,
-               t.c.error_class, t.c.ttft_seconds, t.c.output_tokens_per_second, t.c.extra)
+               t.c.error_class, t.c.ttft_seconds, t.c.output_tokens_per_second, t.c.extra,
+               t.c.first_answer_seconds)
     for i, (start, end) in enumerate(spans):
         rows = session.execute(select(*columns).where(
             _span_filter(t, ids, kinds, start, end, i == len(spans) - 1, region)))

@@ -35,7 +35,8 @@ SEVERAL_REQUEST_KINDS = frozenset({"quality"})
 OPERATION_NAMES = {"openai": "chat", "azure-openai": "chat", "anthropic": "chat",
                    "gemini": "generate_content", "vertex": "generate_content",
                    "vertex-anthropic": "chat", "azure-ai-inference": "chat",
-                   "bedrock": "chat", "bedrock-invoke": "chat"}  # Converse; Messages
+                   "bedrock": "chat", "bedrock-invoke": "chat",  # Converse; Messages
+                   "openai-responses": "chat"}  # a conversation turn, as chat completions
 
 # gen_ai.provider.name: the conventions' well-known value for our provider ids (a provider
 # id that is itself a well-known value keeps it; any other id is sent as it is, as the

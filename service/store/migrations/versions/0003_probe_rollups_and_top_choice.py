@@ -61,13 +61,16 @@ def _backfill_rollups() -> None:
 
     conn = op.get_bind()
     table = ProbeResultRow.__table__  # type: ignore[attr-defined]
+    # Only the columns and sketches of this revision: later ones add more.
+    existing = {c["name"] for c in sa.inspect(conn).get_columns("probe_result")}
+    columns = [c for c in table.c if c.name in existing]
     last_id = 0
     while True:
-        rows = conn.execute(sa.select(table).where(table.c.id > last_id)
+        rows = conn.execute(sa.select(*columns).where(table.c.id > last_id)
                             .order_by(table.c.id).limit(BACKFILL_BATCH)).all()
         if not rows:
             return
-        apply_rollups(conn, rows)  # type: ignore[arg-type]
+        apply_rollups(conn, rows, sketches=("ttft", "speed"))
         last_id = rows[-1].id
 
 
