@@ -155,8 +155,8 @@ from probes.dialects.azure_openai import AzureOpenAIDialect  # noqa: E402
 from probes.dialects.bedrock import BedrockDialect, BedrockInvokeDialect  # noqa: E402
 from probes.dialects.gemini import GeminiDialect  # noqa: E402
 from probes.dialects.openai import OpenAIDialect  # noqa: E402
-from probes.dialects.vertex import VertexAnthropicDialect, VertexGeminiDialect  # noqa: E402
 from probes.dialects.openai_responses import OpenAIResponsesDialect  # noqa: E402
+from probes.dialects.vertex import VertexAnthropicDialect, VertexGeminiDialect  # noqa: E402
 
 DIALECTS: dict[str, Dialect] = {
     "openai": OpenAIDialect(),

@@ -56,8 +56,8 @@ from service.sim.wire_anthropic import AnthropicWire
 from service.sim.wire_bedrock import BedrockConverseWire, BedrockInvokeWire
 from service.sim.wire_gemini import GeminiWire
 from service.sim.wire_openai import AzureWire, OpenAIWire, usage_of
-from service.sim.wire_vertex import FoundryWire, VertexAnthropicWire, VertexGeminiWire
 from service.sim.wire_responses import ResponsesWire
+from service.sim.wire_vertex import FoundryWire, VertexAnthropicWire, VertexGeminiWire
 
 logger = logging.getLogger(__name__)
 

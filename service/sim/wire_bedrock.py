@@ -187,6 +187,13 @@ class BedrockConverseWire(_BedrockAuth):
     def keepalive(self) -> bytes:
         return event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": ""}})
 
+    def reasoning(self, s: StreamState, piece: str) -> bytes:
+        return event("contentBlockDelta",
+                     {"contentBlockIndex": 0, "delta": {"reasoningContent": {"text": piece}}})
+
+    def reasoning_end(self, s: StreamState, tool: bool) -> list[bytes]:
+        return []  # the answer follows in the same block (the simulator keeps one index)
+
     def text(self, s: StreamState, piece: str) -> bytes:
         return event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": piece}})
 
@@ -245,6 +252,12 @@ class BedrockInvokeWire(_BedrockAuth):
 
     def keepalive(self) -> bytes:
         return _chunk(self._anthropic.keepalive())
+
+    def reasoning(self, s: StreamState, piece: str) -> bytes:
+        return _chunk(self._anthropic.reasoning(s, piece))
+
+    def reasoning_end(self, s: StreamState, tool: bool) -> list[bytes]:
+        return _chunks(self._anthropic.reasoning_end(s, tool))
 
     def text(self, s: StreamState, piece: str) -> bytes:
         return _chunk(self._anthropic.text(s, piece))
