@@ -172,7 +172,9 @@ class RealtimeSessions:
         return self._server._rng_for(model)
 
     async def serve(self, api: str, request: Request, reader: asyncio.StreamReader,
-                    writer: asyncio.StreamWriter, connection: int) -> None:
+                    writer: asyncio.StreamWriter, connection: int) -> bool:
+        """Answer an upgrade request; True if it was refused with an HTTP response (the
+        connection stays open for the next request), False after a WebSocket session."""
         wires: dict[str, OpenAIWire | GeminiWire] = {
             "openai": OpenAIWire(), "azure-openai": AzureWire(), "gemini": GeminiWire()}
         wire = wires[api]
@@ -185,17 +187,14 @@ class RealtimeSessions:
         if script.fault == "handshake_401" or (
                 key and api != "gemini" and wire.presented_key(request) != key):
             echoed = request.headers.get(wire.key_header, "")
-            await send_json(writer, 401, wire.error_body(
+            return await send_json(writer, 401, wire.error_body(
                 401, f"Incorrect API key provided: {echoed}."))  # echoed on purpose
-            return
         if script.fault == "handshake_429":
-            await send_json(writer, 429, wire.error_body(429, "Rate limit reached"),
-                            {"retry-after": "7"})
-            return
+            return await send_json(writer, 429, wire.error_body(429, "Rate limit reached"),
+                                   {"retry-after": "7"})
         if api != "gemini" and model is None:
-            await send_json(writer, 404, wire.error_body(
+            return await send_json(writer, 404, wire.error_body(
                 404, f"The model `{model_name}` does not exist"))
-            return
         await write_head(writer, 101, {
             "upgrade": "websocket", "connection": "Upgrade",
             "sec-websocket-accept": accept_key(request.headers.get("sec-websocket-key", ""))})
@@ -205,6 +204,7 @@ class RealtimeSessions:
                                  key).run()
         else:
             await _OpenAISession(self, socket, connection, model_name or "", api).run()
+        return False
 
 
 class _Session:

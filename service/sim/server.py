@@ -140,9 +140,8 @@ class SimServer(ThreadRunner):
 
         async def respond(request: Request) -> bool:
             api = realtime_route(request)
-            if api is not None:  # a WebSocket: the connection is the session's from here
-                await self.realtime.serve(api, request, reader, writer, connection)
-                return False
+            if api is not None:  # a WebSocket: once upgraded, the connection is the session's
+                return await self.realtime.serve(api, request, reader, writer, connection)
             return await self._respond(request, writer, connection)
 
         try:
