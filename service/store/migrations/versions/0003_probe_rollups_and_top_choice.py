@@ -61,9 +61,13 @@ def _backfill_rollups() -> None:
 
     conn = op.get_bind()
     table = ProbeResultRow.__table__  # type: ignore[attr-defined]
+    # The model's columns that exist at this revision: later ones are added by later
+    # revisions, and selecting them here would fail.
+    existing = {column["name"] for column in sa.inspect(conn).get_columns("probe_result")}
+    columns = [column for column in table.c if column.name in existing]
     last_id = 0
     while True:
-        rows = conn.execute(sa.select(table).where(table.c.id > last_id)
+        rows = conn.execute(sa.select(*columns).where(table.c.id > last_id)
                             .order_by(table.c.id).limit(BACKFILL_BATCH)).all()
         if not rows:
             return
