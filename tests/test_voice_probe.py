@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 
@@ -173,3 +176,19 @@ async def test_messages_keep_their_arrival_stamps_while_the_loop_is_busy(
                ) < 0.01
     assert abs(result.first_speech_seconds - (record.first_speech_at - record.received_at)
                ) < 0.01
+
+
+def test_factorwatch_probe_kind_voice_prints_the_timings(sim: SimServer) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FACTORWATCH_")}
+    out = subprocess.run(
+        [sys.executable, "-m", "service.cli.main", "probe", "--url", sim.url_for("gemini"),
+         "--api", "gemini", "--model", "padded", "--api-key-env", "FW_KEY", "--kind", "voice",
+         "--prompt", "Hello?"],
+        capture_output=True, text=True, env={**env, "FW_KEY": SECRET}, timeout=60)
+    assert out.returncode == 0, out.stderr
+    printed = dict(line.split(None, 1) for line in out.stdout.splitlines())
+    for name in ("first_audio_seconds", "first_speech_seconds", "first_transcript_seconds",
+                 "realtime_factor", "playback_stall_seconds", "audio_output_tokens"):
+        assert name in printed, out.stdout
+    assert float(printed["first_speech_seconds"]) > float(printed["first_audio_seconds"])
+    assert SECRET not in out.stdout + out.stderr
