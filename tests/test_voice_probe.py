@@ -23,6 +23,8 @@ from service.sim.behaviour import SimRecord
 from service.sim.openai_server import SimModel, SimServer
 from service.sim.realtime import VoiceFault, VoiceScript
 
+pytestmark = pytest.mark.integration  # a simulator, processes
+
 SECRET = "sk-proj-VOICEKEY0123456789abcdefABCDEF"
 APIS = ["openai", "azure-openai", "gemini"]
 PADDING = VoiceScript(silence_seconds=0.4, speech_seconds=0.3, realtime_factor=2.0)
@@ -192,3 +194,16 @@ def test_factorwatch_probe_kind_voice_prints_the_timings(sim: SimServer) -> None
         assert name in printed, out.stdout
     assert float(printed["first_speech_seconds"]) > float(printed["first_audio_seconds"])
     assert SECRET not in out.stdout + out.stderr
+
+
+def test_the_voice_fidelity_bench_pairs_each_measurement_with_its_truth() -> None:
+    out = subprocess.run([sys.executable, "-m", "bench.voice_fidelity", "--sessions", "1,3",
+                          "--rounds", "2,1"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    rows = [line.split("|") for line in out.stdout.splitlines()
+            if line.startswith("| ") and line[2].isdigit()]
+    assert [(r[1].strip(), r[3].strip(), r[-2].strip()) for r in rows] == [
+        ("1", "2", "0"), ("1", "2", "0"), ("3", "3", "0"), ("3", "3", "0")]
+    kernel = [r for r in rows if "kernel" in r[2]]
+    for row in kernel:  # p99 of |error| in ms, first speech: a paired truth is that close
+        assert float(row[5].split("/")[1]) < 5.0
