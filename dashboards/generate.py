@@ -202,6 +202,14 @@ def providers() -> model.Dashboard:
         graph("TTFT p50 / p95 / p99",
               [(q.format(q=p), f"{{{{candidate}}}} p{int(p * 100)}") for p in (0.5, 0.95, 0.99)],
               unit="s"),
+        graph("Voice: first audio vs first speech p50 (voice probes)", [(
+            "histogram_quantile(0.5, sum by (candidate, le) (rate("
+            f"factorwatch_probe_{m}_seconds_bucket{{{sel}}}{W})))",
+            f"{{{{candidate}}}} {m.replace('_', ' ')}")
+            for m in ("first_audio", "first_speech", "first_transcript")], unit="s",
+            description="From the user's turn leaving: the first audio byte, the first audio "
+            "that is not silence, the first transcript text. The gap between the first two "
+            "is silence padding."),
         graph("Output speed (latest latency probe)", [(
             f"max by (candidate) (factorwatch_probe_output_tokens_per_second{{{sel}}})",
             "{{candidate}}")], unit="none").axis_label("tokens/s"),
