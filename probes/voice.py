@@ -246,6 +246,7 @@ def _timings(turn: _Turn, started: float) -> dict[str, Any]:
         "finish_reason": turn.status,
     }
     factor, stall = _playback(turn.audio)
+    extra["playback_max_lag_seconds"] = _max_lag(turn.audio)
     return {
         "first_audio_seconds": _since(turn.first_audio_at, turn.sent_at),
         "first_speech_seconds": _since(turn.first_speech_at, turn.sent_at),
@@ -259,6 +260,18 @@ def _timings(turn: _Turn, started: float) -> dict[str, Any]:
         "audio_output_tokens": usage.audio_output_tokens,
         "extra": extra,
     }
+
+
+def _max_lag(audio: list[tuple[float, float]]) -> float | None:
+    """The largest lag of a piece's arrival behind its place in playback started at the
+    first piece's arrival, without waiting (0.0: every piece came in time)."""
+    if not audio:
+        return None
+    start, before, lag = audio[0][0], 0.0, 0.0
+    for arrived, seconds in audio:
+        lag = max(lag, arrived - (start + before))
+        before += seconds
+    return round(lag, 6)
 
 
 def _playback(audio: list[tuple[float, float]]) -> tuple[float | None, float | None]:

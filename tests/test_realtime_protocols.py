@@ -25,7 +25,7 @@ from probes.realtime import (
 )
 from probes.result import ErrorClass
 from probes.target import Target
-from probes.voice import _playback, close_class
+from probes.voice import _max_lag, _playback, close_class
 from service.sim.realtime import answer_pcm
 from tests.conftest import REAL_FIXTURES
 
@@ -213,3 +213,7 @@ def test_playback_factor_and_stall() -> None:
     # all at once: no factor to speak of (no time passed), and nothing to wait for
     assert _playback([(1.0, 0.1), (1.0, 0.1)]) == (None, 0.0)
     assert _playback([]) == (None, None)
+    # the largest lag behind playback that never waited: the last piece, 0.4 s late
+    assert _max_lag(slow) == pytest.approx(0.4)
+    assert _max_lag(steady) == pytest.approx(0.0, abs=1e-9)
+    assert _max_lag([]) is None
