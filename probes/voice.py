@@ -44,6 +44,7 @@ from probes.realtime import (
 )
 from probes.receiver import reader_failed
 from probes.result import ErrorClass, ProbeResult
+from probes.stream import LATE_READ_SECONDS
 from probes.target import Target
 from probes.websocket import BadFrames, Closed, Message, WebSocket, connect
 
@@ -68,6 +69,26 @@ class _Turn:
     transcript: list[str] = field(default_factory=list)
     usage: VoiceUsage | None = None
     status: str | None = None
+    messages: int = 0  # read since the turn was sent
+    # first_audio/first_speech/first_transcript -> (the message that brought it, how late
+    # the reading process made its read)
+    reads: dict[str, tuple[int, float | None]] = field(default_factory=dict)
+
+    def firsts(self) -> dict[str, float | None]:
+        return {"first_audio": self.first_audio_at, "first_speech": self.first_speech_at,
+                "first_transcript": self.first_transcript_at}
+
+    def timing_unreliable(self) -> tuple[float | None, bool]:
+        """(the worst lateness of the reads that brought a timed moment, whether one read
+        brought two of them in different messages while late: the rule of probes/stream.py,
+        where the earlier moment then carries the later one's stamp)."""
+        firsts = {name: at for name, at in self.firsts().items() if at is not None}
+        lates = [late for _, late in self.reads.values() if late is not None]
+        unreliable = any(
+            firsts[a] == firsts[b] and self.reads[a][0] != self.reads[b][0]
+            and max(self.reads[a][1] or 0.0, self.reads[b][1] or 0.0) > LATE_READ_SECONDS
+            for a in firsts for b in firsts if a < b and a in self.reads and b in self.reads)
+        return (max(lates) if lates else None), unreliable
 
     def add_audio(self, event: Audio, at: float) -> None:
         if not event.pcm:
@@ -162,6 +183,8 @@ async def _events(api: RealtimeAPI, socket: WebSocket, turn: _Turn) -> list[Any]
         raise ProtocolError("a message that is not a JSON object")
     events = api.parse(document)
     at = message.arrived_at
+    before = turn.firsts()
+    turn.messages += 1
     for event in events:
         if isinstance(event, Audio):
             turn.add_audio(event, at)
@@ -176,6 +199,9 @@ async def _events(api: RealtimeAPI, socket: WebSocket, turn: _Turn) -> list[Any]
             turn.end(at)
         elif isinstance(event, ServerError):
             raise _Refused(_server_error(event))
+    for name, was in before.items():
+        if was is None and turn.firsts()[name] is not None:
+            turn.reads[name] = (turn.messages, message.read_late)
     return events
 
 
@@ -247,6 +273,11 @@ def _timings(turn: _Turn, started: float) -> dict[str, Any]:
     }
     factor, stall = _playback(turn.audio)
     extra["playback_max_lag_seconds"] = _max_lag(turn.audio)
+    worst, unreliable = turn.timing_unreliable()
+    if worst is not None:
+        extra["read_late_seconds"] = round(worst, 6)
+    if unreliable:
+        extra["timing_unreliable"] = True
     return {
         "first_audio_seconds": _since(turn.first_audio_at, turn.sent_at),
         "first_speech_seconds": _since(turn.first_speech_at, turn.sent_at),

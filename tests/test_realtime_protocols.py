@@ -25,7 +25,7 @@ from probes.realtime import (
 )
 from probes.result import ErrorClass
 from probes.target import Target
-from probes.voice import _max_lag, _playback, close_class
+from probes.voice import _max_lag, _playback, _Turn, close_class
 from service.sim.realtime import answer_pcm
 from tests.conftest import REAL_FIXTURES
 
@@ -217,3 +217,20 @@ def test_playback_factor_and_stall() -> None:
     assert _max_lag(slow) == pytest.approx(0.4)
     assert _max_lag(steady) == pytest.approx(0.0, abs=1e-9)
     assert _max_lag([]) is None
+
+
+def test_two_timed_moments_in_one_late_read_are_flagged() -> None:
+    turn = _Turn(sent_at=1.0, first_audio_at=1.5, first_speech_at=1.5, first_transcript_at=1.5)
+    # audio and speech in two messages that one read brought, 5 ms late: the first audio
+    # carries the speech's stamp
+    turn.reads = {"first_audio": (3, 0.005), "first_speech": (4, 0.005),
+                  "first_transcript": (4, 0.005)}
+    assert turn.timing_unreliable() == (0.005, True)
+    turn.reads = {name: (3, 0.005) for name in turn.reads}  # one message: one moment
+    assert turn.timing_unreliable() == (0.005, False)
+    turn.reads = {"first_audio": (3, 0.0002), "first_speech": (4, 0.0002),
+                  "first_transcript": (4, 0.0002)}  # read on time: the stamps are right
+    assert turn.timing_unreliable() == (0.0002, False)
+    turn.first_speech_at = turn.first_transcript_at = 1.6  # another read
+    turn.reads["first_audio"] = (3, 0.005)
+    assert turn.timing_unreliable() == (0.005, False)
