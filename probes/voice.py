@@ -28,7 +28,8 @@ from typing import Any
 
 import httpx
 
-from probes.dialects import ProtocolError
+from probes.auth import CredentialsError
+from probes.dialects import HttpRequest, ProtocolError
 from probes.http_errors import Failure
 from probes.pcm import SpeechDetector, duration_seconds
 from probes.realtime import (
@@ -116,9 +117,16 @@ async def probe(target: Target, client: httpx.AsyncClient) -> ProbeResult:
     prompt = str(target.option("prompt", PROMPT))
     max_tokens = int(target.option("max_tokens", DEFAULT_MAX_TOKENS))
     handshake = api.handshake(target)
+    headers = dict(handshake.headers)
+    if target.credentials is not None:  # e.g. an Entra ID token: before the clock starts
+        try:
+            headers.update(await target.credentials.authorize(
+                HttpRequest("GET", handshake.url, headers, {}), b""))
+        except CredentialsError as exc:
+            return ProbeResult.failure(KIND, ErrorClass.AUTH, f"no credentials: {exc}")
     started = perf_counter()
     turn, phases = _Turn(), _Connect()
-    async with connect(client, handshake.url, handshake.headers, target.api_key,
+    async with connect(client, handshake.url, headers, target.api_key,
                        {"trace": phases.trace}) as (response, socket):
         if not isinstance(socket, WebSocket):
             return _result(turn, started, response.status_code, socket, phases)

@@ -5,6 +5,7 @@ in what it reports."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import subprocess
@@ -16,6 +17,8 @@ import httpx
 import pytest
 
 from probes import run_probe
+from probes.auth import CredentialsError
+from probes.dialects import HttpRequest
 from probes.result import ErrorClass, ProbeResult
 from probes.target import Target
 from service.probing.clients import probe_client
@@ -207,3 +210,33 @@ def test_the_voice_fidelity_bench_pairs_each_measurement_with_its_truth() -> Non
     kernel = [r for r in rows if "kernel" in r[2]]
     for row in kernel:  # p99 of |error| in ms, first speech: a paired truth is that close
         assert float(row[5].split("/")[1]) < 5.0
+
+
+class _Token:
+    """Credentials that give the key as the header Azure takes (as an Entra ID token
+    would give a bearer), or fail."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+        self.requests: list[str] = []
+
+    async def authorize(self, request: HttpRequest, body: bytes) -> dict[str, str]:
+        self.requests.append(f"{request.method} {request.url}")
+        if self.fail:
+            raise CredentialsError("the token endpoint refused the client")
+        return {"api-key": SECRET}
+
+
+async def test_credentials_sign_the_handshake(sim: SimServer,
+                                              client: httpx.AsyncClient) -> None:
+    token = _Token()
+    result = await run_probe("voice", dataclasses.replace(
+        target(sim, "azure-openai", "padded"), api_key=None, credentials=token), client)
+    assert result.ok, result.error_message
+    assert token.requests == [f"GET {sim.url_for('azure-openai')}/openai/v1/realtime"
+                              "?model=padded"]
+    refused = await run_probe("voice", dataclasses.replace(
+        target(sim, "azure-openai", "padded"), api_key=None, credentials=_Token(fail=True)),
+        client)
+    assert refused.error_class == ErrorClass.AUTH
+    assert "token endpoint refused" in (refused.error_message or "")
