@@ -210,6 +210,14 @@ def providers() -> model.Dashboard:
         graph("Reasoning tokens spent by probes", [(
             f"sum by (candidate) (increase(factorwatch_probe_reasoning_tokens_total{{{sel}}}"
             f"{W}))", "{{candidate}}")], unit="none").axis_label("tokens").min(0),
+        graph("Voice: first audio vs first speech p50 (voice probes)", [(
+            "histogram_quantile(0.5, sum by (candidate, le) (rate("
+            f"factorwatch_probe_{m}_seconds_bucket{{{sel}}}{W})))",
+            f"{{{{candidate}}}} {m.replace('_', ' ')}")
+            for m in ("first_audio", "first_speech", "first_transcript")], unit="s",
+            description="From the user's turn leaving: the first audio byte, the first audio "
+            "that is not silence, the first transcript text. The gap between the first two "
+            "is silence padding."),
         graph("Output speed (latest latency probe)", [(
             f"max by (candidate) (factorwatch_probe_output_tokens_per_second{{{sel}}})",
             "{{candidate}}")], unit="none").axis_label("tokens/s"),

@@ -105,6 +105,8 @@ class ArrivalStream(httpcore.AsyncNetworkStream):
         return stream
 
     def get_extra_info(self, info: str) -> Any:
+        if info == "arrival":  # this stream, through wrappers (a WebSocket's: probes/websocket.py)
+            return self
         if info == "ssl_object":
             return self._tls[0] if self._tls else None
         if info == "socket":

@@ -56,6 +56,15 @@ class ProbeResult:
     reasoning_tokens: int | None = None
     reasoning_tokens_estimated: bool = False
     answer_tokens_per_second: float | None = None
+    # The voice probe's (probes/voice.py): from the user's turn leaving to the arrival of
+    # the first audio byte, of the first audio that is not silence, of the first transcript.
+    first_audio_seconds: float | None = None
+    first_speech_seconds: float | None = None
+    first_transcript_seconds: float | None = None
+    realtime_factor: float | None = None  # audio seconds per wall second as it arrived
+    playback_stall_seconds: float | None = None  # playback's total wait for late audio
+    audio_input_tokens: int | None = None
+    audio_output_tokens: int | None = None
     # Per-kind measurements (e.g. inter-token latency, tool_call_valid), JSON-serialisable.
     extra: dict[str, Any] = field(default_factory=dict)
 

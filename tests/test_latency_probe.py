@@ -325,7 +325,7 @@ async def test_runner_unknown_kind_is_a_failed_result(client: httpx.AsyncClient)
 
 
 def test_registry_has_every_probe_kind() -> None:
-    assert set(PROBES) == {"latency", "uptime", "tools", "long_context", "quality"}
+    assert set(PROBES) == {"latency", "uptime", "tools", "long_context", "quality", "voice"}
 
 
 @pytest.mark.parametrize(

@@ -141,7 +141,7 @@ def test_every_probe_flag_has_help() -> None:
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0
     options = " ".join(out.stdout.split("options:", 1)[1].split())
-    assert "-k {latency,long_context,quality,tools,uptime} the probe to run (default: " \
+    assert "-k {latency,long_context,quality,tools,uptime,voice} the probe to run (default: " \
            "latency)" in options
 
 

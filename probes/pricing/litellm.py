@@ -2,9 +2,9 @@
 
 Read per entry: input_cost_per_token, output_cost_per_token (required),
 cache_read_input_token_cost, cache_creation_input_token_cost, input/output_cost_per_token_
-batches, and context tiers `*_above_<N>k_tokens` (128k, 200k, 272k, ...). Old files (the
-2025 layout, `0.0000` literals) read the same way. Only the keys asked for are read, so one
-bad entry among 4,000 costs only itself.
+batches, input/output_cost_per_audio_token, and context tiers `*_above_<N>k_tokens` (128k,
+200k, 272k, ...). Old files (the 2025 layout, `0.0000` literals) read the same way. Only
+the keys asked for are read, so one bad entry among 4,000 costs only itself.
 """
 
 from __future__ import annotations
@@ -72,4 +72,6 @@ def quote(entry: dict[str, Any]) -> Price:
         cache_write_per_mtok=get("cache_creation_input_token_cost"),
         batch_input_per_mtok=get("input_cost_per_token_batches"),
         batch_output_per_mtok=get("output_cost_per_token_batches"),
+        audio_input_per_mtok=get("input_cost_per_audio_token"),
+        audio_output_per_mtok=get("output_cost_per_audio_token"),
         tiers=tuple(sorted(tiers, key=lambda t: t.above_input_tokens)))

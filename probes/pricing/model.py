@@ -55,6 +55,9 @@ class Price:
     cache_write_per_mtok: float | None = None
     batch_input_per_mtok: float | None = None
     batch_output_per_mtok: float | None = None
+    # Audio tokens (realtime voice models: the voice probe's usage); None: not priced apart.
+    audio_input_per_mtok: float | None = None
+    audio_output_per_mtok: float | None = None
     tiers: tuple[PriceTier, ...] = ()
 
     def figures(self) -> dict[str, Any]:

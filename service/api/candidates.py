@@ -17,6 +17,7 @@ from service.api.schemas import (
     Page,
     PriceOut,
     SlaRowOut,
+    VoiceOut,
 )
 from service.api.sla import sla_row_out
 from service.incidents.queries import open_incident_counts
@@ -27,6 +28,7 @@ from service.scoring.evidence import Price
 from service.scoring.ranking import ranking_document
 from service.sla.figures import committed_sla, sla_rows
 from service.store.queries import last_probe_times
+from service.store.voice import latest_voice
 
 router = APIRouter(prefix="/api/v1", tags=["candidates"])
 
@@ -94,8 +96,10 @@ def candidate_detail(ctx: Ctx, db: Db, candidate: str) -> CandidateDetail:
                     workload=doc["workload"], evaluated_at=doc["evaluated_at"],
                     top_choice=doc.get("top_choice") == candidate,
                     **{k: e[k] for k in CandidateRank.model_fields if k in e}))
+    voice = latest_voice(db, candidate) if "voice" in cfg.probes else None
     return CandidateDetail(
         **_summary(ctx, candidate, price),
         open_incidents=open_incident_counts(db).get(cfg.provider, 0),
         last_probe={kind: at for (_, kind), at in last.items()},
+        voice=VoiceOut.model_validate(voice, from_attributes=True) if voice else None,
         sla=SlaRowOut(**sla_row_out(row)) if row else None, rankings=ranks)

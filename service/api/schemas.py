@@ -160,6 +160,8 @@ class PriceOut(BaseModel):
     cache_write_per_mtok: float | None = None
     batch_input_per_mtok: float | None = None
     batch_output_per_mtok: float | None = None
+    audio_input_per_mtok: float | None = None
+    audio_output_per_mtok: float | None = None
     tiers: list[dict[str, Any]] = []
 
     @classmethod
@@ -281,8 +283,25 @@ class CandidateOut(BaseModel):
     price: PriceOut | None
 
 
+class VoiceOut(BaseModel):
+    """The latest successful voice probe (docs/architecture.md, Voice): seconds from the
+    user's turn leaving."""
+
+    started_at: datetime
+    first_audio_seconds: float | None
+    first_speech_seconds: float | None
+    first_transcript_seconds: float | None
+    realtime_factor: float | None
+    playback_stall_seconds: float | None
+    total_seconds: float | None
+    audio_input_tokens: int | None
+    audio_output_tokens: int | None
+
+
 class CandidateDetail(CandidateOut):
     open_incidents: int
     last_probe: dict[str, datetime]
+    voice: VoiceOut | None = Field(
+        default=None, description="the latest successful voice probe, for candidates with one")
     sla: SlaRowOut | None
     rankings: list[CandidateRank]

@@ -49,7 +49,7 @@ def add_probe_parser(sub: Any, with_config: Callable[[argparse.ArgumentParser],
     p.add_argument("--timeout", type=_timeout, default=30.0,
                    help="seconds, or a duration such as 2m (default 30)")
     p.add_argument("--max-tokens", type=int, help="output cap (default: the kind's own)")
-    p.add_argument("--prompt", help="latency, uptime: the prompt")
+    p.add_argument("--prompt", help="latency, uptime, voice: the prompt")
     p.add_argument("--catalog", help="tools: a tool catalog file (JSON)")
     p.add_argument("--eval-set", help="quality: an eval set file (JSONL)")
     p.add_argument("--sample", type=int, help="quality: items per run")

@@ -220,6 +220,8 @@ class PriceConfig(_Strict):
     input_per_mtok: NonNegative | None = None  # USD per million tokens
     output_per_mtok: NonNegative | None = None
     cached_input_per_mtok: NonNegative | None = None
+    audio_input_per_mtok: NonNegative | None = None  # audio tokens (realtime voice models)
+    audio_output_per_mtok: NonNegative | None = None
     as_of: date | None = None
     # Price lists that price the candidate, in this order, when its `source` list has no
     # usable entry for it: format -> the entry in that list (service/watch/pricing.py).

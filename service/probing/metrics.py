@@ -62,6 +62,28 @@ class ProbeMetrics:
             "Adaptive probes: the interval the policy chose after the probe's latest run on "
             "this replica (its `every` before the first).", ["candidate", "kind"],
             registry=registry)
+        # The voice probe's (probes/voice.py), from the user's turn leaving.
+        self.first_audio = Histogram(
+            "factorwatch_probe_first_audio_seconds",
+            "Voice probes: time from the user's turn leaving to the first audio byte.",
+            labels, buckets=TTFT_BUCKETS, registry=registry)
+        self.first_speech = Histogram(
+            "factorwatch_probe_first_speech_seconds",
+            "Voice probes: time from the user's turn leaving to the first audio that is "
+            "not silence (10 ms frames above -40 dBFS).", labels, buckets=TTFT_BUCKETS,
+            registry=registry)
+        self.first_transcript = Histogram(
+            "factorwatch_probe_first_transcript_seconds",
+            "Voice probes: time from the user's turn leaving to the first piece of the "
+            "answer's transcript.", labels, buckets=TTFT_BUCKETS, registry=registry)
+        self.realtime_factor = Gauge(
+            "factorwatch_probe_realtime_factor",
+            "Latest successful voice probe: audio seconds received per wall second while "
+            "audio arrived (below 1, playback outruns the audio).", labels, registry=registry)
+        self.playback_stall = Gauge(
+            "factorwatch_probe_playback_stall_seconds",
+            "Latest successful voice probe: how long playback, started at the first audio "
+            "byte, would have waited for audio that had not come.", labels, registry=registry)
         self.reader_exits = Gauge(
             "factorwatch_probe_reader_exits",
             "Times since start the process that reads probe connections exited unasked; the "
@@ -87,3 +109,15 @@ class ProbeMetrics:
         if result.output_tokens_per_second is not None:
             self.output_speed.labels(candidate, provider, region).set(
                 result.output_tokens_per_second)
+        self._observe_voice((candidate, provider, region), result)
+
+    def _observe_voice(self, labels: tuple[str, str, str], result: ProbeResult) -> None:
+        for histogram, value in ((self.first_audio, result.first_audio_seconds),
+                                 (self.first_speech, result.first_speech_seconds),
+                                 (self.first_transcript, result.first_transcript_seconds)):
+            if value is not None:
+                histogram.labels(*labels).observe(value)
+        for gauge, figure in ((self.realtime_factor, result.realtime_factor),
+                              (self.playback_stall, result.playback_stall_seconds)):
+            if figure is not None:
+                gauge.labels(*labels).set(figure)

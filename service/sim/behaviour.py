@@ -11,7 +11,10 @@ import math
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from service.sim.realtime import VoiceScript
 
 Fault = Literal[
     "role_only_first",  # an empty first chunk before the first token (OpenAI always sends one)
@@ -76,6 +79,7 @@ class SimModel:
     # A request asking fewer output tokens than this is refused with a 400, as reasoning
     # models refuse a tiny max_tokens (0: any is accepted).
     min_max_tokens: int = 0
+    voice: VoiceScript | None = None  # its spoken answer on the realtime APIs (realtime.py)
 
     def draw_fault(self, rng: random.Random) -> Fault | None:
         """This request's fault: the fixed one, or one drawn from error_rate/error_rates.
@@ -117,6 +121,9 @@ class SimRecord:
     first_content_at: float | None = None  # just before the first content chunk was written
     last_content_at: float | None = None
     content_tokens: int = 0
+    # Realtime turns (service/sim/realtime.py): first_content_at is the first audio message.
+    first_speech_at: float | None = None  # just before the first message with speech
+    first_transcript_at: float | None = None
     token_times: list[float] = field(default_factory=list, repr=False)
     # Reasoning models: content_tokens and first_content_at count reasoning too (as TTFT
     # does); these tell the answer apart (first_answer_seconds).

@@ -2,9 +2,10 @@
 
 Six simulated providers with different profiles (four speaking the OpenAI API, one
 Anthropic's, one Gemini's; one reasoning before it answers) serve from one local server on
-its own thread, probed by every probe kind; the demo writes a real config file for them
-(the built-in workloads included) into its state directory (`.factorwatch-demo/` for the
-CLI), with the database and the webhook files beside it, so `factorwatch score --config
+its own thread, probed by every probe kind (two of them by the `voice` probe, over OpenAI
+Realtime and Gemini Live); the demo writes a real config file for them (the built-in
+workloads included) into its state directory (`.factorwatch-demo/` for the CLI), with the
+database and the webhook files beside it, so `factorwatch score --config
 .factorwatch-demo/config.yaml` works on the demo's database too. The directory ignores
 itself in git: it holds a secret. The same server serves each provider's status page
 (incidents that open and close on a schedule), the price list and a webhook the demo's
@@ -26,6 +27,7 @@ import yaml
 from service.catalog import builtin_catalog
 from service.config import Settings, load_settings
 from service.sim.behaviour import Outage, SimModel
+from service.sim.realtime import VoiceScript
 from service.sim.server import SimServer, base_url_for
 from service.sim.status_pages import (
     ALERTS_PATH,
@@ -47,7 +49,11 @@ FLEET: dict[str, tuple[str, SimModel, tuple[float, float, float | None], dict[st
                        float | None]] = {
     "sim-alpha": ("swift-mini", SimModel(ttft_seconds=0.12, inter_token_seconds=0.008,
                                          jitter=0.3, tool_accuracy=0.8, quality_rate=0.6,
-                                         recall_rate=0.7),
+                                         recall_rate=0.7,
+                                         # its first audio byte comes first, but 1.2 s
+                                         # of silence comes before the speech
+                                         voice=VoiceScript(silence_seconds=1.2,
+                                                           realtime_factor=3.0)),
                   (0.15, 0.6, 0.075),
                   _facts(hipaa_baa=False, soc2_type2=True, founded_year=2019,
                          openai_compatible=True, official_sdks=2, fine_tuning="supervised",
@@ -83,7 +89,9 @@ FLEET: dict[str, tuple[str, SimModel, tuple[float, float, float | None], dict[st
                                        quality_rate=0.75, recall_rate=0.9,
                                        error_rates={"status_429": 0.05},
                                        # down for 20 s every 5 minutes
-                                       outages=(Outage(start=60, duration=20, every=300),)),
+                                       outages=(Outage(start=60, duration=20, every=300),),
+                                       voice=VoiceScript(silence_seconds=0.0,
+                                                         realtime_factor=1.5)),
                  (0.3, 2.5, 0.03),
                  _facts(hipaa_baa=False, soc2_type2=True, founded_year=1998,
                         openai_compatible=False, official_sdks=5, open_weights=False), 0.999),
@@ -111,6 +119,10 @@ APIS = {"sim-epsilon": "anthropic", "sim-zeta": "gemini"}
 PROBES = {"latency": {"every": "2s", "timeout": "10s"}, "uptime": {"every": "5s"},
           "tools": {"every": "15s"}, "quality": {"every": "20s", "sample": 3},
           "long_context": {"every": "30s", "context_tokens": 2000}}
+# The realtime voice APIs, probed on the providers whose models also speak (the voice
+# probe's timings are stored and exported; docs/architecture.md, Voice).
+VOICE = {"sim-alpha", "sim-zeta"}
+VOICE_PROBE = {"every": "10s", "timeout": "10s"}
 
 
 def start_fleet(seed: int = 1) -> tuple[SimServer, str]:
@@ -144,7 +156,8 @@ def demo_config(base_url: str, database: str, listen: str, *,
         api = APIS.get(provider, "openai")
         candidates[f"{provider}/{model}"] = {
             "provider": provider, "api": api, "base_url": base_url_for(origin, api),
-            "model": model, "price": price, "probes": PROBES}
+            "model": model, "price": price,
+            "probes": {**PROBES, "voice": VOICE_PROBE} if provider in VOICE else PROBES}
     return {"builtin_catalog": False, "database": database, "listen": listen,
             "scoring": {"every": "5s", "window": "10m"}, "providers": providers,
             "candidates": candidates, "workloads": builtin_catalog()["workloads"],

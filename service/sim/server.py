@@ -15,6 +15,8 @@ framework, so the timing a client measures is the timing configured. Routes:
     POST /model/{modelId}/converse-stream, .../invoke-with-response-stream   Bedrock
                                    (SigV4-verified, event stream: wire_bedrock.py)
     GET  /v1/models, /v1beta/models               the model list, in each API's format
+    GET  /v1/realtime, /openai/v1/realtime, /ws/...BidiGenerateContent   realtime voice over
+                                   WebSocket: OpenAI Realtime, Azure, Gemini Live (realtime.py)
     GET  /status/{page}/api/v2/summary.json, /pricing/litellm.json, POST /hooks/alerts
                                    status pages, a price list, a webhook (status_pages.py)
 
@@ -40,6 +42,7 @@ from service.sim.behaviour import Fault, SimModel, SimRecord
 from service.sim.brain import answer
 from service.sim.http11 import Request, send_body, send_json, serve_connection, write_head
 from service.sim.model_lists import MODEL_LIST_PATHS, model_list, model_list_wire
+from service.sim.realtime import RealtimeSessions, realtime_route
 from service.sim.reply import Reply, new_state
 from service.sim.stamped import stamped_listener
 from service.sim.status_pages import (
@@ -123,6 +126,7 @@ class SimServer(ThreadRunner):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._connection_ids = itertools.count(1)
         self._request_counts: dict[str, int] = {}
+        self.realtime = RealtimeSessions(self)
 
     @property
     def base_url(self) -> str | None:
@@ -166,6 +170,9 @@ class SimServer(ThreadRunner):
         connection = next(self._connection_ids)
 
         async def respond(request: Request) -> bool:
+            api = realtime_route(request)
+            if api is not None:  # a WebSocket: once upgraded, the connection is the session's
+                return await self.realtime.serve(api, request, reader, writer, connection)
             return await self._respond(request, writer, connection)
 
         try:
@@ -209,8 +216,7 @@ class SimServer(ThreadRunner):
         record = SimRecord(model=chat.model, connection=connection, received_at=received_at,
                            dialect=wire.name)
         self.records.append(record)
-        count = self._request_counts[chat.model] = self._request_counts.get(chat.model, 0) + 1
-        rng = random.Random(f"{self.seed}:{chat.model}:{count}")
+        rng = self._rng_for(chat.model)
         fault = model.draw_fault(rng)
         record.outcome = fault or "ok"
         refused = await self._refuse(request, writer, wire, model, record, fault)
@@ -229,6 +235,11 @@ class SimServer(ThreadRunner):
             return await Reply(writer, wire, model, record, rng, state, reply, chat.max_tokens,
                                fault).stream()
         return await self._complete(writer, model, record, rng, state, reply, fault)
+
+    def _rng_for(self, model: str) -> random.Random:
+        """The generator of the model's next request (reproducible per model)."""
+        count = self._request_counts[model] = self._request_counts.get(model, 0) + 1
+        return random.Random(f"{self.seed}:{model}:{count}")
 
     async def _model_list(self, request: Request, writer: asyncio.StreamWriter, path: str,
                           query: str) -> bool:

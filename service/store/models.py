@@ -55,6 +55,14 @@ class ProbeResultRow(SQLModel, table=True):
     output_tokens_per_second: float | None = None
     retry_after_seconds: float | None = None
     cost_usd: float | None = None
+    # The voice probe's (probes/voice.py, docs/architecture.md#voice); None for other kinds.
+    first_audio_seconds: float | None = None
+    first_speech_seconds: float | None = None
+    first_transcript_seconds: float | None = None
+    realtime_factor: float | None = None
+    playback_stall_seconds: float | None = None
+    audio_input_tokens: int | None = None
+    audio_output_tokens: int | None = None
     extra: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     # Reasoning models (migration 0013; null in rows saved before it)
     first_answer_seconds: float | None = None
@@ -98,6 +106,8 @@ class PricePoint(SQLModel, table=True):
     cache_write_per_mtok: float | None = None
     batch_input_per_mtok: float | None = None
     batch_output_per_mtok: float | None = None
+    audio_input_per_mtok: float | None = None
+    audio_output_per_mtok: float | None = None
     # [{above_input_tokens, input_per_mtok, output_per_mtok, cached_input_per_mtok}, ...]
     tiers: list[dict[str, Any]] = Field(default_factory=list,
                                         sa_column=Column(JSON, nullable=False))

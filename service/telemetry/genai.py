@@ -26,10 +26,12 @@ TOKEN_BUCKETS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4
                  16777216, 67108864)
 
 # Probe kinds that send exactly one request: one probe is one GenAI operation. A `quality`
-# run asks several items, keeps the first one's timing and sums the usage of all: it is not
-# one operation, so it is not exported under these names (Prometheus still counts it).
+# run asks several items, keeps the first one's timing and sums the usage of all; a `voice`
+# run is a realtime session (session setup, then a turn) with no first chunk in these
+# names' sense: neither is one operation, so neither is exported under these names
+# (Prometheus still counts them).
 ONE_REQUEST_KINDS = frozenset({"latency", "uptime", "tools", "long_context"})
-SEVERAL_REQUEST_KINDS = frozenset({"quality"})
+SEVERAL_REQUEST_KINDS = frozenset({"quality", "voice"})
 
 # gen_ai.operation.name by dialect: Gemini's generateContent has a name of its own.
 OPERATION_NAMES = {"openai": "chat", "azure-openai": "chat", "anthropic": "chat",
