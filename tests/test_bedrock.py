@@ -99,7 +99,7 @@ async def test_a_signed_probe_is_let_in_and_timed(sim: SimServer, client: httpx.
     assert 0.02 <= result.ttft_seconds < 0.5
 
 
-@pytest.mark.parametrize("kind", sorted(PROBES))
+@pytest.mark.parametrize("kind", sorted(set(PROBES) - {"voice"}))  # voice: realtime APIs
 async def test_every_probe_kind_works_signed(sim: SimServer, client: httpx.AsyncClient,
                                              test_keys: None, kind: str) -> None:
     options = {"sample": 2, "context_tokens": 600, "depths": (0.5,)}

@@ -611,3 +611,28 @@ def test_parse_duration_refuses(value: object, message: str) -> None:
     with pytest.raises(ValueError) as caught:
         parse_duration(value)
     assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(("api", "ok"), [("openai", True), ("gemini", True),
+                                         ("azure-openai", True), ("anthropic", False),
+                                         ("bedrock", False), ("openai-responses", False)])
+def test_a_voice_probe_needs_an_api_with_a_realtime_protocol(tmp_path: Path, api: str,
+                                                             ok: bool) -> None:
+    path = tmp_path / "factorwatch.yaml"
+    path.write_text(f"""
+candidates:
+  lab/talker:
+    provider: openai
+    api: {api}
+    base_url: https://api.example.com/v1
+    model: talker
+    probes:
+      voice: {{every: 5m}}
+""", encoding="utf-8")
+    if ok:
+        assert "voice" in load_settings(path, environ={}).candidates["lab/talker"].probes
+        return
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ={})
+    assert (f"candidates.lab/talker: probes.voice: the voice probe speaks openai, "
+            f"azure-openai, gemini, not the {api} API") in str(caught.value)

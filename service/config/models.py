@@ -26,6 +26,7 @@ from probes.eval_set import load_eval_set
 from probes.pricing import LOCAL_FORMATS as LOCAL_PRICE_FORMATS
 from probes.pricing import READERS as PRICE_READERS
 from probes.pricing.model import Price
+from probes.realtime import REALTIME_APIS
 from probes.reasoning import Effort
 from probes.status import READERS as STATUS_READERS
 from probes.tool_catalog import load_catalog
@@ -295,6 +296,15 @@ class CandidateConfig(_Strict):
         check = getattr(DIALECTS.get(self.api), "check_base_url", None)
         if check is not None:
             check(str(self.base_url))
+        return self
+
+    @model_validator(mode="after")
+    def _voice_speaks_this_api(self) -> CandidateConfig:
+        # The voice probe needs a realtime protocol (probes/realtime/): refused at load, not
+        # failed at every probe as if the provider were at fault.
+        if "voice" in self.probes and self.api not in REALTIME_APIS:
+            raise ValueError(f"probes.voice: the voice probe speaks {', '.join(REALTIME_APIS)}"
+                             f", not the {self.api} API")
         return self
 
     @model_validator(mode="after")
