@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, HTTPException, Query, Request
 from prometheus_client import CollectorRegistry
@@ -19,6 +20,7 @@ from service.config import Settings
 from service.discovery.report import Discovery
 
 MAX_LIMIT = 500
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,16 @@ class ApiContext:
     # provider, with non-chat models -> what its key can call (service/discovery/run.py)
     discover: Callable[[str, bool], Awaitable[Discovery]] | None = None
     cache: dict[Any, Any] = field(default_factory=dict)  # slow reads, per app (api/sla.py)
+
+    def cached(self, key: Any, max_age_seconds: float, now: datetime,
+               compute: Callable[[], dict[str, T]]) -> dict[str, T]:
+        """compute() at most every max_age_seconds per key, for reads that take seconds."""
+        hit = self.cache.get(key)
+        if hit is not None and (now - hit[0]).total_seconds() < max_age_seconds:
+            return dict(hit[1])
+        value = compute()
+        self.cache[key] = (now, value)
+        return value
 
 
 def _context(request: Request) -> ApiContext:

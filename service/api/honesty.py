@@ -142,14 +142,9 @@ def provider_honesty_out(h: Honesty) -> ProviderHonestyOut:
 def cached_honesty(ctx: ApiContext, db: Session, days: int, now: datetime
                    ) -> dict[str, Honesty]:
     """Every provider's honesty over the last `days`, at most five minutes old."""
-    hit = ctx.cache.get(("honesty", days))
-    if hit is not None and (now - hit[0]).total_seconds() < HONESTY_CACHE_SECONDS:
-        return dict(hit[1])
-    figures = honesty_figures(db, enabled_candidates(ctx.settings),
-                              now - timedelta(days=days), now,
-                              ctx.settings.scoring.states.quorum)
-    ctx.cache[("honesty", days)] = (now, figures)
-    return figures
+    return ctx.cached(("honesty", days), HONESTY_CACHE_SECONDS, now, lambda: honesty_figures(
+        db, enabled_candidates(ctx.settings), now - timedelta(days=days), now,
+        ctx.settings.scoring.states.quorum))
 
 
 @router.get("/honesty", summary="Status-page honesty of every provider with candidates over "

@@ -38,14 +38,9 @@ OUTAGE_CACHE_SECONDS = 60.0
 def cached_outages(ctx: ApiContext, db: Session, hours: int, now: datetime
                    ) -> dict[str, OutageSummary]:
     """Declared vs observed outages over the last `hours`, at most a minute old."""
-    hit = ctx.cache.get(("outages", hours))
-    if hit is not None and (now - hit[0]).total_seconds() < OUTAGE_CACHE_SECONDS:
-        return dict(hit[1])
-    summaries = outage_summaries(db, enabled_candidates(ctx.settings),
-                                 now - timedelta(hours=hours), now,
-                                 ctx.settings.scoring.states.quorum)
-    ctx.cache[("outages", hours)] = (now, summaries)
-    return summaries
+    return ctx.cached(("outages", hours), OUTAGE_CACHE_SECONDS, now, lambda: outage_summaries(
+        db, enabled_candidates(ctx.settings), now - timedelta(hours=hours), now,
+        ctx.settings.scoring.states.quorum))
 
 
 def outage_out(s: OutageSummary) -> OutageOut:
