@@ -74,11 +74,16 @@ INVALID_CASES: dict[str, str] = {
     "key_unknown_in_candidate": "candidates.openai/gpt-6-sol.shoes: unknown key",
     "key_unknown_top_level": "scorin: unknown key",
     "listen_not_host_port": "listen: expected host:port such as 127.0.0.1:9464, got 'localhost'",
+    "latency_measure_unknown": (
+        "workloads.healthcare-voice.latency_budget.measure: must be one of "
+        "'ttft', 'first_answer' or 'first_audio'"),
     "log_level_unknown": "log_level: must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
     "price_fallback_unknown": (
         "candidates.openai/gpt-6-sol.price.fallback: unknown price list 'csv' "
         f"(known: {', '.join(sorted(PRICE_READERS))})"
     ),
+    "voice_pipeline_negative": (
+        "candidates.openai/gpt-6-sol.voice_pipeline.overhead: invalid duration -0.2"),
     "price_negative": "candidates.openai/gpt-6-sol.price.input_per_mtok: must be >= 0",
     "price_source_unknown": (
         "candidates.openai/gpt-6-sol.price.source: must be one of "
