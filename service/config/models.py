@@ -261,6 +261,14 @@ class PriceConfig(_Strict):
         return Price.from_figures(self.model_dump(), self.source, effective_at)
 
 
+class VoicePipeline(_Strict):
+    """A text model spoken through speech-to-text and text-to-speech: what the pipeline adds
+    before the first audio (STT finalisation + TTS first chunk), which is not measured."""
+
+    overhead: NonNegativeDuration
+    source: str | None = None
+
+
 class CandidateConfig(_Strict):
     provider: str
     api: DialectName
@@ -340,14 +348,6 @@ class LatencyBudget(_Strict):
     # What the latency factor scores (docs/scoring.md, Latency): time to first token, to
     # first answer token (reasoning models), or to first non-silent audio (voice).
     measure: Literal["ttft", "first_answer", "first_audio"] = "ttft"
-
-
-class VoicePipeline(_Strict):
-    """A text model spoken through speech-to-text and text-to-speech: what the pipeline adds
-    before the first audio (STT finalisation + TTS first chunk), which is not measured."""
-
-    overhead: NonNegativeDuration
-    source: str | None = None
 
 
 class Gates(_Strict):
