@@ -4,6 +4,7 @@ measured first answer plus a configured overhead (service/scoring/performance.py
 
 from __future__ import annotations
 
+import typing
 from dataclasses import replace
 from datetime import timedelta
 
@@ -14,6 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from probes.result import ProbeResult
+from service.config.models import LatencyBudget
 from service.probing.rows import probe_row
 from service.rankings.evidence import CandidateFacts, Windows, gather
 from service.scoring.cost import Volume
@@ -24,7 +26,7 @@ from service.scoring.evidence import (
     VoicePipelineFacts,
 )
 from service.scoring.factors import WorkloadSpec
-from service.scoring.performance import score_latency
+from service.scoring.performance import LATENCY_MEASURES, score_latency
 from service.scoring.ranking import gate
 from service.store.rollup import apply_rollups
 from tests.clock import T0 as NOW
@@ -198,3 +200,8 @@ def test_gather_reads_voice_probes_and_first_answers_of_the_window(engine: Engin
     assert ev["txt"].first_answer is not None and ev["txt"].first_answer.samples == 20
     assert ev["txt"].first_answer.p99 == pytest.approx(0.9, rel=0.02)
     assert ev["txt"].voice_pipeline == pipeline
+
+
+def test_the_config_offers_exactly_the_measures_scoring_knows() -> None:
+    annotation = LatencyBudget.model_fields["measure"].annotation
+    assert typing.get_args(annotation) == LATENCY_MEASURES
