@@ -51,7 +51,10 @@ def test_a_litellm_candidate_is_current_in_the_map(cid: str) -> None:
     cand = CANDIDATES[cid]
     entry = litellm_map().get(cand["price"]["key"])
     assert entry is not None, f"{cid}: {cand['price']['key']} is not in the map"
-    assert entry["mode"] == "chat" and entry.get("supports_function_calling") is True, cid
+    # A realtime model speaks: it is probed by the voice probe, and only by it.
+    mode = "realtime" if "voice" in cand["probes"] else "chat"
+    assert entry["mode"] == mode and entry.get("supports_function_calling") is True, cid
+    assert mode == "chat" or set(cand["probes"]) == {"voice"}, cid
     as_of = date.fromisoformat(LITELLM_MODELS_AS_OF)
     assert "successor_model" not in entry, cid
     # Azure dates every model version's retirement when it ships: one after the map's date
@@ -79,9 +82,10 @@ def assert_seed_figures(cid: str, price: Any) -> None:
     figures = CANDIDATES[cid]["price"]
     assert figures["input_per_mtok"] == pytest.approx(price.input_per_mtok), cid
     assert figures["output_per_mtok"] == pytest.approx(price.output_per_mtok), cid
-    assert figures.get("cached_input_per_mtok") == (
-        None if price.cached_input_per_mtok is None
-        else pytest.approx(price.cached_input_per_mtok)), cid
+    for name in ("cached_input_per_mtok", "audio_input_per_mtok", "audio_output_per_mtok"):
+        quoted = getattr(price, name)
+        assert figures.get(name) == (None if quoted is None else pytest.approx(quoted)), (
+            cid, name)
 
 
 def test_every_candidate_is_priced_from_a_list_the_test_checks() -> None:
@@ -89,3 +93,9 @@ def test_every_candidate_is_priced_from_a_list_the_test_checks() -> None:
     providers = {c["provider"] for c in CANDIDATES.values()}
     assert {"openai", "anthropic", "google-ai-studio", "mistral", "deepseek", "groq",
             "together", "openrouter"} <= providers
+
+
+def test_the_realtime_candidates_are_openai_realtime_and_gemini_live() -> None:
+    voiced = {cid: c["api"] for cid, c in CANDIDATES.items() if "voice" in c["probes"]}
+    assert voiced == {"openai/gpt-realtime-2.1": "openai",
+                      "google-ai-studio/gemini-3.8-live": "gemini"}

@@ -74,11 +74,16 @@ INVALID_CASES: dict[str, str] = {
     "key_unknown_in_candidate": "candidates.openai/gpt-6-sol.shoes: unknown key",
     "key_unknown_top_level": "scorin: unknown key",
     "listen_not_host_port": "listen: expected host:port such as 127.0.0.1:9464, got 'localhost'",
+    "latency_measure_unknown": (
+        "workloads.healthcare-voice.latency_budget.measure: must be one of "
+        "'ttft', 'first_answer' or 'first_audio'"),
     "log_level_unknown": "log_level: must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
     "price_fallback_unknown": (
         "candidates.openai/gpt-6-sol.price.fallback: unknown price list 'csv' "
         f"(known: {', '.join(sorted(PRICE_READERS))})"
     ),
+    "voice_pipeline_negative": (
+        "candidates.openai/gpt-6-sol.voice_pipeline.overhead: invalid duration -0.2"),
     "price_negative": "candidates.openai/gpt-6-sol.price.input_per_mtok: must be >= 0",
     "price_source_unknown": (
         "candidates.openai/gpt-6-sol.price.source: must be one of "
@@ -206,7 +211,7 @@ def test_builtin_catalog_alone_is_a_valid_config() -> None:
         "consumer-chat",
         "healthcare-voice",
     ]
-    assert len(settings.candidates) == 15
+    assert len(settings.candidates) == 17
     # the cloud-hosted ones wait for the user's project or resource in base_url
     assert sorted(c for c, cand in settings.candidates.items() if not cand.enabled) == [
         "azure-openai/gpt-6-luna", "google/gemini-3.8-flash", "vertex-claude/claude-sonnet-5-5"]
@@ -227,7 +232,9 @@ def test_builtin_candidates_use_known_providers_dialects_and_price_lists() -> No
         assert cand.price is not None and cand.price.source in listed, cid
         # The dated figures seed the price history until the list answers.
         assert cand.price.key and cand.price.as_of and cand.price.input_per_mtok is not None
-        assert cand.probes["latency"].every == 60.0
+        # realtime models answer no chat request: the voice probe alone, every 5 minutes
+        assert (cand.probes["voice"].every == 300.0 if "voice" in cand.probes
+                else cand.probes["latency"].every == 60.0), cid
 
 
 def test_builtin_providers_cover_the_major_hosts_with_public_sources() -> None:
@@ -314,7 +321,7 @@ def test_env_ids_match_catalog_ids_case_insensitively() -> None:
     var = "FACTORWATCH_CANDIDATES__TOGETHER/OPENAI/GPT-OSS-120B__ENABLED"
     settings = load_settings(None, environ={var: "false"})
     assert settings.candidates["together/openai/gpt-oss-120b"].enabled is False
-    assert len(settings.candidates) == 15
+    assert len(settings.candidates) == 17
 
 
 def test_env_json_value_sets_a_list() -> None:
@@ -543,7 +550,7 @@ def test_check_config_summarises_or_lists_errors() -> None:
     )
     assert check_config(VALID / "empty.yaml", environ={}) == (
         True,
-        ["ok: 13 providers, 15 candidates, 4 workloads"],
+        ["ok: 13 providers, 17 candidates, 4 workloads"],
     )
     ok, lines = check_config(INVALID / "factor_unknown.yaml", environ={})
     assert (ok, lines) == (False, ["workloads.w.weights.speed: unknown factor 'speed'"])

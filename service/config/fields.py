@@ -19,6 +19,7 @@ from service.scoring.factors_names import BOOLEAN_FACTS, FACT_NAMES, FACTORS
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]  # seconds
 PositiveDuration = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]
+NonNegativeDuration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
 Ratio = Annotated[float, Field(ge=0, le=1)]
 NonNegative = Annotated[float, Field(ge=0)]
 

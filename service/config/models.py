@@ -41,6 +41,7 @@ from service.config.fields import (
     HttpUrl,
     NonEmpty,
     NonNegative,
+    NonNegativeDuration,
     PositiveDuration,
     ProbeKind,
     Ratio,
@@ -260,6 +261,14 @@ class PriceConfig(_Strict):
         return Price.from_figures(self.model_dump(), self.source, effective_at)
 
 
+class VoicePipeline(_Strict):
+    """A text model spoken through speech-to-text and text-to-speech: what the pipeline adds
+    before the first audio (STT finalisation + TTS first chunk), which is not measured."""
+
+    overhead: NonNegativeDuration
+    source: str | None = None
+
+
 class CandidateConfig(_Strict):
     provider: str
     api: DialectName
@@ -273,6 +282,8 @@ class CandidateConfig(_Strict):
     # A 1-5 task-quality score (e.g. from a public benchmark, with its source) used until
     # the candidate has eval-set results.
     quality_prior: Fact | None = None
+    # Scored under `measure: first_audio` without voice probes (docs/scoring.md, Latency).
+    voice_pipeline: VoicePipeline | None = None
 
     @field_validator("quality_prior")
     @classmethod
@@ -332,7 +343,11 @@ class Volume(_Strict):
 
 
 class LatencyBudget(_Strict):
+    # The p99 budget of the timing `measure` names (the key keeps its first name).
     ttft_p99: PositiveDuration | None = None
+    # What the latency factor scores (docs/scoring.md, Latency): time to first token, to
+    # first answer token (reasoning models), or to first non-silent audio (voice).
+    measure: Literal["ttft", "first_answer", "first_audio"] = "ttft"
 
 
 class Gates(_Strict):

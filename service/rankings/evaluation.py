@@ -19,7 +19,7 @@ from service.rankings.routing_store import latest_routing, record_routing_change
 from service.rankings.saved import save_ranking
 from service.rankings.top_choice import load_state, record_change, save_state
 from service.scoring.cost import Volume
-from service.scoring.evidence import FactValue, Price
+from service.scoring.evidence import FactValue, Price, VoicePipelineFacts
 from service.scoring.factors import WorkloadSpec
 from service.scoring.flip import Change, decide
 from service.scoring.ranking import Ranking, entry_document, rank
@@ -58,6 +58,7 @@ def workload_spec(name: str, wl: WorkloadConfig, settings: Settings) -> Workload
         tie_confidence=settings.alerts.flip.confidence,
         states=state_rules(settings),
         honesty_penalty=wl.honesty_penalty,
+        latency_measure=wl.latency_budget.measure,
     )
 
 
@@ -75,11 +76,12 @@ def candidate_facts(settings: Settings) -> list[CandidateFacts]:
         facts = {name: FactValue(f.value, f.source, f.as_of.isoformat() if f.as_of else None)
                  for name, f in provider.facts.items()}
         sla = provider.sla.availability if provider.sla else None
-        prior = cand.quality_prior
+        prior, pipeline = cand.quality_prior, cand.voice_pipeline
         out.append(CandidateFacts(
             cid, cand.provider, facts, sla, configured_price(cand),
             FactValue(prior.value, prior.source, prior.as_of.isoformat() if prior.as_of else None)
-            if prior else None))
+            if prior else None,
+            VoicePipelineFacts(pipeline.overhead, pipeline.source) if pipeline else None))
     return out
 
 

@@ -26,7 +26,10 @@ from service.scoring.evidence import (
     LatencyStats,
     Price,
     RateStats,
+    TimingStats,
+    VoicePipelineFacts,
 )
+from service.scoring.sketch import Sketch
 from service.store.honesty import latest_honesty
 from service.store.rollup import (
     AVAILABILITY_KINDS,
@@ -36,6 +39,7 @@ from service.store.rollup import (
     availability,
     window_totals,
 )
+from service.store.voice import voice_timings
 
 __all__ = ["CandidateFacts", "gather", "latest_prices"]
 
@@ -51,6 +55,7 @@ class CandidateFacts:
     sla_availability: float | None
     configured_price: Price | None = None  # a static price from the config
     quality_prior: FactValue | None = None
+    voice_pipeline: VoicePipelineFacts | None = None  # a text model's configured STT + TTS
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,17 @@ def _latency(totals: Mapping[WindowKey, Totals]) -> dict[str, LatencyStats]:
     return out
 
 
+def _first_answers(totals: Mapping[WindowKey, Totals]) -> dict[str, TimingStats]:
+    return {cid: _quantiles(t.first_answer) for (cid, kind, _), t in totals.items()
+            if kind == "latency" and t.first_answer.count > 0}
+
+
+def _quantiles(sketch: Sketch) -> TimingStats:
+    p50, p95, p99 = (sketch.quantile(q) for q in (0.5, 0.95, 0.99))
+    assert p50 is not None and p95 is not None and p99 is not None
+    return TimingStats(sketch.count, p50, p95, p99)
+
+
 def _rates(totals: Mapping[WindowKey, Totals], kind: str) -> dict[str, dict[int, RateStats]]:
     out: dict[str, dict[int, RateStats]] = defaultdict(dict)
     for (candidate_id, k, size), t in totals.items():
@@ -123,7 +139,10 @@ def gather(session: Session, candidates: Iterable[CandidateFacts], now: datetime
     since = now - timedelta(seconds=windows.scoring_seconds)
     scoring = window_totals(session, ids, since, now, ("latency", "uptime"), sketches=True)
     in_window = availability({k: t for k, t in scoring.items() if k[1] in AVAILABILITY_KINDS})
-    latency = _latency(scoring)
+    latency, first_answers = _latency(scoring), _first_answers(scoring)
+    # Voice probes' first non-silent audio, the same quantiles as TTFT's (docs/scoring.md).
+    first_speech = {cid: _quantiles(Sketch.of(values)) for cid, values in voice_timings(
+        session, ids, since, now, "first_speech_seconds").items()}
     per_window = {
         name: availability(window_totals(session, ids, now - timedelta(seconds=seconds), now,
                                          AVAILABILITY_KINDS))
@@ -156,6 +175,7 @@ def gather(session: Session, candidates: Iterable[CandidateFacts], now: datetime
             incidents=incidents.get(c.provider),
             price_history=histories.get(c.candidate, ()), recent=recent.get(c.candidate),
             recent_by_region=regional.get(c.candidate, {}),
-            honesty=honesty.get(c.provider))
+            honesty=honesty.get(c.provider), first_answer=first_answers.get(c.candidate),
+            first_speech=first_speech.get(c.candidate), voice_pipeline=c.voice_pipeline)
         for c in known
     ]

@@ -77,6 +77,7 @@ class WorkloadSpec:
     tie_confidence: float = 0.9  # below this chance of being ahead, two candidates are tied
     states: StateRules = field(default_factory=StateRules)
     honesty_penalty: float = 0.0  # stability points a never-declaring provider loses; 0: off
+    latency_measure: str = "ttft"  # ttft | first_answer | first_audio (LATENCY_MEASURES)
 
     def scale_for(self, name: str) -> Scale:
         return self.scales.get(name) or DEFAULT_SCALES[name]

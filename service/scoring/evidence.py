@@ -34,6 +34,26 @@ class LatencyStats:
 
 
 @dataclass(frozen=True)
+class TimingStats:
+    """Quantiles of one timing over successful probes in the window, in seconds: the first
+    answer token of latency probes, or the first non-silent audio of voice probes."""
+
+    samples: int
+    p50: float
+    p95: float
+    p99: float
+
+
+@dataclass(frozen=True)
+class VoicePipelineFacts:
+    """A text model spoken through STT and TTS: the configured time they add before the
+    first audio (not measured), with where the figure comes from."""
+
+    overhead_seconds: float
+    source: str | None = None
+
+
+@dataclass(frozen=True)
 class AvailabilityStats:
     """Probe outcomes in the window, split as availability needs (docs/scoring.md)."""
 
@@ -146,3 +166,6 @@ class CandidateEvidence:
     # The same probes per region that probed it (service/scoring/quorum.py).
     recent_by_region: dict[str, RecentProbes] = field(default_factory=dict)
     honesty: HonestyFacts | None = None  # None: not judged (yet)
+    first_answer: TimingStats | None = None  # latency probes' first answer token
+    first_speech: TimingStats | None = None  # voice probes' first non-silent audio
+    voice_pipeline: VoicePipelineFacts | None = None  # configured, for first_audio workloads

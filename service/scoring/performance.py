@@ -8,6 +8,7 @@ estimate, not the pessimistic bound; the interval says how sure it is.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +28,7 @@ from service.scoring.evidence import (
     AvailabilityStats,
     CandidateEvidence,
     FactValue,
+    TimingStats,
 )
 from service.scoring.stats import (
     RatePrior,
@@ -35,37 +37,98 @@ from service.scoring.stats import (
     rate_estimate,
 )
 
-# The least lognormal spread assumed of TTFT, so that a few identical samples cannot claim
-# a narrow interval for the p99 (service/scoring/stats.py, quantile_interval).
+# The least lognormal spread assumed of a timing, so that a few identical samples cannot
+# claim a narrow interval for the p99 (service/scoring/stats.py, quantile_interval).
 MIN_TTFT_SPREAD = 0.25
+
+# What a workload's latency factor may score (`latency_budget.measure`, docs/scoring.md).
+LATENCY_MEASURES = ("ttft", "first_answer", "first_audio")
+
+
+@dataclass(frozen=True)
+class Timing:
+    """The timing a workload's latency factor scores, as found in a candidate's evidence."""
+
+    key: str  # names its evidence keys: ttft_p99_seconds, first_audio_p99_seconds, ...
+    label: str  # how the explanation names it
+    stats: TimingStats
+    probes: str  # what the samples are: "probes", "voice probes"
+    # A text pipeline's configured seconds (STT + TTS), added to every quantile; None: all
+    # of the timing is measured.
+    overhead: float | None = None
+    overhead_source: str | None = None
+
+    @property
+    def p99(self) -> float:
+        return self.stats.p99 + (self.overhead or 0.0)
+
+
+def measured_timing(ev: CandidateEvidence, measure: str) -> Timing | str:
+    """The candidate's timing for `measure`, or why there is none."""
+    if measure == "first_answer":
+        if ev.first_answer is None or ev.first_answer.samples == 0:
+            return "no successful latency probe with a first answer token in the window"
+        return Timing("first_answer", "first answer", ev.first_answer, "probes")
+    if measure == "first_audio":
+        if ev.first_speech is not None and ev.first_speech.samples > 0:
+            return Timing("first_audio", "first speech", ev.first_speech, "voice probes")
+        pipeline = ev.voice_pipeline
+        if pipeline is None:
+            return ("no successful voice probe in the window, and no voice_pipeline overhead "
+                    "configured to speak its text answers")
+        if ev.first_answer is None or ev.first_answer.samples == 0:
+            return ("no successful latency probe with a first answer token in the window "
+                    "(its voice_pipeline adds to the first answer)")
+        return Timing("first_audio", "first audio", ev.first_answer, "probes",
+                      pipeline.overhead_seconds, pipeline.source)
+    lat = ev.latency
+    if lat is None or lat.samples == 0:
+        return "no successful latency probe in the window"
+    return Timing("ttft", "TTFT", TimingStats(lat.samples, lat.ttft_p50, lat.ttft_p95,
+                                               lat.ttft_p99), "probes")
 
 
 def score_latency(ev: CandidateEvidence, wl: WorkloadSpec, now: datetime) -> FactorScore:
-    lat = ev.latency
-    if lat is None or lat.samples == 0:
-        return missing("no successful latency probe in the window")
+    timing = measured_timing(ev, wl.latency_measure)
+    if isinstance(timing, str):
+        return missing(timing, measure=wl.latency_measure)
+    st, key, extra = timing.stats, timing.key, timing.overhead or 0.0
     # The spread from p50 and p95, which a small sample pins down far better than its p99.
-    spread = max(lognormal_spread(lat.ttft_p50, lat.ttft_p95, 0.95), MIN_TTFT_SPREAD)
-    p99_low, p99_high = quantile_interval(lat.ttft_p99, lat.samples, 0.99, spread, wl.z)
+    spread = max(lognormal_spread(st.p50, st.p95, 0.95), MIN_TTFT_SPREAD)
+    p99_low, p99_high = quantile_interval(st.p99, st.samples, 0.99, spread, wl.z)
+    p99, p99_low, p99_high = timing.p99, p99_low + extra, p99_high + extra
     evidence: dict[str, Any] = {
-        "ttft_p50_seconds": lat.ttft_p50, "ttft_p95_seconds": lat.ttft_p95,
-        "ttft_p99_seconds": lat.ttft_p99, "ttft_p99_low_seconds": round(p99_low, 6),
-        "ttft_p99_high_seconds": round(p99_high, 6), "samples": lat.samples,
-        "window_seconds": ev.window_seconds,
-        "output_tokens_per_second_p50": lat.output_tokens_per_second_p50}
+        f"{key}_p50_seconds": _plus(st.p50, extra), f"{key}_p95_seconds": _plus(st.p95, extra),
+        f"{key}_p99_seconds": _plus(st.p99, extra), f"{key}_p99_low_seconds": round(p99_low, 6),
+        f"{key}_p99_high_seconds": round(p99_high, 6), "samples": st.samples,
+        "window_seconds": ev.window_seconds, "measure": wl.latency_measure}
+    what = f"{timing.label} p99 {p99:.3f}s"
+    if key == "ttft" and ev.latency is not None:
+        evidence["output_tokens_per_second_p50"] = ev.latency.output_tokens_per_second_p50
+    if timing.overhead is not None:
+        # Partly configured: the first answer is measured, the pipeline's overhead is not.
+        evidence.update({"first_answer_p99_seconds": st.p99, "pipeline_overhead_seconds": extra,
+                         "pipeline_overhead_source": timing.overhead_source,
+                         "partly_configured": True})
+        what += (f" (measured first answer {st.p99:.3f}s + configured voice pipeline "
+                 f"overhead {extra:g}s)")
+    count = f"{st.samples} {timing.probes}"
     if wl.ttft_budget_seconds:
         budget = wl.ttft_budget_seconds
-        sc, ratio = wl.scale_for("latency"), lat.ttft_p99 / budget
-        evidence["ttft_p99_budget_seconds"] = budget
+        sc, ratio = wl.scale_for("latency"), p99 / budget
+        evidence[f"{key}_p99_budget_seconds"] = budget
         low, high = scored_interval(sc, p99_low / budget, p99_high / budget)
         return FactorScore(rounded(sc.score(ratio)), MEASURED,
-                           f"TTFT p99 {lat.ttft_p99:.3f}s is {ratio:.2f}x the "
-                           f"{budget:g}s budget ({lat.samples} probes)", evidence, low, high)
+                           f"{what} is {ratio:.2f}x the {budget:g}s budget ({count})",
+                           evidence, low, high)
     sc = wl.scales.get("latency") or wl.scale_for("latency_seconds")
     low, high = scored_interval(sc, p99_low, p99_high)
-    return FactorScore(rounded(sc.score(lat.ttft_p99)), MEASURED,
-                       f"TTFT p99 {lat.ttft_p99:.3f}s ({lat.samples} probes, no budget set)",
-                       evidence, low, high)
+    return FactorScore(rounded(sc.score(p99)), MEASURED,
+                       f"{what} ({count}, no budget set)", evidence, low, high)
+
+
+def _plus(seconds: float, overhead: float) -> float:
+    return round(seconds + overhead, 6) if overhead else seconds
 
 
 def score_task_quality(ev: CandidateEvidence, wl: WorkloadSpec, now: datetime) -> FactorScore:

@@ -26,6 +26,7 @@ from typing import Any
 from service.scoring.cost import estimate
 from service.scoring.evidence import CandidateEvidence
 from service.scoring.factors import FACTOR_FUNCTIONS, FactorScore, WorkloadSpec
+from service.scoring.performance import measured_timing
 from service.scoring.quorum import regional_states
 from service.scoring.scales import MAX_SCORE, MIN_SCORE
 from service.scoring.states import (
@@ -173,11 +174,12 @@ def gate(ev: CandidateEvidence, wl: WorkloadSpec) -> tuple[list[str], list[str]]
             reasons.append(f"{stats.throttled} of {stats.ok + stats.throttled} probes that did "
                            f"not fail answered 429 ({share:.0%}), over the limit "
                            f"{wl.max_throttled_share:.0%}")
-    if wl.max_ttft_p99_seconds is not None:
-        if ev.latency is None or ev.latency.samples == 0:
-            notes.append("max_ttft_p99 not checked: no latency probes in the window")
-        elif ev.latency.ttft_p99 > wl.max_ttft_p99_seconds:
-            reasons.append(f"TTFT p99 {ev.latency.ttft_p99:.3f}s over the ceiling "
+    if wl.max_ttft_p99_seconds is not None:  # on the workload's latency measure
+        timing = measured_timing(ev, wl.latency_measure)
+        if isinstance(timing, str):
+            notes.append(f"max_ttft_p99 not checked: {timing}")
+        elif timing.p99 > wl.max_ttft_p99_seconds:
+            reasons.append(f"{timing.label} p99 {timing.p99:.3f}s over the ceiling "
                            f"{wl.max_ttft_p99_seconds:g}s")
     if wl.max_monthly_cost_usd is not None:
         if ev.price is None:

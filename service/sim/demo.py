@@ -4,8 +4,9 @@ Six simulated providers with different profiles (four speaking the OpenAI API, o
 Anthropic's, one Gemini's; one reasoning before it answers) serve from one local server on
 its own thread, probed by every probe kind (two of them by the `voice` probe, over OpenAI
 Realtime and Gemini Live); the demo writes a real config file for them (the built-in
-workloads included) into its state directory (`.factorwatch-demo/` for the CLI), with the
-database and the webhook files beside it, so `factorwatch score --config
+workloads included, and `voice-agent`, where a realtime model and a text pipeline are ranked
+on the first audio a caller hears) into its state directory (`.factorwatch-demo/` for the
+CLI), with the database and the webhook files beside it, so `factorwatch score --config
 .factorwatch-demo/config.yaml` works on the demo's database too. The directory ignores
 itself in git: it holds a secret. The same server serves each provider's status page
 (incidents that open and close on a schedule), the price list and a webhook the demo's
@@ -51,9 +52,10 @@ FLEET: dict[str, tuple[str, SimModel, tuple[float, float, float | None], dict[st
                                          jitter=0.3, tool_accuracy=0.8, quality_rate=0.6,
                                          recall_rate=0.7,
                                          # its first audio byte comes first, but 1.2 s
-                                         # of silence comes before the speech
+                                         # of silence (1 s of wall time, sent at 1.2x
+                                         # live pace) comes before the speech
                                          voice=VoiceScript(silence_seconds=1.2,
-                                                           realtime_factor=3.0)),
+                                                           realtime_factor=1.2)),
                   (0.15, 0.6, 0.075),
                   _facts(hipaa_baa=False, soc2_type2=True, founded_year=2019,
                          openai_compatible=True, official_sdks=2, fine_tuning="supervised",
@@ -123,6 +125,18 @@ PROBES = {"latency": {"every": "2s", "timeout": "10s"}, "uptime": {"every": "5s"
 # probe's timings are stored and exported; docs/architecture.md, Voice).
 VOICE = {"sim-alpha", "sim-zeta"}
 VOICE_PROBE = {"every": "10s", "timeout": "10s"}
+# A text model spoken through STT and TTS: what they add before its first audio (configured,
+# not measured: the voice-agent workload scores it as its first answer plus this).
+VOICE_PIPELINES = {"sim-beta": {"overhead": "0.3s", "source": SOURCE}}
+# The demo's own workload, beside the built-in ones: a phone line ranked on the first audio a
+# caller hears. By TTFT sim-alpha is the fastest; by first audio its silence puts it behind
+# sim-zeta, which speaks at once, and behind sim-beta's text pipeline.
+VOICE_WORKLOAD = {
+    "description": "Demo: a phone line answered by a realtime model or a text model behind "
+                   "STT and TTS; ranked on the first audio a caller hears.",
+    "volume": {"requests_per_month": 100000, "input_tokens": 800, "output_tokens": 120},
+    "latency_budget": {"ttft_p99": "0.8s", "measure": "first_audio"},
+    "weights": {"latency": 5, "reliability": 2, "cost": 1}}
 
 
 def start_fleet(seed: int = 1) -> tuple[SimServer, str]:
@@ -158,9 +172,12 @@ def demo_config(base_url: str, database: str, listen: str, *,
             "provider": provider, "api": api, "base_url": base_url_for(origin, api),
             "model": model, "price": price,
             "probes": {**PROBES, "voice": VOICE_PROBE} if provider in VOICE else PROBES}
+        if provider in VOICE_PIPELINES:
+            candidates[f"{provider}/{model}"]["voice_pipeline"] = VOICE_PIPELINES[provider]
     return {"builtin_catalog": False, "database": database, "listen": listen,
             "scoring": {"every": "5s", "window": "10m"}, "providers": providers,
-            "candidates": candidates, "workloads": builtin_catalog()["workloads"],
+            "candidates": candidates,
+            "workloads": {**builtin_catalog()["workloads"], "voice-agent": VOICE_WORKLOAD},
             "pricing": {"sources": [{"format": "litellm", "url": f"{origin}{PRICES_PATH}",
                                      "every": "1m"}]},
             "alerts": {"delivery": {"every": "1s"}, "sinks": [{

@@ -53,6 +53,25 @@ def voice_medians(session: Session, ids: Sequence[str], since: datetime, until: 
             for cid, found in by_candidate.items()}
 
 
+def voice_timings(session: Session, ids: Sequence[str], since: datetime, until: datetime,
+                  name: str) -> dict[str, list[float]]:
+    """Per candidate, one timing (a TIMINGS name) of each successful voice probe started in
+    [since, until] that has it; candidates without one are absent. Voice probes run every few
+    minutes, so a scoring window holds tens of rows: read raw, no rollup needed."""
+    column = getattr(ProbeResultRow, name)
+    rows = session.exec(
+        select(ProbeResultRow.candidate_id, column)
+        .where(col(ProbeResultRow.candidate_id).in_(list(ids)), ProbeResultRow.kind == KIND,
+               ProbeResultRow.ok == True,  # noqa: E712
+               col(column).is_not(None),
+               col(ProbeResultRow.started_at) >= since,
+               col(ProbeResultRow.started_at) <= until)).all()
+    out: dict[str, list[float]] = {}
+    for candidate, value in rows:
+        out.setdefault(candidate, []).append(float(value))
+    return out
+
+
 def _median(rows: list[ProbeResultRow], name: str) -> float | None:
     values = [v for row in rows if (v := getattr(row, name)) is not None]
     return statistics.median(values) if values else None
