@@ -233,7 +233,7 @@ def test_builtin_candidates_use_known_providers_dialects_and_price_lists() -> No
         # The dated figures seed the price history until the list answers.
         assert cand.price.key and cand.price.as_of and cand.price.input_per_mtok is not None
         # realtime models answer no chat request: the voice probe alone, every 5 minutes
-        assert (cand.probes["voice"].every == 300.0 if "voice" in cand.probes
+        assert (cand.probes["voice"].every == 900.0 if "voice" in cand.probes
                 else cand.probes["latency"].every == 60.0), cid
 
 
