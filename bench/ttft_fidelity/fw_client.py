@@ -94,7 +94,6 @@ def main() -> None:
     parser.add_argument("--shards", type=int, default=SHARDS, help="HTTP client pools")
     parser.add_argument("--stamps", choices=("kernel", "loop"), default="kernel",
                         help="arrival times from the kernel (the daemon's way) or the loop")
-    parser.add_argument("--api", default="openai", help="the dialect the probes speak")
     args = parser.parse_args()
     rows = asyncio.run(run(args.origin, args.streams, args.seconds, args.model, args.shards,
                            args.stamps, args.api))
