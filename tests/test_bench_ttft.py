@@ -25,7 +25,7 @@ def test_every_dialect_is_measured_against_truth(tmp_path: Path) -> None:
     run = subprocess.run(
         [sys.executable, "-m", "bench.ttft_fidelity", "--apis", ",".join(APIS), "--streams",
          "1", "--rates", "", "--no-guidellm", "--seconds", "1", "--warmup", "0",
-         "--min-requests", "2", "--json", str(out)],
+         "--min-requests", "3", "--json", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     (level,) = json.loads(out.read_text())["levels"]
@@ -33,4 +33,6 @@ def test_every_dialect_is_measured_against_truth(tmp_path: Path) -> None:
     assert set(clients) == {"factorwatch", "factorwatch-loop",
                             *(f"factorwatch ({api})" for api in APIS if api != "openai")}
     for name, r in clients.items():
-        assert r["failed"] == 0 and r["ttft"]["n"] >= 2, (name, r)
+        # At least one request measured and paired with its truth (how many fit in the short
+        # window depends on the machine's load), none failed.
+        assert r["failed"] == 0 and r["unmatched"] == 0 and r["ttft"]["n"] >= 1, (name, r)
