@@ -32,25 +32,17 @@ def add_route_parser(sub: Any, with_config: Callable[[argparse.ArgumentParser],
 def cmd_route(args: argparse.Namespace) -> int:
     from sqlmodel import Session
 
-    from service.cli.score import _no_database
+    from service.cli.database import open_existing
     from service.rankings.routing import render
     from service.rankings.routing_store import latest_routing
-    from service.store.db import DatabaseError, make_engine, safe_url
-    from service.store.migrate import is_up_to_date
 
     settings = load_settings(args.config or os.environ.get("FACTORWATCH_CONFIG"))
     if args.workload not in settings.workloads:
         known = ", ".join(sorted(settings.workloads))
         print(f"unknown workload {args.workload!r} (known: {known})", file=sys.stderr)
         return EXIT_CONFIG
-    try:
-        if _no_database(settings.database) or not is_up_to_date(settings.database):
-            print(f"{safe_url(settings.database)}: no up-to-date factorwatch database; run "
-                  "`factorwatch db upgrade` (or start `factorwatch run`) first", file=sys.stderr)
-            return EXIT_ERROR
-        engine = make_engine(settings.database)
-    except DatabaseError as exc:
-        print(exc, file=sys.stderr)
+    engine = open_existing(settings.database)
+    if engine is None:
         return EXIT_ERROR
     try:
         with Session(engine) as session:

@@ -17,7 +17,6 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from service.config import ConfigError, load_settings
@@ -96,23 +95,13 @@ class Evaluated:
     baselines: dict[str, dict[str, Any] | None]  # the ranking it was announced with
 
 
-def _no_database(url: str) -> bool:
-    """A SQLite file that does not exist: opening it would leave an empty one behind."""
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    return (parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
-            and not Path(parsed.database).exists())
-
-
 def rank_now(args: argparse.Namespace, workloads: list[str] | None,
              weights: dict[str, float] | None = None) -> Evaluated | int:
     from sqlmodel import Session
 
+    from service.cli.database import open_existing
     from service.rankings.evaluation import evaluate
     from service.rankings.saved import ranking_announced_with
-    from service.store.db import DatabaseError, make_engine, safe_url
-    from service.store.migrate import is_up_to_date
 
     settings = load_settings(args.config or os.environ.get("FACTORWATCH_CONFIG"))
     for name in workloads or []:
@@ -122,14 +111,8 @@ def rank_now(args: argparse.Namespace, workloads: list[str] | None,
             return EXIT_CONFIG
     now = datetime.now(UTC)
     at = parse_at(args.at, now)
-    try:
-        if _no_database(settings.database) or not is_up_to_date(settings.database):
-            print(f"{safe_url(settings.database)}: no up-to-date factorwatch database; run "
-                  "`factorwatch db upgrade` (or start `factorwatch run`) first", file=sys.stderr)
-            return EXIT_ERROR
-        engine = make_engine(settings.database)
-    except DatabaseError as exc:
-        print(exc, file=sys.stderr)
+    engine = open_existing(settings.database)
+    if engine is None:
         return EXIT_ERROR
     try:
         with Session(engine) as session:

@@ -16,7 +16,6 @@ import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from service.config import load_settings
@@ -46,12 +45,10 @@ def add_sla_parser(sub: Any, with_config: Callable[[argparse.ArgumentParser],
 
 
 def cmd_sla_report(args: argparse.Namespace) -> int:
-    from sqlalchemy.engine import make_url
     from sqlmodel import Session
 
+    from service.cli.database import open_existing
     from service.sla.statements import parse_month, statements_for
-    from service.store.db import DatabaseError, make_engine, safe_url
-    from service.store.migrate import is_up_to_date
 
     try:
         month = parse_month(args.month)
@@ -59,17 +56,8 @@ def cmd_sla_report(args: argparse.Namespace) -> int:
         print(f"--month: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     settings = load_settings(args.config or os.environ.get("FACTORWATCH_CONFIG"))
-    url = make_url(settings.database)
-    missing = (url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
-               and not Path(url.database).exists())
-    try:
-        if missing or not is_up_to_date(settings.database):
-            print(f"{safe_url(settings.database)}: no up-to-date factorwatch database; run "
-                  "`factorwatch db upgrade` (or start `factorwatch run`) first", file=sys.stderr)
-            return EXIT_ERROR
-        engine = make_engine(settings.database)
-    except DatabaseError as exc:
-        print(exc, file=sys.stderr)
+    engine = open_existing(settings.database)
+    if engine is None:
         return EXIT_ERROR
     try:
         with Session(engine) as session:
