@@ -20,7 +20,7 @@ from probes.result import ErrorClass
 from probes.stream import _explained
 from probes.target import Target
 from service.config import load_settings
-from service.config.models import CandidateConfig
+from service.config.candidates import CandidateConfig
 from service.probing.pipeline import build_targets
 from tests.conftest import REAL_FIXTURES as FIXTURES
 from tests.test_dialects import parse_chunked, parse_whole, tally_of

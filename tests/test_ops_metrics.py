@@ -12,7 +12,7 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from sqlmodel import Session
 
-from service.config.models import AdaptiveSchedule, ProbeSchedule
+from service.config.candidates import AdaptiveSchedule, ProbeSchedule
 from service.probing.looplag import loop_lag_histogram, monitor_loop_lag
 from service.sla.figures import ops_snapshot
 from service.sla.metrics import OperationsCollector

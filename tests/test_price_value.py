@@ -20,7 +20,7 @@ import service.scoring.evidence as evidence
 from probes.pricing import READERS
 from probes.pricing.model import FIGURES, Price, PriceTier
 from service.api.schemas import PriceOut
-from service.config.models import PriceConfig
+from service.config.candidates import PriceConfig
 from service.prices.rows import as_price, as_row
 from service.store.models import PricePoint
 from tests.clock import T0
@@ -51,7 +51,7 @@ def test_no_price_shape_but_the_value_type_and_its_three_boundaries() -> None:
     assert _price_classes() == {
         "probes/pricing/model.py:Price", "probes/pricing/model.py:PriceTier",
         "service/store/models.py:PricePoint",  # the table row
-        "service/config/models.py:PriceConfig",  # what a person writes
+        "service/config/candidates.py:PriceConfig",  # what a person writes
         "service/api/schemas.py:PriceOut",  # what the API shows
     }
 

@@ -8,25 +8,24 @@ load_settings() returns a fully valid Settings or raises ConfigError with every 
 `<dotted.location>: <message>` (or `<ENV_VAR>: <message>` when the environment set it), so a
 malformed config never starts anything.
 
-The package: models (the shape), fields (field types), loading (file, environment, layering),
-checks (secrets in the config, cross-references) and errors (ConfigError, message text).
+The package: models (the shape, Settings at the top; a candidate's in candidates, a static
+fact in facts), fields (field types), loading (file, environment, layering), checks (secrets
+in the config, cross-references) and errors (ConfigError, message text).
 """
 
 from service.config.alerts import AlertsConfig, FlipConfig, SinkConfig
+from service.config.candidates import CandidateConfig, PriceConfig, ProbeSchedule
 from service.config.checks import SECRET_KEYS
 from service.config.errors import ConfigError
+from service.config.facts import Fact
 from service.config.fields import Duration, PositiveDuration
 from service.config.loading import RESERVED_ENV, check_config, load_settings
 from service.config.models import (
     ENV_PREFIX,
-    CandidateConfig,
-    Fact,
     Gates,
     LatencyBudget,
-    PriceConfig,
     PricingConfig,
     PricingSource,
-    ProbeSchedule,
     ProviderConfig,
     ScoringConfig,
     Settings,
